@@ -1,0 +1,182 @@
+//! Wire types of the REST API (`/api/v1/...`), shared by the server and the browser.
+
+use serde::{Deserialize, Serialize};
+
+/// An error as the API returns it: a stable snake_case `code` and a message safe to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { code: code.into(), message: message.into() }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Query of `GET /api/v1/resources`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+pub struct ResourceQuery {
+    /// Kinds, comma-separated (`ApiDefinition`, `SecurityPolicy`, `TykOasApiDefinition`,
+    /// `ConfigMap`; plurals and short names accepted). Default: every kind but ConfigMap.
+    pub kind: Option<String>,
+    /// Exact namespace.
+    pub namespace: Option<String>,
+    /// Case-insensitive text searched in name, namespace, title, listen path, target and tags.
+    pub q: Option<String>,
+    /// Items to skip (default 0).
+    pub offset: Option<usize>,
+    /// Page size (default 50, at most 500).
+    pub limit: Option<usize>,
+}
+
+/// One row of a resource list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ResourceSummary {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// `spec.name` (or the OAS document's name): what people call it.
+    pub title: Option<String>,
+    pub listen_path: Option<String>,
+    pub target: Option<String>,
+    pub domain: Option<String>,
+    /// `keyless`, `auth-token`, `jwt`, `oauth2`, `basic`, `mtls`, `other`, or `on`/`off` for OAS.
+    pub auth_mode: Option<String>,
+    pub active: Option<bool>,
+    /// Policies: `active`, `draft` or `deny`.
+    pub state: Option<String>,
+    /// Policies: how many APIs they grant.
+    pub grants: Option<usize>,
+    pub tags: Vec<String>,
+    /// File in the config repo and the 1-based line the document starts at.
+    pub path: String,
+    pub line: u32,
+}
+
+/// A page of `GET /api/v1/resources`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ResourceList {
+    /// Matching resources in all pages.
+    pub total: usize,
+    pub offset: usize,
+    pub limit: usize,
+    pub items: Vec<ResourceSummary>,
+    /// Every namespace of the listed kinds, for filters.
+    pub namespaces: Vec<String>,
+    /// The indexed commit.
+    pub commit: Option<String>,
+}
+
+/// A label and value shown on a detail page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Field {
+    pub label: String,
+    pub value: String,
+}
+
+/// Rate limits, quotas and throttling of a policy or of one API in it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Limits {
+    pub rate: Option<i64>,
+    pub per: Option<i64>,
+    pub quota_max: Option<i64>,
+    pub quota_renewal_rate: Option<i64>,
+    pub throttle_interval: Option<i64>,
+    pub throttle_retry_limit: Option<i64>,
+    pub key_expires_in: Option<i64>,
+}
+
+/// A policy → API grant, seen from either side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Grant {
+    /// The other side's kind, namespace and name.
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub title: Option<String>,
+    /// Whether the other side exists in the repo.
+    pub exists: bool,
+    pub versions: Vec<String>,
+    /// `METHOD,METHOD url` entries.
+    pub allowed_urls: Vec<String>,
+    /// Per-API limits, when the access right sets them.
+    pub limits: Option<Limits>,
+}
+
+/// `GET /api/v1/resources/{kind}/{namespace}/{name}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ResourceDetail {
+    pub summary: ResourceSummary,
+    /// The Tyk API id (APIs) or policy id (policies).
+    pub tyk_id: Option<String>,
+    /// The form-level fields, in display order.
+    pub fields: Vec<Field>,
+    /// Policies: limits.
+    pub limits: Option<Limits>,
+    /// APIs: the policies that grant them. Policies: the APIs they grant.
+    pub grants: Vec<Grant>,
+    /// JWT APIs: the default policies (`namespace/name`).
+    pub default_policies: Vec<String>,
+    /// The document as written in the repo.
+    pub yaml: String,
+    /// The whole document as data.
+    pub document: serde_json::Value,
+    pub commit: Option<String>,
+}
+
+/// A problem found in the config repo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Problem {
+    pub path: String,
+    pub line: Option<u32>,
+    /// `syntax`, `schema`, `duplicate`, `too_large` or `not_utf8`.
+    pub kind: String,
+    pub message: String,
+}
+
+/// `GET /api/v1/problems`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProblemList {
+    pub commit: Option<String>,
+    pub items: Vec<Problem>,
+}
+
+/// `GET /api/v1/status/repo`: what is indexed.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RepoStatus {
+    pub branch: String,
+    pub commit: Option<String>,
+    pub apis: usize,
+    pub policies: usize,
+    pub oas_apis: usize,
+    pub files: usize,
+    pub problems: usize,
+}
+
+/// `GET /api/v1/session`: who is signed in and how one can sign in.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SessionInfo {
+    pub user: Option<String>,
+    pub demo_login: bool,
+    pub demo_users: Vec<String>,
+}

@@ -1,0 +1,120 @@
+//! Loading data: in-process during server rendering, over the REST API in the browser.
+
+use crate::api::{ApiError, ProblemList, RepoStatus, ResourceDetail, ResourceList, ResourceQuery, SessionInfo};
+
+#[cfg(feature = "ssr")]
+fn backend() -> Result<crate::BackendRef, ApiError> {
+    leptos::prelude::use_context::<crate::BackendRef>()
+        .ok_or_else(|| ApiError::new("internal", "no backend in the rendering context"))
+}
+
+pub async fn list(query: ResourceQuery) -> Result<ResourceList, ApiError> {
+    #[cfg(feature = "ssr")]
+    {
+        backend()?.0.list(&query)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let mut params = Vec::new();
+        for (key, value) in [("kind", &query.kind), ("namespace", &query.namespace), ("q", &query.q)] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                params.push(format!("{key}={}", encode(v)));
+            }
+        }
+        if let Some(o) = query.offset {
+            params.push(format!("offset={o}"));
+        }
+        if let Some(l) = query.limit {
+            params.push(format!("limit={l}"));
+        }
+        get_json(&format!("/api/v1/resources?{}", params.join("&"))).await
+    }
+}
+
+pub async fn detail(kind: String, namespace: String, name: String) -> Result<ResourceDetail, ApiError> {
+    #[cfg(feature = "ssr")]
+    {
+        backend()?.0.detail(&kind, &namespace, &name)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        get_json(&format!("/api/v1/resources/{}/{}/{}", encode(&kind), encode(&namespace), encode(&name))).await
+    }
+}
+
+pub async fn problems() -> Result<ProblemList, ApiError> {
+    #[cfg(feature = "ssr")]
+    {
+        backend()?.0.problems()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        get_json("/api/v1/problems").await
+    }
+}
+
+pub async fn repo_status() -> Result<RepoStatus, ApiError> {
+    #[cfg(feature = "ssr")]
+    {
+        Ok(backend()?.0.status())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        get_json("/api/v1/repo").await
+    }
+}
+
+pub async fn session() -> Result<SessionInfo, ApiError> {
+    #[cfg(feature = "ssr")]
+    {
+        let parts = leptos::prelude::use_context::<http::request::Parts>();
+        Ok(parts.and_then(|p| p.extensions.get::<SessionInfo>().cloned()).unwrap_or_default())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        get_json("/api/v1/session").await
+    }
+}
+
+/// Percent-encodes a query or path component.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(all(not(feature = "ssr"), feature = "hydrate"))]
+async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, ApiError> {
+    // Browser futures are not `Send`; resources need `Send`, and the browser has one thread.
+    send_wrapper::SendWrapper::new(fetch_json(url.to_owned())).await
+}
+
+#[cfg(all(not(feature = "ssr"), feature = "hydrate"))]
+async fn fetch_json<T: serde::de::DeserializeOwned>(url: String) -> Result<T, ApiError> {
+    let url = url.as_str();
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let network = || ApiError::new("network", "the server could not be reached");
+    let window = web_sys::window().ok_or_else(network)?;
+    let response: web_sys::Response =
+        JsFuture::from(window.fetch_with_str(url)).await.map_err(|_| network())?.dyn_into().map_err(|_| network())?;
+    let text = JsFuture::from(response.text().map_err(|_| network())?).await.map_err(|_| network())?;
+    let text = text.as_string().unwrap_or_default();
+    if response.ok() {
+        serde_json::from_str(&text).map_err(|e| ApiError::new("bad_response", e.to_string()))
+    } else {
+        Err(serde_json::from_str::<ApiError>(&text)
+            .unwrap_or_else(|_| ApiError::new("http", format!("the server answered {}", response.status()))))
+    }
+}
+
+#[cfg(all(not(feature = "ssr"), not(feature = "hydrate")))]
+async fn get_json<T>(_url: &str) -> Result<T, ApiError> {
+    Err(ApiError::new("unsupported", "built without ssr or hydrate"))
+}

@@ -1,0 +1,88 @@
+//! Tollgate's web app: pages and components, rendered on the server and hydrated in the browser.
+//!
+//! Pages load data through [`data`]: during server rendering straight from the server's
+//! services (the [`Backend`] the server provides), in the browser from the REST API.
+
+pub mod api;
+pub mod data;
+mod layout;
+mod pages;
+mod ui;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// What server rendering reads data from; implemented by the server.
+#[cfg(feature = "ssr")]
+pub trait Backend: Send + Sync {
+    fn list(&self, query: &api::ResourceQuery) -> Result<api::ResourceList, api::ApiError>;
+    fn detail(&self, kind: &str, namespace: &str, name: &str) -> Result<api::ResourceDetail, api::ApiError>;
+    fn problems(&self) -> Result<api::ProblemList, api::ApiError>;
+    fn status(&self) -> api::RepoStatus;
+}
+
+/// The backend as a leptos context value.
+#[cfg(feature = "ssr")]
+#[derive(Clone)]
+pub struct BackendRef(pub std::sync::Arc<dyn Backend>);
+
+/// The HTML document around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="stylesheet" href="/assets/tollgate.css"/>
+                <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The app: header, navigation and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Title formatter=|page: String| if page.is_empty() { "Tollgate".to_owned() } else { format!("{page} · Tollgate") }/>
+        <Router>
+            <a class="skip" href="#main">"Skip to content"</a>
+            <layout::Header/>
+            <main id="main">
+                <Routes fallback=|| view! { <pages::NotFound/> }>
+                    <Route path=path!("/") view=pages::ApisPage/>
+                    <Route path=path!("/apis") view=pages::ApisPage/>
+                    <Route path=path!("/apis/:namespace/:name") view=pages::ApiDetailPage/>
+                    <Route path=path!("/oas/:namespace/:name") view=pages::OasDetailPage/>
+                    <Route path=path!("/policies") view=pages::PoliciesPage/>
+                    <Route path=path!("/policies/:namespace/:name") view=pages::PolicyDetailPage/>
+                    <Route path=path!("/problems") view=pages::ProblemsPage/>
+                    <Route path=path!("/login") view=pages::LoginPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// Entry point of the wasm bundle.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

@@ -1,0 +1,35 @@
+//! The pages, one file each.
+
+mod api_detail;
+mod apis;
+mod login;
+mod policies;
+mod policy_detail;
+mod problems;
+
+pub use api_detail::{ApiDetailPage, OasDetailPage};
+pub use apis::ApisPage;
+pub use login::LoginPage;
+pub use policies::PoliciesPage;
+pub use policy_detail::PolicyDetailPage;
+pub use problems::ProblemsPage;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// Page size of lists.
+pub const PAGE_SIZE: usize = 50;
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found"/>
+        <h1>"Page not found"</h1>
+        <p>"There is nothing here. Go to the " <a href="/apis">"APIs"</a> "."</p>
+    }
+}
+

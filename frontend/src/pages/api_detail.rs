@@ -1,0 +1,110 @@
+//! An API's page: its fields, Tyk id, the policies that grant it, and its YAML.
+
+use crate::api::{ResourceDetail, ResourceSummary};
+use crate::data::{self, encode};
+use crate::ui::{ActiveBadge, AuthBadge, ErrorBox, LimitsList, YamlBlock};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn ApiDetailPage() -> impl IntoView {
+    view! { <Detail kind="ApiDefinition"/> }
+}
+
+#[component]
+pub fn OasDetailPage() -> impl IntoView {
+    view! { <Detail kind="TykOasApiDefinition"/> }
+}
+
+/// Loads `kind/:namespace/:name` from the route.
+pub fn detail_resource(kind: &'static str) -> Resource<Result<ResourceDetail, crate::api::ApiError>> {
+    let params = use_params_map();
+    Resource::new(
+        move || {
+            let p = params.read();
+            (p.get("namespace").unwrap_or_default(), p.get("name").unwrap_or_default())
+        },
+        move |(namespace, name)| data::detail(kind.to_owned(), namespace, name),
+    )
+}
+
+#[component]
+pub fn Heading(summary: ResourceSummary, tyk_id: Option<String>, label: &'static str) -> impl IntoView {
+    view! {
+        <Title text=summary.name.clone()/>
+        <nav class="crumbs" aria-label="Breadcrumb">
+            <a href=if label == "Policy" { "/policies" } else { "/apis" }>{if label == "Policy" { "Policies" } else { "APIs" }}</a>
+            " / " {summary.namespace.clone()}
+        </nav>
+        <h1>
+            {summary.name.clone()}
+            <span class="badge kind">{summary.kind.clone()}</span>
+        </h1>
+        <p class="sub">{summary.title.clone()}</p>
+        <dl class="ids">
+            <dt>"Namespace"</dt><dd>{summary.namespace.clone()}</dd>
+            <dt>{format!("Tyk {} id", if label == "Policy" { "policy" } else { "API" })}</dt>
+            <dd><code class="tyk-id">{tyk_id}</code></dd>
+            <dt>"File"</dt><dd><code>{format!("{}:{}", summary.path, summary.line)}</code></dd>
+        </dl>
+    }
+}
+
+#[component]
+fn Detail(kind: &'static str) -> impl IntoView {
+    let detail = detail_resource(kind);
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || detail.get().map(|result| match result {
+                Err(error) => view! { <h1>"API"</h1><ErrorBox error/> }.into_any(),
+                Ok(d) => view! {
+                    <Heading summary=d.summary.clone() tyk_id=d.tyk_id.clone() label="API"/>
+                    <div class="badges">
+                        <ActiveBadge active=d.summary.active/>
+                        <AuthBadge mode=d.summary.auth_mode.clone()/>
+                    </div>
+                    <div class="columns">
+                        <section aria-labelledby="fields-title">
+                            <h2 id="fields-title">"Settings"</h2>
+                            <dl class="fields">
+                                {d.fields.iter().map(|f| view! { <dt>{f.label.clone()}</dt><dd>{f.value.clone()}</dd> }).collect_view()}
+                            </dl>
+                            {(!d.default_policies.is_empty()).then(|| view! {
+                                <h3>"JWT default policies"</h3>
+                                <ul>
+                                    {d.default_policies.iter().map(|p| {
+                                        let href = format!("/policies/{}", p.split('/').map(encode).collect::<Vec<_>>().join("/"));
+                                        view! { <li><a href=href>{p.clone()}</a></li> }
+                                    }).collect_view()}
+                                </ul>
+                            })}
+                        </section>
+                        <section aria-labelledby="granted-title">
+                            <h2 id="granted-title">"Granted by policies"</h2>
+                            {if d.grants.is_empty() {
+                                view! { <p class="muted">"No policy grants this API."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="grants" id="granted-by">
+                                        {d.grants.iter().map(|g| view! {
+                                            <li>
+                                                <a href=format!("/policies/{}/{}", encode(&g.namespace), encode(&g.name))>
+                                                    {format!("{}/{}", g.namespace, g.name)}
+                                                </a>
+                                                <span class="sub">{g.title.clone()}</span>
+                                                {(!g.versions.is_empty()).then(|| view! { <div class="muted">"Versions: " {g.versions.join(", ")}</div> })}
+                                                {g.limits.clone().map(|limits| view! { <LimitsList limits/> })}
+                                            </li>
+                                        }).collect_view()}
+                                    </ul>
+                                }.into_any()
+                            }}
+                        </section>
+                    </div>
+                    <YamlBlock yaml=d.yaml.clone() path=d.summary.path.clone() line=d.summary.line/>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}

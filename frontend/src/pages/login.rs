@@ -1,0 +1,40 @@
+//! Sign in. In the demo: pick a person (no password), so review flows can show two people.
+
+use crate::data;
+use crate::ui::ErrorBox;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let session = Resource::new(|| (), |_| data::session());
+    view! {
+        <Title text="Sign in"/>
+        <h1>"Sign in"</h1>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || session.get().map(|result| match result {
+                Err(error) => view! { <ErrorBox error/> }.into_any(),
+                Ok(s) if !s.demo_login => view! {
+                    <p>"No sign-in method is configured on this server."</p>
+                }.into_any(),
+                Ok(s) => view! {
+                    {s.user.map(|u| view! { <p>"You are signed in as " <strong>{u}</strong> "."</p> })}
+                    <p class="muted">"Demo sign-in: choose who you are. There is no password; do not use this in production."</p>
+                    <div class="demo-users">
+                        {s.demo_users.iter().map(|u| view! {
+                            <form method="post" action="/auth/demo" class="inline">
+                                <input type="hidden" name="user" value=u.clone()/>
+                                <button type="submit">{format!("Continue as {u}")}</button>
+                            </form>
+                        }).collect_view()}
+                    </div>
+                    <form method="post" action="/auth/demo" class="other-user">
+                        <label for="user">"Or another name"</label>
+                        <input id="user" name="user" required pattern="[A-Za-z0-9._\\-]{1,64}" autocomplete="username"/>
+                        <button type="submit">"Sign in"</button>
+                    </form>
+                }.into_any(),
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,36 @@
+//! Problems found in the config repo: syntax errors, schema mismatches, duplicates.
+
+use crate::data;
+use crate::ui::ErrorBox;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn ProblemsPage() -> impl IntoView {
+    let problems = Resource::new(|| (), |_| data::problems());
+    view! {
+        <Title text="Repo problems"/>
+        <h1>"Repo problems"</h1>
+        <p class="muted">"Files in the config repo that Tollgate could not read, or that define the same resource twice. The rest of the repo is still shown."</p>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || problems.get().map(|result| match result {
+                Err(error) => view! { <ErrorBox error/> }.into_any(),
+                Ok(list) if list.items.is_empty() => view! { <p class="ok-note">"No problems: every file reads cleanly."</p> }.into_any(),
+                Ok(list) => view! {
+                    <table class="list" id="problems">
+                        <thead><tr><th scope="col">"File"</th><th scope="col">"Kind"</th><th scope="col">"Problem"</th></tr></thead>
+                        <tbody>
+                            {list.items.iter().map(|p| view! {
+                                <tr>
+                                    <td><code>{match p.line { Some(l) => format!("{}:{l}", p.path), None => p.path.clone() }}</code></td>
+                                    <td><span class=format!("badge problem-{}", p.kind)>{p.kind.replace('_', " ")}</span></td>
+                                    <td>{p.message.clone()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}

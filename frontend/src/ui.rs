@@ -1,0 +1,85 @@
+//! Small shared components.
+
+use crate::api::{ApiError, Limits};
+use leptos::prelude::*;
+
+/// An error box that says what went wrong.
+#[component]
+pub fn ErrorBox(error: ApiError) -> impl IntoView {
+    view! {
+        <div class="error" role="alert">
+            <strong>{error.code.replace('_', " ")}</strong>
+            ": "
+            {error.message}
+        </div>
+    }
+}
+
+/// Active / inactive badge.
+#[component]
+pub fn ActiveBadge(active: Option<bool>) -> impl IntoView {
+    match active {
+        Some(true) => view! { <span class="badge ok">"active"</span> }.into_any(),
+        Some(false) => view! { <span class="badge off">"inactive"</span> }.into_any(),
+        None => view! { <span class="badge muted">"—"</span> }.into_any(),
+    }
+}
+
+/// Auth mode badge.
+#[component]
+pub fn AuthBadge(mode: Option<String>) -> impl IntoView {
+    let mode = mode.unwrap_or_else(|| "—".into());
+    let class = format!("badge auth auth-{mode}");
+    view! { <span class=class>{mode}</span> }
+}
+
+/// The document as written in the repo.
+#[component]
+pub fn YamlBlock(yaml: String, path: String, line: u32) -> impl IntoView {
+    view! {
+        <section class="yaml" aria-labelledby="yaml-title">
+            <h2 id="yaml-title">"YAML"</h2>
+            <p class="muted">"From " <code>{format!("{path}:{line}")}</code></p>
+            <pre><code>{yaml}</code></pre>
+        </section>
+    }
+}
+
+fn per(n: i64, per: Option<i64>) -> String {
+    match per {
+        Some(p) => format!("{n} per {p} s"),
+        None => n.to_string(),
+    }
+}
+
+/// Rate, quota and throttling as a readable list.
+#[component]
+pub fn LimitsList(limits: Limits) -> impl IntoView {
+    let unlimited = |v: Option<i64>| matches!(v, None | Some(-1));
+    let rate = if unlimited(limits.rate) { "unlimited".to_owned() } else { per(limits.rate.unwrap_or_default(), limits.per) };
+    let quota = if unlimited(limits.quota_max) {
+        "unlimited".to_owned()
+    } else {
+        match limits.quota_renewal_rate {
+            Some(r) => format!("{} per {r} s", limits.quota_max.unwrap_or_default()),
+            None => limits.quota_max.unwrap_or_default().to_string(),
+        }
+    };
+    let throttle = match (limits.throttle_interval, limits.throttle_retry_limit) {
+        (Some(i), Some(r)) if i > 0 => format!("retry {r} times every {i} s"),
+        _ => "off".to_owned(),
+    };
+    let expiry = match limits.key_expires_in {
+        Some(s) if s > 0 => format!("{} days", s / 86_400),
+        Some(_) => "never".to_owned(),
+        None => "—".to_owned(),
+    };
+    view! {
+        <dl class="limits">
+            <dt>"Rate limit"</dt><dd>{rate}</dd>
+            <dt>"Quota"</dt><dd>{quota}</dd>
+            <dt>"Throttling"</dt><dd>{throttle}</dd>
+            <dt>"Key expiry"</dt><dd>{expiry}</dd>
+        </dl>
+    }
+}

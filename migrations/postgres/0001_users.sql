@@ -1,0 +1,8 @@
+-- People who have signed in, by login name. Later issues hang drafts and approvals off this.
+CREATE TABLE users (
+    login TEXT PRIMARY KEY NOT NULL,
+    provider TEXT NOT NULL,
+    first_seen TIMESTAMPTZ NOT NULL,
+    last_seen TIMESTAMPTZ NOT NULL,
+    sign_ins BIGINT NOT NULL DEFAULT 1
+);

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Shared setup for the README commands. Every step is idempotent: safe to run twice.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+WASM_BINDGEN_VERSION="0.2.130"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+# The wasm target and a wasm-bindgen CLI matching the pinned library version. Both come from
+# the Rust and crates.io registries; cargo-leptos is not used, so nothing is downloaded from
+# GitHub.
+setup_rust() {
+    if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
+        say "Adding the wasm32-unknown-unknown target"
+        rustup target add wasm32-unknown-unknown
+    fi
+    if ! grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | grep -q "\"$WASM_BINDGEN_VERSION\""; then
+        echo "Cargo.lock must pin wasm-bindgen $WASM_BINDGEN_VERSION (the CLI version below)" >&2
+        exit 1
+    fi
+    if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+        say "Installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
+        # No --locked: its lockfile pins a crate missing from the registry index.
+        cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+    fi
+}
+
+# npm packages: binaryen (wasm-opt >= 116; Debian's is too old) and playwright-core.
+setup_npm() {
+    if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ]; then
+        say "Installing npm packages"
+        npm ci --no-audit --no-fund
+    fi
+}
+
+# Builds the hydration bundle into site/pkg: wasm (size-optimised profile), JS glue, wasm-opt.
+build_wasm() {
+    say "Building the browser bundle (wasm)"
+    cargo build -p frontend --lib --target wasm32-unknown-unknown --no-default-features \
+        --features hydrate --profile wasm-release
+    mkdir -p site/pkg
+    wasm-bindgen --target web --out-name frontend --out-dir site/pkg --no-typescript \
+        "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm"
+    node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+        --enable-sign-ext --enable-mutable-globals \
+        site/pkg/frontend_bg.wasm -o site/pkg/frontend_bg.wasm
+}
+
+# Reports what the first page ships to the browser (gzip).
+payload_report() {
+    local wasm js css
+    wasm=$(gzip -9c site/pkg/frontend_bg.wasm | wc -c)
+    js=$(gzip -9c site/pkg/frontend.js | wc -c)
+    css=$(gzip -9c assets/tollgate.css | wc -c)
+    echo "hydration payload (gzip -9): wasm $wasm + js $js + css $css = $((wasm + js + css)) bytes"
+}

@@ -1,0 +1,103 @@
+//! Building the application from its configuration, in one place, and running it.
+
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::db::Db;
+use crate::repo::{ConfigRepo, IndexOptions};
+use anyhow::Context as _;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// The services every handler and worker shares.
+pub struct App {
+    pub config: Config,
+    pub db: Db,
+    pub catalog: Arc<Catalog>,
+}
+
+impl App {
+    /// Connects the database (running migrations) and opens the config repo.
+    pub async fn build(config: Config) -> anyhow::Result<Arc<Self>> {
+        let db = Db::connect(&config.database.url, config.database.max_connections).await?;
+        db.migrate().await?;
+        let repo = ConfigRepo::open(&config.repo.path).with_context(|| {
+            format!(
+                "repo.path: set it to a local git repository (or run `tollgate demo` for an example repo)"
+            )
+        })?;
+        let options = IndexOptions {
+            max_file_bytes: config.repo.max_file_bytes,
+            default_namespace: config.repo.default_namespace.clone(),
+        };
+        let catalog = Arc::new(Catalog::new(repo, config.repo.branch.clone(), options));
+        Ok(Arc::new(Self { config, db, catalog }))
+    }
+
+    /// Watches the branch: indexes it now, then whenever its head moves.
+    pub fn spawn_workers(self: &Arc<Self>) {
+        let catalog = Arc::clone(&self.catalog);
+        let every = Duration::from_secs(self.config.repo.poll_interval_secs);
+        tokio::spawn(async move {
+            let mut last_error: Option<String> = None;
+            loop {
+                let c = Arc::clone(&catalog);
+                match tokio::task::spawn_blocking(move || c.refresh()).await {
+                    Ok(Ok(_)) => last_error = None,
+                    Ok(Err(e)) => {
+                        let message = e.to_string();
+                        if last_error.as_deref() != Some(message.as_str()) {
+                            tracing::warn!(error = %message, "cannot index the config repo");
+                        }
+                        last_error = Some(message);
+                    }
+                    Err(e) => tracing::error!(error = %e, "indexer task failed"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+        let sessions = self.db.session_store();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                if let Err(e) = sessions.delete_expired().await {
+                    tracing::warn!(error = %e, "cannot delete expired sessions");
+                }
+            }
+        });
+    }
+}
+
+/// A running server: where it listens, and how to stop it.
+pub struct Running {
+    pub addr: std::net::SocketAddr,
+    pub app: Arc<App>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(());
+        self.task.await.unwrap_or(Ok(()))
+    }
+}
+
+/// Builds the app, binds (`server.bind`, port 0 allowed) and serves in the background.
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    let listener = TcpListener::bind(config.server.bind)
+        .await
+        .with_context(|| format!("server.bind: cannot listen on {}", config.server.bind))?;
+    let addr = listener.local_addr()?;
+    let app = App::build(config).await?;
+    app.spawn_workers();
+    let router = crate::web::router(Arc::clone(&app), addr);
+    let (shutdown, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router).with_graceful_shutdown(async {
+            let _ = rx.await;
+        })
+        .await
+    });
+    Ok(Running { addr, app, shutdown, task })
+}

@@ -1,0 +1,188 @@
+//! The read model of the config repo: the latest index plus the views pages and the API need
+//! (summaries, search text, who grants what). Rebuilt when the branch moves; readers only ever
+//! see a complete snapshot.
+
+mod views;
+
+use crate::repo::{ConfigRepo, IndexOptions, RepoError, RepoIndex};
+use crate::resources::{Kind, ResourceKey};
+use frontend::api::{
+    ApiError, Problem, ProblemList, RepoStatus, ResourceDetail, ResourceList, ResourceQuery, ResourceSummary,
+};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Largest page a list request may ask for.
+pub const MAX_PAGE: usize = 500;
+/// Page size when none is given.
+pub const DEFAULT_PAGE: usize = 50;
+
+/// Everything derived from one index.
+pub struct Snapshot {
+    pub index: Arc<RepoIndex>,
+    /// Summaries in kind/namespace/name order, each with its lower-cased search text.
+    rows: Vec<(ResourceSummary, Kind, String)>,
+    /// API key → the policies that grant it.
+    granted_by: HashMap<ResourceKey, Vec<ResourceKey>>,
+}
+
+impl Snapshot {
+    pub fn new(index: Arc<RepoIndex>) -> Self {
+        let granted_by = views::granted_by(&index);
+        let rows = index
+            .resources()
+            .map(|r| {
+                let summary = views::summary(&index, r);
+                let search = views::search_text(&summary);
+                (summary, r.key.kind, search)
+            })
+            .collect();
+        Self { index, rows, granted_by }
+    }
+}
+
+/// Reads and refreshes the index of one branch of the config repo.
+pub struct Catalog {
+    repo: ConfigRepo,
+    branch: String,
+    options: IndexOptions,
+    current: RwLock<Option<Arc<Snapshot>>>,
+    /// Held while re-indexing, so two refreshes never race.
+    refreshing: Mutex<()>,
+}
+
+impl Catalog {
+    pub fn new(repo: ConfigRepo, branch: String, options: IndexOptions) -> Self {
+        Self { repo, branch, options, current: RwLock::new(None), refreshing: Mutex::new(()) }
+    }
+
+    /// The latest snapshot, once the first index is built.
+    pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.current.read().map(|s| s.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.snapshot().is_some()
+    }
+
+    /// Re-indexes if the branch moved. Blocking: call from `spawn_blocking`. Returns whether the
+    /// snapshot changed.
+    pub fn refresh(&self) -> Result<bool, RepoError> {
+        let _guard = self.refreshing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let head = self.repo.head_of(&self.branch)?;
+        let previous = self.snapshot();
+        if previous.as_ref().and_then(|s| s.index.commit()) == Some(head) {
+            return Ok(false);
+        }
+        let started = std::time::Instant::now();
+        let index = RepoIndex::build(&self.repo, head, previous.as_ref().map(|s| s.index.as_ref()), &self.options)?;
+        let stats = index.stats();
+        let snapshot = Arc::new(Snapshot::new(Arc::new(index)));
+        tracing::info!(
+            commit = %head, files_read = stats.files_read, files_reused = stats.files_reused,
+            resources = snapshot.rows.len(), problems = snapshot.index.problems().len(),
+            elapsed_ms = started.elapsed().as_millis() as u64, "indexed config repo"
+        );
+        match self.current.write() {
+            Ok(mut current) => *current = Some(snapshot),
+            Err(poisoned) => *poisoned.into_inner() = Some(snapshot),
+        }
+        Ok(true)
+    }
+
+    fn ready(&self) -> Result<Arc<Snapshot>, ApiError> {
+        self.snapshot().ok_or_else(|| ApiError::new("not_ready", "the config repo is still being indexed"))
+    }
+
+    /// A filtered, paged list.
+    pub fn list(&self, query: &ResourceQuery) -> Result<ResourceList, ApiError> {
+        let snap = self.ready()?;
+        let kinds = parse_kinds(query.kind.as_deref())?;
+        let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        let offset = query.offset.unwrap_or(0);
+        let needle = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
+        let namespace = query.namespace.as_deref().filter(|n| !n.is_empty());
+
+        let mut namespaces = BTreeSet::new();
+        let mut total = 0;
+        let mut items = Vec::new();
+        for (summary, kind, search) in &snap.rows {
+            if !kinds.contains(kind) {
+                continue;
+            }
+            namespaces.insert(summary.namespace.as_str());
+            if namespace.is_some_and(|n| n != summary.namespace)
+                || needle.as_deref().is_some_and(|n| !search.contains(n))
+            {
+                continue;
+            }
+            if total >= offset && items.len() < limit {
+                items.push(summary.clone());
+            }
+            total += 1;
+        }
+        Ok(ResourceList {
+            total,
+            offset,
+            limit,
+            items,
+            namespaces: namespaces.into_iter().map(str::to_owned).collect(),
+            commit: snap.index.commit().map(|c| c.to_string()),
+        })
+    }
+
+    /// One resource with its views.
+    pub fn detail(&self, kind: &str, namespace: &str, name: &str) -> Result<ResourceDetail, ApiError> {
+        let snap = self.ready()?;
+        let kind = Kind::parse(kind).ok_or_else(|| unknown_kind(kind))?;
+        let key = ResourceKey::new(kind, namespace, name);
+        let indexed = snap.index.get(&key).ok_or_else(|| {
+            ApiError::new("not_found", format!("no {kind} {namespace}/{name} on branch {}", self.branch))
+        })?;
+        views::detail(&snap.index, indexed, snap.granted_by.get(&key).map_or(&[][..], Vec::as_slice))
+            .map_err(|e| ApiError::new("invalid_resource", e.message))
+    }
+
+    pub fn problems(&self) -> Result<ProblemList, ApiError> {
+        let snap = self.ready()?;
+        Ok(ProblemList {
+            commit: snap.index.commit().map(|c| c.to_string()),
+            items: snap
+                .index
+                .problems()
+                .iter()
+                .map(|p| Problem { path: p.path.clone(), line: p.line, kind: p.kind.as_str().into(), message: p.message.clone() })
+                .collect(),
+        })
+    }
+
+    pub fn status(&self) -> RepoStatus {
+        let Some(snap) = self.snapshot() else {
+            return RepoStatus { branch: self.branch.clone(), ..RepoStatus::default() };
+        };
+        let count = |kind| snap.index.of_kind(kind).count();
+        RepoStatus {
+            branch: self.branch.clone(),
+            commit: snap.index.commit().map(|c| c.to_string()),
+            apis: count(Kind::ApiDefinition),
+            policies: count(Kind::SecurityPolicy),
+            oas_apis: count(Kind::TykOasApiDefinition),
+            files: snap.index.file_count(),
+            problems: snap.index.problems().len(),
+        }
+    }
+}
+
+fn unknown_kind(kind: &str) -> ApiError {
+    ApiError::new(
+        "unknown_kind",
+        format!("unknown kind `{kind}`; expected ApiDefinition, SecurityPolicy, TykOasApiDefinition or ConfigMap"),
+    )
+}
+
+fn parse_kinds(kinds: Option<&str>) -> Result<Vec<Kind>, ApiError> {
+    match kinds.map(str::trim).filter(|k| !k.is_empty()) {
+        None => Ok(vec![Kind::ApiDefinition, Kind::SecurityPolicy, Kind::TykOasApiDefinition]),
+        Some(list) => list.split(',').map(|k| Kind::parse(k.trim()).ok_or_else(|| unknown_kind(k.trim()))).collect(),
+    }
+}

@@ -1,0 +1,200 @@
+//! Configuration: defaults, then an optional TOML file, then `TOLLGATE__SECTION__KEY`
+//! environment variables. Loaded once at start; nothing reads the environment afterwards.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The whole configuration tree. `tollgate.example.toml` documents every key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Folder for Tollgate's own files (the SQLite database, the demo repo).
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub repo: RepoConfig,
+    pub auth: AuthConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address and port to listen on; port 0 picks a free port.
+    pub bind: SocketAddr,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://...`. Empty: a SQLite file in `data_dir`.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// Hides the password of a URL (`postgres://user:secret@host` → `postgres://user:***@host`).
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepoConfig {
+    /// A local git repository, bare or with a work tree. Empty: `<data_dir>/config-repo.git`.
+    pub path: PathBuf,
+    /// The branch whose head is browsed.
+    pub branch: String,
+    /// How often to look for a new commit on the branch, in seconds.
+    pub poll_interval_secs: u64,
+    /// Files larger than this are reported as problems and not read.
+    pub max_file_bytes: usize,
+    /// Namespace of documents that name none.
+    pub default_namespace: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Sign in by picking a name, with no password. For demos only.
+    pub demo: bool,
+    /// Names offered on the demo sign-in page (any name is accepted).
+    pub demo_users: Vec<String>,
+    /// Mark the session cookie `Secure` (serve over HTTPS).
+    pub secure_cookies: bool,
+    /// Session lifetime without activity, in hours.
+    pub session_hours: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            server: ServerConfig { bind: SocketAddr::from(([127, 0, 0, 1], 8080)) },
+            database: DatabaseConfig { url: String::new(), max_connections: 10 },
+            repo: RepoConfig {
+                path: PathBuf::new(),
+                branch: "main".into(),
+                poll_interval_secs: 2,
+                max_file_bytes: crate::yaml::DEFAULT_MAX_FILE_BYTES,
+                default_namespace: "default".into(),
+            },
+            auth: AuthConfig {
+                demo: false,
+                demo_users: vec!["alice".into(), "bob".into(), "carol".into()],
+                secure_cookies: false,
+                session_hours: 24 * 7,
+            },
+        }
+    }
+}
+
+/// A configuration that cannot be used, with the key at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Loads `base` (the defaults, or the demo's defaults), then `file`, then the environment.
+    pub fn load(base: Config, file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(base));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError(format!("config file {} does not exist", file.display())));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment.merge(Env::prefixed("TOLLGATE__").split("__"));
+        let config: Config = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        config.resolved()
+    }
+
+    /// Fills the values derived from `data_dir` and checks the rest.
+    fn resolved(mut self) -> Result<Self, ConfigError> {
+        if self.repo.path.as_os_str().is_empty() {
+            self.repo.path = self.data_dir.join("config-repo.git");
+        }
+        if self.database.url.trim().is_empty() {
+            self.database.url = format!("sqlite://{}", self.data_dir.join("tollgate.db").display());
+        }
+        if !(self.database.url.starts_with("sqlite:")
+            || self.database.url.starts_with("postgres://")
+            || self.database.url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError(format!(
+                "database.url must start with sqlite:, postgres:// or postgresql://, got `{}`",
+                redact_url(&self.database.url)
+            )));
+        }
+        if self.repo.branch.trim().is_empty() {
+            return Err(ConfigError("repo.branch must not be empty".into()));
+        }
+        if self.repo.poll_interval_secs == 0 {
+            return Err(ConfigError("repo.poll_interval_secs must be at least 1".into()));
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError("database.max_connections must be at least 1".into()));
+        }
+        Ok(self)
+    }
+
+    /// The demo's defaults: data in `data_dir`, the demo sign-in on.
+    pub fn demo(data_dir: PathBuf) -> Self {
+        let mut config = Self { data_dir, ..Self::default() };
+        config.auth.demo = true;
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.toml");
+        std::fs::write(&file, "data_dir = \"/srv/tg\"\n[server]\nbind = \"0.0.0.0:9000\"\n[repo]\nbranch = \"prod\"\n").unwrap();
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TOLLGATE__REPO__BRANCH", "release");
+            let c = Config::load(Config::default(), Some(&file)).map_err(|e| e.to_string())?;
+            assert_eq!(c.server.bind.port(), 9000);
+            assert_eq!(c.repo.branch, "release");
+            assert_eq!(c.repo.path, PathBuf::from("/srv/tg/config-repo.git"));
+            assert_eq!(c.database.url, "sqlite:///srv/tg/tollgate.db");
+            assert!(!c.auth.demo);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_urls_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.toml");
+        std::fs::write(&file, "[repo]\nbrnach = \"x\"\n").unwrap();
+        let err = Config::load(Config::default(), Some(&file)).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("brnach"), "{err}");
+        std::fs::write(&file, "[database]\nurl = \"mysql://u:pw@h/db\"\n").unwrap();
+        let err = Config::load(Config::default(), Some(&file)).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("database.url") && err.contains("u:***@h") && !err.contains("pw"), "{err}");
+    }
+}

@@ -1,0 +1,203 @@
+//! The database: SQLite (the embedded default) or PostgreSQL, with embedded migrations run at
+//! start, and the session store on the same pool. Queries live here only.
+
+use sqlx::{PgPool, SqlitePool};
+use std::str::FromStr;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+
+/// Database errors, with the operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot connect to the database ({url}): {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// A user row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub login: String,
+    pub provider: String,
+    pub sign_ins: i64,
+}
+
+/// A connection pool to one of the supported databases.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Db {
+    /// Connects, creating a SQLite file (and its folder) when needed.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbError> {
+        let redacted = crate::config::redact_url(url);
+        let err = |source| DbError::Connect { url: redacted.clone(), source };
+        if url.starts_with("sqlite:") {
+            let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                .map_err(err)?
+                .create_if_missing(true)
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                .busy_timeout(std::time::Duration::from_secs(5));
+            if let Some(parent) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| err(sqlx::Error::Io(e)))?;
+            }
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .connect_with(options)
+                .await
+                .map_err(err)?;
+            Ok(Self::Sqlite(pool))
+        } else {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(std::time::Duration::from_secs(10))
+                .connect(url)
+                .await
+                .map_err(err)?;
+            Ok(Self::Postgres(pool))
+        }
+    }
+
+    /// Applies pending migrations (ours and the session store's).
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        match self {
+            Self::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await?,
+            Self::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await?,
+        }
+        self.session_store().migrate().await
+    }
+
+    /// Cheap liveness check for `/readyz`.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        match self {
+            Self::Sqlite(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+            Self::Postgres(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn session_store(&self) -> Sessions {
+        match self {
+            Self::Sqlite(pool) => Sessions::Sqlite(SqliteStore::new(pool.clone())),
+            Self::Postgres(pool) => Sessions::Postgres(PostgresStore::new(pool.clone())),
+        }
+    }
+
+    /// Records a sign-in: creates the user on first sight, counts later ones.
+    pub async fn record_sign_in(&self, login: &str, provider: &str) -> Result<(), DbError> {
+        let now = time::OffsetDateTime::now_utc();
+        match self {
+            Self::Sqlite(pool) => {
+                let now = now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+                sqlx::query(
+                    "INSERT INTO users (login, provider, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
+                     ON CONFLICT (login) DO UPDATE SET last_seen = excluded.last_seen,
+                     provider = excluded.provider, sign_ins = users.sign_ins + 1",
+                )
+                .bind(login)
+                .bind(provider)
+                .bind(now)
+                .execute(pool)
+                .await?;
+            }
+            Self::Postgres(pool) => {
+                sqlx::query(
+                    "INSERT INTO users (login, provider, first_seen, last_seen) VALUES ($1, $2, $3, $3)
+                     ON CONFLICT (login) DO UPDATE SET last_seen = excluded.last_seen,
+                     provider = excluded.provider, sign_ins = users.sign_ins + 1",
+                )
+                .bind(login)
+                .bind(provider)
+                .bind(now)
+                .execute(pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn user(&self, login: &str) -> Result<Option<UserRecord>, DbError> {
+        let row: Option<(String, String, i64)> = match self {
+            Self::Sqlite(pool) => {
+                sqlx::query_as("SELECT login, provider, sign_ins FROM users WHERE login = ?1")
+                    .bind(login)
+                    .fetch_optional(pool)
+                    .await?
+            }
+            Self::Postgres(pool) => {
+                sqlx::query_as("SELECT login, provider, sign_ins FROM users WHERE login = $1")
+                    .bind(login)
+                    .fetch_optional(pool)
+                    .await?
+            }
+        };
+        Ok(row.map(|(login, provider, sign_ins)| UserRecord { login, provider, sign_ins }))
+    }
+}
+
+/// The session store of whichever database is configured.
+#[derive(Debug, Clone)]
+pub enum Sessions {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl Sessions {
+    async fn migrate(&self) -> Result<(), DbError> {
+        match self {
+            Self::Sqlite(s) => s.migrate().await?,
+            Self::Postgres(s) => s.migrate().await?,
+        }
+        Ok(())
+    }
+
+    /// Deletes expired sessions; run periodically.
+    pub async fn delete_expired(&self) -> session_store::Result<()> {
+        use tower_sessions::ExpiredDeletion;
+        match self {
+            Self::Sqlite(s) => s.delete_expired().await,
+            Self::Postgres(s) => s.delete_expired().await,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for Sessions {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match self {
+            Self::Sqlite(s) => s.create(record).await,
+            Self::Postgres(s) => s.create(record).await,
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match self {
+            Self::Sqlite(s) => s.save(record).await,
+            Self::Postgres(s) => s.save(record).await,
+        }
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match self {
+            Self::Sqlite(s) => s.load(id).await,
+            Self::Postgres(s) => s.load(id).await,
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        match self {
+            Self::Sqlite(s) => s.delete(id).await,
+            Self::Postgres(s) => s.delete(id).await,
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Tollgate: GitOps API management for the Tyk Operator.
+//!
+//! Layers, from the inside out: `yaml` and `resources` are pure domain code; `repo` reads the
+//! config repo with gix; `catalog` is the read model pages and the API serve; `db` and `auth`
+//! hold sessions and users; `web` is the HTTP surface; `app` wires it all together.
+
+pub mod app;
+pub mod auth;
+pub mod catalog;
+pub mod config;
+pub mod db;
+pub mod repo;
+pub mod resources;
+pub mod web;
+pub mod yaml;

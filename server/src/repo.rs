@@ -1,0 +1,10 @@
+//! The config repository: reading it with gix, indexing the resources it holds at a commit,
+//! and seeding the demo repository.
+
+mod git;
+mod index;
+mod seed;
+
+pub use git::{ConfigRepo, RepoError};
+pub use index::{IndexOptions, IndexStats, IndexedResource, Problem, ProblemKind, RepoIndex};
+pub use seed::seed_demo_repo;

@@ -1,0 +1,105 @@
+//! HTTP: the REST API, the server-rendered pages, sign-in, static assets, health.
+//! Handlers stay thin: extract, call one service function, map the result.
+
+mod api;
+mod assets;
+mod error;
+mod openapi;
+
+pub use error::WebError;
+
+use crate::app::App;
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::{get, post};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::sync::Arc;
+use tower_http::compression::CompressionLayer;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+/// What handlers get: the app and the leptos options.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: Arc<App>,
+    pub leptos: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+/// Serves the catalog to the leptos pages during server rendering.
+struct PageBackend(Arc<App>);
+
+impl frontend::Backend for PageBackend {
+    fn list(&self, query: &frontend::api::ResourceQuery) -> Result<frontend::api::ResourceList, frontend::api::ApiError> {
+        self.0.catalog.list(query)
+    }
+    fn detail(&self, kind: &str, namespace: &str, name: &str) -> Result<frontend::api::ResourceDetail, frontend::api::ApiError> {
+        self.0.catalog.detail(kind, namespace, name)
+    }
+    fn problems(&self) -> Result<frontend::api::ProblemList, frontend::api::ApiError> {
+        self.0.catalog.problems()
+    }
+    fn status(&self) -> frontend::api::RepoStatus {
+        self.0.catalog.status()
+    }
+}
+
+/// The whole router.
+pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
+    let leptos = LeptosOptions::builder()
+        .output_name("frontend")
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build();
+    let state = AppState { app: Arc::clone(&app), leptos: leptos.clone() };
+    let routes = generate_route_list(frontend::App);
+    let backend: frontend::BackendRef = frontend::BackendRef(Arc::new(PageBackend(Arc::clone(&app))));
+
+    let sessions = SessionManagerLayer::new(app.db.session_store())
+        .with_name("tollgate_session")
+        .with_secure(app.config.auth.secure_cookies)
+        .with_same_site(tower_sessions::cookie::SameSite::Lax)
+        .with_http_only(true)
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(i64::from(app.config.auth.session_hours))));
+
+    let mut auth = Router::new().route("/auth/logout", post(crate::auth::post_logout));
+    if app.config.auth.demo {
+        auth = auth.route("/auth/demo", post(crate::auth::post_demo_sign_in));
+    }
+
+    let pages_state = state.clone();
+    Router::new()
+        .route("/healthz", get(api::get_healthz))
+        .route("/readyz", get(api::get_readyz))
+        .route("/api/openapi.json", get(openapi::get_openapi))
+        .route("/api/v1/resources", get(api::list_resources))
+        .route("/api/v1/resources/{kind}/{namespace}/{name}", get(api::get_resource))
+        .route("/api/v1/problems", get(api::list_problems))
+        .route("/api/v1/repo", get(api::get_repo_status))
+        .route("/api/v1/session", get(api::get_session))
+        .route("/api/v1/{*rest}", get(api::not_found))
+        .merge(auth)
+        .route("/pkg/{*path}", get(assets::get_pkg))
+        .route("/assets/{*path}", get(assets::get_asset))
+        .route("/favicon.ico", get(assets::get_favicon))
+        .leptos_routes_with_context(
+            &pages_state,
+            routes,
+            move || provide_context(backend.clone()),
+            {
+                let leptos = leptos.clone();
+                move || frontend::shell(leptos.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(|options| frontend::shell(options)))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::identify))
+        .layer(sessions)
+        .layer(CompressionLayer::new())
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}

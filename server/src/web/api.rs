@@ -1,0 +1,72 @@
+//! REST handlers under `/api/v1`, plus health and readiness.
+
+use super::{AppState, WebError};
+use crate::auth::CurrentUser;
+use axum::Json;
+use axum::extract::{Path, Query, State, rejection::QueryRejection};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use frontend::api::{ProblemList, RepoStatus, ResourceDetail, ResourceList, ResourceQuery, SessionInfo};
+
+/// List resources.
+#[utoipa::path(get, path = "/api/v1/resources", params(ResourceQuery),
+    responses((status = 200, body = ResourceList), (status = 400, body = frontend::api::ApiError),
+        (status = 503, description = "still indexing", body = frontend::api::ApiError)))]
+pub async fn list_resources(
+    State(state): State<AppState>,
+    query: Result<Query<ResourceQuery>, QueryRejection>,
+) -> Result<Json<ResourceList>, WebError> {
+    let Query(query) = query.map_err(|e| WebError::bad_request("invalid_query", e.body_text()))?;
+    Ok(Json(state.app.catalog.list(&query)?))
+}
+
+/// One resource, with its fields, grants and YAML.
+#[utoipa::path(get, path = "/api/v1/resources/{kind}/{namespace}/{name}",
+    params(("kind" = String, Path, description = "ApiDefinition, SecurityPolicy, TykOasApiDefinition or ConfigMap"),
+        ("namespace" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = ResourceDetail), (status = 404, body = frontend::api::ApiError)))]
+pub async fn get_resource(
+    State(state): State<AppState>,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+) -> Result<Json<ResourceDetail>, WebError> {
+    Ok(Json(state.app.catalog.detail(&kind, &namespace, &name)?))
+}
+
+/// Problems found in the config repo.
+#[utoipa::path(get, path = "/api/v1/problems", responses((status = 200, body = ProblemList)))]
+pub async fn list_problems(State(state): State<AppState>) -> Result<Json<ProblemList>, WebError> {
+    Ok(Json(state.app.catalog.problems()?))
+}
+
+/// The indexed branch and commit, with counts.
+#[utoipa::path(get, path = "/api/v1/repo", responses((status = 200, body = RepoStatus)))]
+pub async fn get_repo_status(State(state): State<AppState>) -> Json<RepoStatus> {
+    Json(state.app.catalog.status())
+}
+
+/// Who is signed in, and how to sign in.
+#[utoipa::path(get, path = "/api/v1/session", responses((status = 200, body = SessionInfo)))]
+pub async fn get_session(State(state): State<AppState>, user: CurrentUser) -> Json<SessionInfo> {
+    Json(SessionInfo {
+        user: user.0.map(|u| u.login),
+        demo_login: state.app.config.auth.demo,
+        demo_users: state.app.config.auth.demo_users.clone(),
+    })
+}
+
+pub async fn not_found() -> WebError {
+    WebError::from(frontend::api::ApiError::new("not_found", "no such API endpoint; see /api/openapi.json"))
+}
+
+/// Liveness: the process answers.
+pub async fn get_healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers and the config repo is indexed.
+pub async fn get_readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let db = state.app.db.ping().await.is_ok();
+    let indexed = state.app.catalog.is_ready();
+    let status = if db && indexed { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(serde_json::json!({ "database": db, "indexed": indexed })))
+}

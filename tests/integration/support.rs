@@ -1,0 +1,131 @@
+//! Test fixtures: real git repositories (made with the git CLI) and a real server on port 0.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tollgate::config::Config;
+
+/// The shared corpus beside the project.
+pub fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
+}
+
+/// A git repository with a work tree, driven by the real `git` CLI.
+pub struct TestRepo {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestRepo {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = Self { dir };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(self.path())
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    pub fn write(&self, path: &str, content: impl AsRef<[u8]>) -> &Self {
+        let full = self.path().join(path);
+        std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
+        std::fs::write(full, content).expect("write");
+        self
+    }
+
+    pub fn commit(&self, message: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+}
+
+/// Waits for a condition, polling, up to a deadline.
+pub async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A running server with its own data folder.
+pub struct TestApp {
+    pub running: Option<tollgate::app::Running>,
+    pub base: String,
+    pub client: reqwest::Client,
+    _data: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// The demo: a seeded example repo in a fresh data folder, demo sign-in on.
+    pub async fn demo() -> Self {
+        Self::start(|_| {}, true).await
+    }
+
+    pub async fn start(customise: impl FnOnce(&mut Config), seed: bool) -> Self {
+        let data = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::demo(data.path().to_owned());
+        config.server.bind = "127.0.0.1:0".parse().expect("addr");
+        config.repo.path = data.path().join("config-repo.git");
+        config.database.url = format!("sqlite://{}", data.path().join("tollgate.db").display());
+        config.repo.poll_interval_secs = 1;
+        customise(&mut config);
+        if seed {
+            tollgate::repo::seed_demo_repo(&config.repo.path, &config.repo.branch).expect("seed");
+        }
+        let running = tollgate::app::start(config).await.expect("server starts");
+        let base = format!("http://{}", running.addr);
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let app = Self { running: Some(running), base, client, _data: data };
+        let (client, url) = (app.client.clone(), app.url("/readyz"));
+        wait_for("readiness", Duration::from_secs(20), || {
+            let (client, url) = (client.clone(), url.clone());
+            async move { client.get(url).send().await.is_ok_and(|r| r.status().is_success()) }
+        })
+        .await;
+        app
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn json(&self, path: &str) -> (u16, serde_json::Value) {
+        let resp = self.get(path).await;
+        let status = resp.status().as_u16();
+        (status, resp.json().await.expect("json body"))
+    }
+
+    pub async fn html(&self, path: &str) -> (u16, String) {
+        let resp = self.get(path).await;
+        let status = resp.status().as_u16();
+        (status, resp.text().await.expect("text body"))
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("clean stop");
+        }
+    }
+}
