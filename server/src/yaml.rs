@@ -51,7 +51,10 @@ impl YamlError {
 /// A document's raw text before parsing: where it sits in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
+    /// 1-based line of the document's first content (after leading comments).
     pub line: u32,
+    /// 1-based line where the segment's text starts.
+    pub start_line: u32,
     pub span: std::ops::Range<usize>,
 }
 
@@ -94,12 +97,13 @@ pub fn split(text: &str) -> Result<Vec<Segment>, YamlError> {
 
 fn push_segment(out: &mut Vec<Segment>, text: &str, span: std::ops::Range<usize>, line: u32) {
     let body = &text[span.clone()];
-    let has_content = body.lines().any(|l| {
+    // Report the line of the first content, not of a leading comment.
+    let first_content = body.lines().position(|l| {
         let t = l.trim();
         !(t.is_empty() || t.starts_with('#') || t == "...")
     });
-    if has_content {
-        out.push(Segment { line, span });
+    if let Some(skipped) = first_content {
+        out.push(Segment { line: line + u32::try_from(skipped).unwrap_or(0), start_line: line, span });
     }
 }
 
@@ -165,7 +169,7 @@ pub fn read_stream(bytes: &[u8], limit: usize) -> Result<Vec<Result<Document, Ya
     let bom = bytes.len() - text.len();
     let mut docs = Vec::new();
     for (index, seg) in split(text)?.into_iter().enumerate() {
-        match parse_document(&text[seg.span.clone()], seg.line) {
+        match parse_document(&text[seg.span.clone()], seg.start_line) {
             Ok(Value::Null) => {}
             Ok(value) => docs.push(Ok(Document {
                 index,

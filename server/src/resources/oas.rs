@@ -53,6 +53,8 @@ pub struct OasConfigMap {
     pub data: Option<Map<String, Value>>,
     #[serde(flatten)]
     pub rest: Map<String, Value>,
+    #[serde(skip)]
+    pub nulls: super::object::NullKeys,
 }
 
 /// What the list and detail pages show of an OAS document.
@@ -70,13 +72,16 @@ pub struct OasSummary {
 impl OasConfigMap {
     /// `Ok(None)` for a ConfigMap that holds no OAS document: Tollgate does not index those.
     pub fn from_value(value: &Value) -> Result<Option<Self>, TypedError> {
-        let cm: Self = Self::deserialize(value)?;
+        let mut cm: Self = Self::deserialize(value)?;
+        cm.nulls = super::object::NullKeys::of(value);
         let holds_oas = cm.data.iter().flatten().any(|(_, v)| v.as_str().is_some_and(|s| parse_oas(s).is_some()));
         Ok(holds_oas.then_some(cm))
     }
 
     pub fn to_value(&self) -> Result<Value, TypedError> {
-        Ok(serde_json::to_value(self)?)
+        let mut value = serde_json::to_value(self)?;
+        self.nulls.restore(&mut value);
+        Ok(value)
     }
 
     /// The OAS document under `key`, parsed.
