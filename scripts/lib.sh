@@ -57,3 +57,14 @@ payload_report() {
     css=$(gzip -9c assets/tollgate.css | wc -c)
     echo "hydration payload (gzip -9): wasm $wasm + js $js + css $css = $((wasm + js + css)) bytes"
 }
+
+# Debian's Chromium for the browser tests (never a downloaded browser).
+setup_chromium() {
+    if [ ! -x /usr/bin/chromium ]; then
+        say "Installing Chromium from Debian"
+        local sudo=""
+        [ "$(id -u)" = 0 ] || sudo="sudo"
+        $sudo apt-get update -q
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium
+    fi
+}

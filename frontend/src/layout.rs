@@ -21,7 +21,7 @@ pub fn Header() -> impl IntoView {
     view! {
         <header class="top">
             <a class="brand" href="/apis" aria-label="Tollgate home">
-                <span class="logo" aria-hidden="true">"⛩"</span>
+                <img class="logo" src="/assets/favicon.svg" alt="" width="22" height="22"/>
                 "Tollgate"
             </a>
             <nav aria-label="Main">

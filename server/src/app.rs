@@ -21,11 +21,9 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<Arc<Self>> {
         let db = Db::connect(&config.database.url, config.database.max_connections).await?;
         db.migrate().await?;
-        let repo = ConfigRepo::open(&config.repo.path).with_context(|| {
-            format!(
-                "repo.path: set it to a local git repository (or run `tollgate demo` for an example repo)"
-            )
-        })?;
+        let repo = ConfigRepo::open(&config.repo.path).context(
+            "repo.path: set it to a local git repository (or run `tollgate demo` for an example repo)",
+        )?;
         let options = IndexOptions {
             max_file_bytes: config.repo.max_file_bytes,
             default_namespace: config.repo.default_namespace.clone(),

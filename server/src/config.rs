@@ -174,6 +174,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("t.toml");
         std::fs::write(&file, "data_dir = \"/srv/tg\"\n[server]\nbind = \"0.0.0.0:9000\"\n[repo]\nbranch = \"prod\"\n").unwrap();
+        #[allow(clippy::result_large_err)]
         figment::Jail::expect_with(|jail| {
             jail.set_env("TOLLGATE__REPO__BRANCH", "release");
             let c = Config::load(Config::default(), Some(&file)).map_err(|e| e.to_string())?;
@@ -196,5 +197,16 @@ mod tests {
         std::fs::write(&file, "[database]\nurl = \"mysql://u:pw@h/db\"\n").unwrap();
         let err = Config::load(Config::default(), Some(&file)).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("database.url") && err.contains("u:***@h") && !err.contains("pw"), "{err}");
+    }
+
+    #[test]
+    fn example_config_lists_every_key_with_its_default() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tollgate.example.toml");
+        let example: serde_json::Value = Figment::from(Toml::file_exact(&path)).extract().unwrap();
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        let mut example = example;
+        // Derived paths are written empty in the example ("use the default").
+        example["repo"]["path"] = defaults["repo"]["path"].clone();
+        assert_eq!(example, defaults);
     }
 }

@@ -7,4 +7,4 @@ mod seed;
 
 pub use git::{ConfigRepo, RepoError};
 pub use index::{IndexOptions, IndexStats, IndexedResource, Problem, ProblemKind, RepoIndex};
-pub use seed::seed_demo_repo;
+pub use seed::{commit_files, seed_demo_repo};

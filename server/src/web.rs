@@ -96,7 +96,7 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
                 move || frontend::shell(leptos.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(|options| frontend::shell(options)))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(frontend::shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::identify))
         .layer(sessions)
         .layer(CompressionLayer::new())

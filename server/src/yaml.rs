@@ -75,8 +75,7 @@ pub fn split(text: &str) -> Result<Vec<Segment>, YamlError> {
     let mut start = 0usize;
     let mut start_line = 1u32;
     let mut offset = 0usize;
-    let mut line_no = 1u32;
-    for line in text.split_inclusive('\n') {
+    for (line_no, line) in (1u32..).zip(text.split_inclusive('\n')) {
         let content = line.trim_end_matches(['\n', '\r']);
         if let Some(rest) = content.strip_prefix("---") {
             let after = rest.trim_start_matches([' ', '\t']);
@@ -89,7 +88,6 @@ pub fn split(text: &str) -> Result<Vec<Segment>, YamlError> {
             start_line = line_no + 1;
         }
         offset += line.len();
-        line_no += 1;
     }
     push_segment(&mut segments, text, start..text.len(), start_line);
     Ok(segments)

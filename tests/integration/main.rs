@@ -1,5 +1,8 @@
 //! The one integration test binary: corpus, repo index, database, HTTP.
 
+// Test code: failing loudly is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod corpus;
 mod db;
 mod http;

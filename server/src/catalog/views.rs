@@ -2,7 +2,7 @@
 
 use crate::repo::{IndexedResource, RepoIndex};
 use crate::resources::{
-    AccessRight, ApiDefinitionSpec, Kind, OasSummary, Resource, ResourceKey, SecurityPolicySpec, TypedError,
+    AccessRight, ApiDefinitionSpec, Kind, RateLimit, OasSummary, Resource, ResourceKey, SecurityPolicySpec, TypedError,
 };
 use frontend::api::{Field, Grant, Limits, ResourceDetail, ResourceSummary};
 use std::collections::HashMap;
@@ -197,10 +197,8 @@ fn api_fields(spec: &ApiDefinitionSpec) -> Vec<Field> {
         field(&mut f, "JWT identity field", spec.jwt_identity_base_field.clone());
         field(&mut f, "JWT policy field", spec.jwt_policy_field_name.clone());
     }
-    if let Some(rl) = &spec.global_rate_limit {
-        if let (Some(rate), Some(per)) = (rl.rate, rl.per) {
-            field(&mut f, "Rate limit", Some(format!("{rate} requests per {per} s")));
-        }
+    if let Some(RateLimit { rate: Some(rate), per: Some(per), .. }) = &spec.global_rate_limit {
+        field(&mut f, "Rate limit", Some(format!("{rate} requests per {per} s")));
     }
     if let Some(vd) = &spec.version_data {
         if vd.not_versioned == Some(false) {
