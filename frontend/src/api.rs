@@ -8,11 +8,27 @@ use serde::{Deserialize, Serialize};
 pub struct ApiError {
     pub code: String,
     pub message: String,
+    /// The input field at fault, when one is (`edits[0].document.spec.proxy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Validation findings, when validation failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<crate::validate::Issue>,
 }
 
 impl ApiError {
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: message.into() }
+        Self {
+            code: code.into(),
+            message: message.into(),
+            field: None,
+            issues: Vec::new(),
+        }
+    }
+
+    pub fn at(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
     }
 }
 
@@ -179,4 +195,136 @@ pub struct SessionInfo {
     pub user: Option<String>,
     pub demo_login: bool,
     pub demo_users: Vec<String>,
+}
+
+/// One edit of a change: a whole new document, an RFC 7386 merge patch against the resource at
+/// the base, or a deletion. A `document` whose `metadata.name` or `namespace` differs from
+/// `name`/`namespace` renames the resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct EditRequest {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_patch: Option<serde_json::Value>,
+    /// The full new resource as YAML text (what the advanced editor sends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub yaml: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delete: bool,
+}
+
+/// `POST /api/v1/changes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CreateChangeRequest {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub edits: Vec<EditRequest>,
+}
+
+/// The answer to a created (proposed) change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CreatedChange {
+    pub id: i64,
+    pub branch: String,
+    pub commit: String,
+}
+
+/// One line of a diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DiffLine {
+    /// `context`, `added`, `removed` or `skip` (unchanged lines left out).
+    pub kind: String,
+    pub old_line: Option<u32>,
+    pub new_line: Option<u32>,
+    pub text: String,
+}
+
+/// The change to one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FileDiff {
+    pub path: String,
+    /// `added`, `modified` or `deleted`.
+    pub status: String,
+    pub lines: Vec<DiffLine>,
+}
+
+/// A comment or an approval on a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ChangeEvent {
+    /// `comment`, `approval`, `merge`, `close`, `conflict`, `rebase`.
+    pub kind: String,
+    pub author: String,
+    pub body: String,
+    pub at: String,
+}
+
+/// A resource a change touches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ChangedResource {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// `create`, `update`, `delete` or `rename`.
+    pub action: String,
+    pub path: String,
+}
+
+/// A change request: `GET /api/v1/changes/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ChangeView {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub author: String,
+    /// `draft`, `open`, `merged` or `closed`.
+    pub state: String,
+    pub base_commit: String,
+    pub branch: Option<String>,
+    pub head_commit: Option<String>,
+    pub merge_commit: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub resources: Vec<ChangedResource>,
+    pub files: Vec<FileDiff>,
+    pub issues: Vec<crate::validate::Issue>,
+    pub approvals: Vec<String>,
+    pub approvals_required: u32,
+    pub events: Vec<ChangeEvent>,
+    /// Why merging needs a regenerated change (a resource changed on the base branch).
+    pub conflict: Option<String>,
+    /// The last failure to propose, if the change is still a draft.
+    pub error: Option<String>,
+}
+
+/// A row of `GET /api/v1/changes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ChangeSummary {
+    pub id: i64,
+    pub title: String,
+    pub author: String,
+    pub state: String,
+    pub approvals: u32,
+    pub conflict: bool,
+    pub created_at: String,
+    pub resources: Vec<String>,
+}
+
+/// `POST /api/v1/changes/{id}/comments`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CommentRequest {
+    pub body: String,
 }

@@ -1,6 +1,9 @@
 //! Loading data: in-process during server rendering, over the REST API in the browser.
 
-use crate::api::{ApiError, ProblemList, RepoStatus, ResourceDetail, ResourceList, ResourceQuery, SessionInfo};
+use crate::api::{
+    ApiError, ChangeSummary, ChangeView, ProblemList, RepoStatus, ResourceDetail, ResourceList,
+    ResourceQuery, SessionInfo,
+};
 
 #[cfg(feature = "ssr")]
 fn backend() -> Result<crate::BackendRef, ApiError> {
@@ -16,7 +19,11 @@ pub async fn list(query: ResourceQuery) -> Result<ResourceList, ApiError> {
     #[cfg(not(feature = "ssr"))]
     {
         let mut params = Vec::new();
-        for (key, value) in [("kind", &query.kind), ("namespace", &query.namespace), ("q", &query.q)] {
+        for (key, value) in [
+            ("kind", &query.kind),
+            ("namespace", &query.namespace),
+            ("q", &query.q),
+        ] {
             if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
                 params.push(format!("{key}={}", encode(v)));
             }
@@ -31,14 +38,24 @@ pub async fn list(query: ResourceQuery) -> Result<ResourceList, ApiError> {
     }
 }
 
-pub async fn detail(kind: String, namespace: String, name: String) -> Result<ResourceDetail, ApiError> {
+pub async fn detail(
+    kind: String,
+    namespace: String,
+    name: String,
+) -> Result<ResourceDetail, ApiError> {
     #[cfg(feature = "ssr")]
     {
         backend()?.0.detail(&kind, &namespace, &name)
     }
     #[cfg(not(feature = "ssr"))]
     {
-        get_json(&format!("/api/v1/resources/{}/{}/{}", encode(&kind), encode(&namespace), encode(&name))).await
+        get_json(&format!(
+            "/api/v1/resources/{}/{}/{}",
+            encode(&kind),
+            encode(&namespace),
+            encode(&name)
+        ))
+        .await
     }
 }
 
@@ -68,11 +85,120 @@ pub async fn session() -> Result<SessionInfo, ApiError> {
     #[cfg(feature = "ssr")]
     {
         let parts = leptos::prelude::use_context::<http::request::Parts>();
-        Ok(parts.and_then(|p| p.extensions.get::<SessionInfo>().cloned()).unwrap_or_default())
+        Ok(parts
+            .and_then(|p| p.extensions.get::<SessionInfo>().cloned())
+            .unwrap_or_default())
     }
     #[cfg(not(feature = "ssr"))]
     {
         get_json("/api/v1/session").await
+    }
+}
+
+pub async fn changes(state: Option<String>) -> Result<Vec<ChangeSummary>, ApiError> {
+    #[cfg(feature = "ssr")]
+    {
+        backend()?.0.changes(state).await
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let q = state
+            .map(|s| format!("?state={}", encode(&s)))
+            .unwrap_or_default();
+        get_json(&format!("/api/v1/changes{q}")).await
+    }
+}
+
+pub async fn change(id: i64) -> Result<ChangeView, ApiError> {
+    #[cfg(feature = "ssr")]
+    {
+        backend()?.0.change(id).await
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        get_json(&format!("/api/v1/changes/{id}")).await
+    }
+}
+
+pub async fn resource_changes(
+    kind: String,
+    namespace: String,
+    name: String,
+) -> Result<Vec<ChangeSummary>, ApiError> {
+    #[cfg(feature = "ssr")]
+    {
+        backend()?.0.resource_changes(kind, namespace, name).await
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        get_json(&format!(
+            "/api/v1/resources/{}/{}/{}/changes",
+            encode(&kind),
+            encode(&namespace),
+            encode(&name)
+        ))
+        .await
+    }
+}
+
+/// POSTs JSON from the browser (actions only run after hydration).
+pub async fn post_json<T: serde::de::DeserializeOwned>(
+    url: &str,
+    body: &serde_json::Value,
+    idempotency_key: Option<&str>,
+) -> Result<T, ApiError> {
+    #[cfg(all(not(feature = "ssr"), feature = "hydrate"))]
+    {
+        send_wrapper::SendWrapper::new(fetch_post(
+            url.to_owned(),
+            body.to_string(),
+            idempotency_key.map(str::to_owned),
+        ))
+        .await
+    }
+    #[cfg(any(feature = "ssr", not(feature = "hydrate")))]
+    {
+        let _ = (url, body, idempotency_key);
+        Err(ApiError::new("unsupported", "actions run in the browser"))
+    }
+}
+
+#[cfg(all(not(feature = "ssr"), feature = "hydrate"))]
+async fn fetch_post<T: serde::de::DeserializeOwned>(
+    url: String,
+    body: String,
+    key: Option<String>,
+) -> Result<T, ApiError> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let network = || ApiError::new("network", "the server could not be reached");
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&wasm_bindgen::JsValue::from_str(&body));
+    let headers = web_sys::Headers::new().map_err(|_| network())?;
+    headers
+        .set("content-type", "application/json")
+        .map_err(|_| network())?;
+    if let Some(k) = key {
+        headers.set("idempotency-key", &k).map_err(|_| network())?;
+    }
+    init.set_headers(&headers);
+    let window = web_sys::window().ok_or_else(network)?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(&url, &init))
+        .await
+        .map_err(|_| network())?
+        .dyn_into()
+        .map_err(|_| network())?;
+    let text = JsFuture::from(response.text().map_err(|_| network())?)
+        .await
+        .map_err(|_| network())?;
+    let text = text.as_string().unwrap_or_default();
+    if response.ok() {
+        serde_json::from_str(&text).map_err(|e| ApiError::new("bad_response", e.to_string()))
+    } else {
+        Err(serde_json::from_str::<ApiError>(&text).unwrap_or_else(|_| {
+            ApiError::new("http", format!("the server answered {}", response.status()))
+        }))
     }
 }
 
@@ -102,15 +228,21 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(url: String) -> Result<T, Ap
     use wasm_bindgen_futures::JsFuture;
     let network = || ApiError::new("network", "the server could not be reached");
     let window = web_sys::window().ok_or_else(network)?;
-    let response: web_sys::Response =
-        JsFuture::from(window.fetch_with_str(url)).await.map_err(|_| network())?.dyn_into().map_err(|_| network())?;
-    let text = JsFuture::from(response.text().map_err(|_| network())?).await.map_err(|_| network())?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|_| network())?
+        .dyn_into()
+        .map_err(|_| network())?;
+    let text = JsFuture::from(response.text().map_err(|_| network())?)
+        .await
+        .map_err(|_| network())?;
     let text = text.as_string().unwrap_or_default();
     if response.ok() {
         serde_json::from_str(&text).map_err(|e| ApiError::new("bad_response", e.to_string()))
     } else {
-        Err(serde_json::from_str::<ApiError>(&text)
-            .unwrap_or_else(|_| ApiError::new("http", format!("the server answered {}", response.status()))))
+        Err(serde_json::from_str::<ApiError>(&text).unwrap_or_else(|_| {
+            ApiError::new("http", format!("the server answered {}", response.status()))
+        }))
     }
 }
 

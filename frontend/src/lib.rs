@@ -8,6 +8,7 @@ pub mod data;
 mod layout;
 mod pages;
 mod ui;
+pub mod validate;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -18,10 +19,30 @@ use leptos_router::path;
 #[cfg(feature = "ssr")]
 pub trait Backend: Send + Sync {
     fn list(&self, query: &api::ResourceQuery) -> Result<api::ResourceList, api::ApiError>;
-    fn detail(&self, kind: &str, namespace: &str, name: &str) -> Result<api::ResourceDetail, api::ApiError>;
+    fn detail(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<api::ResourceDetail, api::ApiError>;
     fn problems(&self) -> Result<api::ProblemList, api::ApiError>;
     fn status(&self) -> api::RepoStatus;
+    fn changes(
+        &self,
+        state: Option<String>,
+    ) -> BoxFuture<Result<Vec<api::ChangeSummary>, api::ApiError>>;
+    fn change(&self, id: i64) -> BoxFuture<Result<api::ChangeView, api::ApiError>>;
+    fn resource_changes(
+        &self,
+        kind: String,
+        namespace: String,
+        name: String,
+    ) -> BoxFuture<Result<Vec<api::ChangeSummary>, api::ApiError>>;
 }
+
+/// A boxed future the backend returns for database-backed data.
+#[cfg(feature = "ssr")]
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 
 /// The backend as a leptos context value.
 #[cfg(feature = "ssr")]
@@ -67,7 +88,12 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <pages::NotFound/> }>
                     <Route path=path!("/") view=pages::ApisPage/>
                     <Route path=path!("/apis") view=pages::ApisPage/>
+                    <Route path=path!("/apis/new") view=pages::ApiEditPage/>
                     <Route path=path!("/apis/:namespace/:name") view=pages::ApiDetailPage/>
+                    <Route path=path!("/apis/:namespace/:name/edit") view=pages::ApiEditPage/>
+                    <Route path=path!("/yaml/:kind/:namespace/:name") view=pages::YamlEditPage/>
+                    <Route path=path!("/changes") view=pages::ChangesPage/>
+                    <Route path=path!("/changes/:id") view=pages::ChangePage/>
                     <Route path=path!("/oas/:namespace/:name") view=pages::OasDetailPage/>
                     <Route path=path!("/policies") view=pages::PoliciesPage/>
                     <Route path=path!("/policies/:namespace/:name") view=pages::PolicyDetailPage/>

@@ -1,18 +1,24 @@
 //! The pages, one file each.
 
 mod api_detail;
+mod api_edit;
 mod apis;
+mod changes;
 mod login;
 mod policies;
 mod policy_detail;
 mod problems;
+mod yaml_edit;
 
 pub use api_detail::{ApiDetailPage, OasDetailPage};
+pub use api_edit::ApiEditPage;
 pub use apis::ApisPage;
+pub use changes::{ChangePage, ChangesPage};
 pub use login::LoginPage;
 pub use policies::PoliciesPage;
 pub use policy_detail::PolicyDetailPage;
 pub use problems::ProblemsPage;
+pub use yaml_edit::YamlEditPage;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -32,4 +38,3 @@ pub fn NotFound() -> impl IntoView {
         <p>"There is nothing here. Go to the " <a href="/apis">"APIs"</a> "."</p>
     }
 }
-

@@ -56,7 +56,11 @@ fn per(n: i64, per: Option<i64>) -> String {
 #[component]
 pub fn LimitsList(limits: Limits) -> impl IntoView {
     let unlimited = |v: Option<i64>| matches!(v, None | Some(-1));
-    let rate = if unlimited(limits.rate) { "unlimited".to_owned() } else { per(limits.rate.unwrap_or_default(), limits.per) };
+    let rate = if unlimited(limits.rate) {
+        "unlimited".to_owned()
+    } else {
+        per(limits.rate.unwrap_or_default(), limits.per)
+    };
     let quota = if unlimited(limits.quota_max) {
         "unlimited".to_owned()
     } else {

@@ -33,7 +33,10 @@ fn policy_yaml(j: usize) -> String {
     let mut rights = String::new();
     for k in 0..5 {
         let i = (j * 5 + k) % APIS;
-        rights.push_str(&format!("    - name: api-{i}\n      namespace: team-{}\n      versions: [Default]\n", i % NAMESPACES));
+        rights.push_str(&format!(
+            "    - name: api-{i}\n      namespace: team-{}\n      versions: [Default]\n",
+            i % NAMESPACES
+        ));
     }
     format!(
         "apiVersion: tyk.tyk.io/v1alpha1\nkind: SecurityPolicy\nmetadata:\n  name: policy-{j}\n  namespace: team-{ns}\nspec:\n  name: Policy {j}\n  state: active\n  active: true\n  rate: 1000\n  per: 60\n  quota_max: -1\n  access_rights_array:\n{rights}"
@@ -59,12 +62,26 @@ fn main() {
     let repo = gix::init_bare(&path).unwrap();
     std::fs::write(path.join("HEAD"), "ref: refs/heads/main\n").unwrap();
     let mut files: Vec<(String, Vec<u8>)> = (0..APIS)
-        .map(|i| (format!("apis/team-{}/api-{i}.yaml", i % NAMESPACES), api_yaml(i, &format!("http://svc-{i}:8080")).into_bytes()))
+        .map(|i| {
+            (
+                format!("apis/team-{}/api-{i}.yaml", i % NAMESPACES),
+                api_yaml(i, &format!("http://svc-{i}:8080")).into_bytes(),
+            )
+        })
         .collect();
-    files.extend((0..POLICIES).map(|j| (format!("policies/team-{}/policy-{j}.yaml", j % NAMESPACES), policy_yaml(j).into_bytes())));
+    files.extend((0..POLICIES).map(|j| {
+        (
+            format!("policies/team-{}/policy-{j}.yaml", j % NAMESPACES),
+            policy_yaml(j).into_bytes(),
+        )
+    }));
     let started = Instant::now();
     let mut head = commit_files(&repo, "main", None, &files, "generated").unwrap();
-    println!("generated {} files in {:.1?}", files.len(), started.elapsed());
+    println!(
+        "generated {} files in {:.1?}",
+        files.len(),
+        started.elapsed()
+    );
 
     let config_repo = ConfigRepo::open(&path).unwrap();
     let options = IndexOptions::default();
@@ -78,13 +95,19 @@ fn main() {
         assert!(built.problems().is_empty());
         index = Some(built);
     }
-    println!("index cold ({APIS} APIs + {POLICIES} policies): {}", stats(cold));
+    println!(
+        "index cold ({APIS} APIs + {POLICIES} policies): {}",
+        stats(cold)
+    );
 
     let mut index = index.unwrap();
     let mut incremental = Vec::new();
     for round in 0..30 {
         let i = round * 37 % APIS;
-        let change = vec![(format!("apis/team-{}/api-{i}.yaml", i % NAMESPACES), api_yaml(i, &format!("http://changed-{round}:8080")).into_bytes())];
+        let change = vec![(
+            format!("apis/team-{}/api-{i}.yaml", i % NAMESPACES),
+            api_yaml(i, &format!("http://changed-{round}:8080")).into_bytes(),
+        )];
         head = commit_files(&repo, "main", Some(head), &change, "one change").unwrap();
         let t = Instant::now();
         let next = RepoIndex::build(&config_repo, head, Some(&index), &options).unwrap();
@@ -92,37 +115,66 @@ fn main() {
         assert_eq!(next.stats().files_read, 1);
         index = next;
     }
-    println!("index incremental after a one-file commit: {}", stats(incremental));
+    println!(
+        "index incremental after a one-file commit: {}",
+        stats(incremental)
+    );
 
     // The read model and HTTP under load.
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let data = tempfile::tempdir().unwrap();
         let mut config = tollgate::config::Config::demo(data.path().to_owned());
         config.server.bind = "127.0.0.1:0".parse().unwrap();
         config.repo.path = path.clone();
+        config.database.url = format!("sqlite://{}", data.path().join("bench.db").display());
         let running = tollgate::app::start(config).await.unwrap();
         let base = format!("http://{}", running.addr);
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        while !client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             assert!(Instant::now() < deadline, "not ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let catalog = Arc::clone(&running.app.catalog);
         let mut inproc = Vec::new();
         for k in 0..200 {
-            let q = frontend::api::ResourceQuery { kind: Some("ApiDefinition".into()), q: Some(format!("svc-{}", k * 7)), ..Default::default() };
+            let q = frontend::api::ResourceQuery {
+                kind: Some("ApiDefinition".into()),
+                q: Some(format!("svc-{}", k * 7)),
+                ..Default::default()
+            };
             let t = Instant::now();
             let list = catalog.list(&q).unwrap();
             inproc.push(t.elapsed());
             assert!(list.total >= 1);
         }
-        println!("catalog list with a text filter over {APIS} APIs (in process): {}", stats(inproc));
+        println!(
+            "catalog list with a text filter over {APIS} APIs (in process): {}",
+            stats(inproc)
+        );
 
         for (label, paths) in [
-            ("GET /api/v1/resources", vec!["/api/v1/resources?kind=ApiDefinition", "/api/v1/resources?kind=ApiDefinition&q=svc-42", "/api/v1/resources?kind=ApiDefinition&namespace=team-3&offset=200"]),
-            ("GET /apis (SSR page)", vec!["/apis", "/apis?q=svc-42", "/apis?namespace=team-3&page=5"]),
+            (
+                "GET /api/v1/resources",
+                vec![
+                    "/api/v1/resources?kind=ApiDefinition",
+                    "/api/v1/resources?kind=ApiDefinition&q=svc-42",
+                    "/api/v1/resources?kind=ApiDefinition&namespace=team-3&offset=200",
+                ],
+            ),
+            (
+                "GET /apis (SSR page)",
+                vec!["/apis", "/apis?q=svc-42", "/apis?namespace=team-3&page=5"],
+            ),
         ] {
             let concurrency = 8;
             let per_worker = 250;

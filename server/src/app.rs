@@ -1,6 +1,7 @@
 //! Building the application from its configuration, in one place, and running it.
 
 use crate::catalog::Catalog;
+use crate::changes::{ChangeService, ChangeSettings, PathTemplates};
 use crate::config::Config;
 use crate::db::Db;
 use crate::repo::{ConfigRepo, IndexOptions};
@@ -14,6 +15,7 @@ pub struct App {
     pub config: Config,
     pub db: Db,
     pub catalog: Arc<Catalog>,
+    pub changes: ChangeService,
 }
 
 impl App {
@@ -28,8 +30,34 @@ impl App {
             max_file_bytes: config.repo.max_file_bytes,
             default_namespace: config.repo.default_namespace.clone(),
         };
-        let catalog = Arc::new(Catalog::new(repo, config.repo.branch.clone(), options));
-        Ok(Arc::new(Self { config, db, catalog }))
+        let catalog = Arc::new(Catalog::new(
+            repo.clone(),
+            config.repo.branch.clone(),
+            options.clone(),
+        ));
+        let settings = ChangeSettings {
+            approvals_required: config.changes.approvals_required,
+            templates: PathTemplates {
+                api: config.changes.api_path.clone(),
+                policy: config.changes.policy_path.clone(),
+                oas: config.changes.oas_path.clone(),
+            },
+            public_url: config.server.public_url.clone(),
+        };
+        let changes = ChangeService::new(
+            db.clone(),
+            repo,
+            Arc::clone(&catalog),
+            config.repo.branch.clone(),
+            options,
+            settings,
+        );
+        Ok(Arc::new(Self {
+            config,
+            db,
+            catalog,
+            changes,
+        }))
     }
 
     /// Watches the branch: indexes it now, then whenever its head moves.
@@ -92,10 +120,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let router = crate::web::router(Arc::clone(&app), addr);
     let (shutdown, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, router).with_graceful_shutdown(async {
-            let _ = rx.await;
-        })
-        .await
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
     });
-    Ok(Running { addr, app, shutdown, task })
+    Ok(Running {
+        addr,
+        app,
+        shutdown,
+        task,
+    })
 }

@@ -35,7 +35,10 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|_| WebError::internal("the session layer is missing"))?;
-        let user = session.get::<User>(USER_KEY).await.map_err(WebError::from_session)?;
+        let user = session
+            .get::<User>(USER_KEY)
+            .await
+            .map_err(WebError::from_session)?;
         Ok(Self(user))
     }
 }
@@ -60,8 +63,16 @@ pub async fn identify(
 /// Starts a session for `user`, with a fresh session id (no fixation).
 pub async fn sign_in(state: &AppState, session: &Session, user: User) -> Result<(), WebError> {
     session.cycle_id().await.map_err(WebError::from_session)?;
-    session.insert(USER_KEY, &user).await.map_err(WebError::from_session)?;
-    state.app.db.record_sign_in(&user.login, &user.provider).await.map_err(WebError::from_db)?;
+    session
+        .insert(USER_KEY, &user)
+        .await
+        .map_err(WebError::from_session)?;
+    state
+        .app
+        .db
+        .record_sign_in(&user.login, &user.provider)
+        .await
+        .map_err(WebError::from_db)?;
     tracing::info!(user = %user.login, provider = %user.provider, "signed in");
     Ok(())
 }
@@ -80,7 +91,9 @@ pub fn valid_login(name: &str) -> Result<&str, WebError> {
     let name = name.trim();
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if ok {
         Ok(name)
     } else {
@@ -106,7 +119,15 @@ pub async fn post_demo_sign_in(
     Form(form): Form<DemoSignIn>,
 ) -> Result<Response, WebError> {
     let login = valid_login(&form.user)?.to_owned();
-    sign_in(&state, &session, User { login, provider: "demo".into() }).await?;
+    sign_in(
+        &state,
+        &session,
+        User {
+            login,
+            provider: "demo".into(),
+        },
+    )
+    .await?;
     Ok(Redirect::to(local_path(form.next.as_deref())).into_response())
 }
 

@@ -7,7 +7,8 @@ mod views;
 use crate::repo::{ConfigRepo, IndexOptions, RepoError, RepoIndex};
 use crate::resources::{Kind, ResourceKey};
 use frontend::api::{
-    ApiError, Problem, ProblemList, RepoStatus, ResourceDetail, ResourceList, ResourceQuery, ResourceSummary,
+    ApiError, Problem, ProblemList, RepoStatus, ResourceDetail, ResourceList, ResourceQuery,
+    ResourceSummary,
 };
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -37,7 +38,11 @@ impl Snapshot {
                 (summary, r.key.kind, search)
             })
             .collect();
-        Self { index, rows, granted_by }
+        Self {
+            index,
+            rows,
+            granted_by,
+        }
     }
 }
 
@@ -53,12 +58,21 @@ pub struct Catalog {
 
 impl Catalog {
     pub fn new(repo: ConfigRepo, branch: String, options: IndexOptions) -> Self {
-        Self { repo, branch, options, current: RwLock::new(None), refreshing: Mutex::new(()) }
+        Self {
+            repo,
+            branch,
+            options,
+            current: RwLock::new(None),
+            refreshing: Mutex::new(()),
+        }
     }
 
     /// The latest snapshot, once the first index is built.
     pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
-        self.current.read().map(|s| s.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+        self.current
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
     }
 
     pub fn is_ready(&self) -> bool {
@@ -68,14 +82,22 @@ impl Catalog {
     /// Re-indexes if the branch moved. Blocking: call from `spawn_blocking`. Returns whether the
     /// snapshot changed.
     pub fn refresh(&self) -> Result<bool, RepoError> {
-        let _guard = self.refreshing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _guard = self
+            .refreshing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let head = self.repo.head_of(&self.branch)?;
         let previous = self.snapshot();
         if previous.as_ref().and_then(|s| s.index.commit()) == Some(head) {
             return Ok(false);
         }
         let started = std::time::Instant::now();
-        let index = RepoIndex::build(&self.repo, head, previous.as_ref().map(|s| s.index.as_ref()), &self.options)?;
+        let index = RepoIndex::build(
+            &self.repo,
+            head,
+            previous.as_ref().map(|s| s.index.as_ref()),
+            &self.options,
+        )?;
         let stats = index.stats();
         let snapshot = Arc::new(Snapshot::new(Arc::new(index)));
         tracing::info!(
@@ -91,7 +113,8 @@ impl Catalog {
     }
 
     fn ready(&self) -> Result<Arc<Snapshot>, ApiError> {
-        self.snapshot().ok_or_else(|| ApiError::new("not_ready", "the config repo is still being indexed"))
+        self.snapshot()
+            .ok_or_else(|| ApiError::new("not_ready", "the config repo is still being indexed"))
     }
 
     /// A filtered, paged list.
@@ -100,7 +123,12 @@ impl Catalog {
         let kinds = parse_kinds(query.kind.as_deref())?;
         let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
         let offset = query.offset.unwrap_or(0);
-        let needle = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
+        let needle = query
+            .q
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_lowercase);
         let namespace = query.namespace.as_deref().filter(|n| !n.is_empty());
 
         let mut namespaces = BTreeSet::new();
@@ -132,15 +160,27 @@ impl Catalog {
     }
 
     /// One resource with its views.
-    pub fn detail(&self, kind: &str, namespace: &str, name: &str) -> Result<ResourceDetail, ApiError> {
+    pub fn detail(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<ResourceDetail, ApiError> {
         let snap = self.ready()?;
         let kind = Kind::parse(kind).ok_or_else(|| unknown_kind(kind))?;
         let key = ResourceKey::new(kind, namespace, name);
         let indexed = snap.index.get(&key).ok_or_else(|| {
-            ApiError::new("not_found", format!("no {kind} {namespace}/{name} on branch {}", self.branch))
+            ApiError::new(
+                "not_found",
+                format!("no {kind} {namespace}/{name} on branch {}", self.branch),
+            )
         })?;
-        views::detail(&snap.index, indexed, snap.granted_by.get(&key).map_or(&[][..], Vec::as_slice))
-            .map_err(|e| ApiError::new("invalid_resource", e.message))
+        views::detail(
+            &snap.index,
+            indexed,
+            snap.granted_by.get(&key).map_or(&[][..], Vec::as_slice),
+        )
+        .map_err(|e| ApiError::new("invalid_resource", e.message))
     }
 
     pub fn problems(&self) -> Result<ProblemList, ApiError> {
@@ -151,14 +191,22 @@ impl Catalog {
                 .index
                 .problems()
                 .iter()
-                .map(|p| Problem { path: p.path.clone(), line: p.line, kind: p.kind.as_str().into(), message: p.message.clone() })
+                .map(|p| Problem {
+                    path: p.path.clone(),
+                    line: p.line,
+                    kind: p.kind.as_str().into(),
+                    message: p.message.clone(),
+                })
                 .collect(),
         })
     }
 
     pub fn status(&self) -> RepoStatus {
         let Some(snap) = self.snapshot() else {
-            return RepoStatus { branch: self.branch.clone(), ..RepoStatus::default() };
+            return RepoStatus {
+                branch: self.branch.clone(),
+                ..RepoStatus::default()
+            };
         };
         let count = |kind| snap.index.of_kind(kind).count();
         RepoStatus {
@@ -176,13 +224,22 @@ impl Catalog {
 fn unknown_kind(kind: &str) -> ApiError {
     ApiError::new(
         "unknown_kind",
-        format!("unknown kind `{kind}`; expected ApiDefinition, SecurityPolicy, TykOasApiDefinition or ConfigMap"),
+        format!(
+            "unknown kind `{kind}`; expected ApiDefinition, SecurityPolicy, TykOasApiDefinition or ConfigMap"
+        ),
     )
 }
 
 fn parse_kinds(kinds: Option<&str>) -> Result<Vec<Kind>, ApiError> {
     match kinds.map(str::trim).filter(|k| !k.is_empty()) {
-        None => Ok(vec![Kind::ApiDefinition, Kind::SecurityPolicy, Kind::TykOasApiDefinition]),
-        Some(list) => list.split(',').map(|k| Kind::parse(k.trim()).ok_or_else(|| unknown_kind(k.trim()))).collect(),
+        None => Ok(vec![
+            Kind::ApiDefinition,
+            Kind::SecurityPolicy,
+            Kind::TykOasApiDefinition,
+        ]),
+        Some(list) => list
+            .split(',')
+            .map(|k| Kind::parse(k.trim()).ok_or_else(|| unknown_kind(k.trim())))
+            .collect(),
     }
 }

@@ -17,6 +17,18 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub repo: RepoConfig,
     pub auth: AuthConfig,
+    pub changes: ChangesConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesConfig {
+    /// Approvals (by people other than the author) a change needs before it can be merged.
+    pub approvals_required: u32,
+    /// Where new resources are written; `{namespace}` and `{name}` are filled in.
+    pub api_path: String,
+    pub policy_path: String,
+    pub oas_path: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,6 +36,9 @@ pub struct Config {
 pub struct ServerConfig {
     /// Address and port to listen on; port 0 picks a free port.
     pub bind: SocketAddr,
+    /// The URL people reach Tollgate at, for links in commits and change descriptions.
+    /// Empty: `http://<bind>`.
+    pub public_url: String,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -89,8 +104,14 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("data"),
-            server: ServerConfig { bind: SocketAddr::from(([127, 0, 0, 1], 8080)) },
-            database: DatabaseConfig { url: String::new(), max_connections: 10 },
+            server: ServerConfig {
+                bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+                public_url: String::new(),
+            },
+            database: DatabaseConfig {
+                url: String::new(),
+                max_connections: 10,
+            },
             repo: RepoConfig {
                 path: PathBuf::new(),
                 branch: "main".into(),
@@ -103,6 +124,12 @@ impl Default for Config {
                 demo_users: vec!["alice".into(), "bob".into(), "carol".into()],
                 secure_cookies: false,
                 session_hours: 24 * 7,
+            },
+            changes: ChangesConfig {
+                approvals_required: 1,
+                api_path: "apis/{namespace}/{name}.yaml".into(),
+                policy_path: "policies/{namespace}/{name}.yaml".into(),
+                oas_path: "oas/{namespace}/{name}.yaml".into(),
             },
         }
     }
@@ -119,7 +146,10 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(base));
         if let Some(file) = file {
             if !file.exists() {
-                return Err(ConfigError(format!("config file {} does not exist", file.display())));
+                return Err(ConfigError(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
             }
             figment = figment.merge(Toml::file_exact(file));
         }
@@ -132,6 +162,21 @@ impl Config {
     fn resolved(mut self) -> Result<Self, ConfigError> {
         if self.repo.path.as_os_str().is_empty() {
             self.repo.path = self.data_dir.join("config-repo.git");
+        }
+        if self.server.public_url.trim().is_empty() {
+            self.server.public_url = format!("http://{}", self.server.bind);
+        }
+        for (key, template) in [
+            ("changes.api_path", &self.changes.api_path),
+            ("changes.policy_path", &self.changes.policy_path),
+            ("changes.oas_path", &self.changes.oas_path),
+        ] {
+            if !template.contains("{name}") || template.starts_with('/') || template.contains("..")
+            {
+                return Err(ConfigError(format!(
+                    "{key} must be a relative path containing {{name}}, got `{template}`"
+                )));
+            }
         }
         if self.database.url.trim().is_empty() {
             self.database.url = format!("sqlite://{}", self.data_dir.join("tollgate.db").display());
@@ -149,17 +194,24 @@ impl Config {
             return Err(ConfigError("repo.branch must not be empty".into()));
         }
         if self.repo.poll_interval_secs == 0 {
-            return Err(ConfigError("repo.poll_interval_secs must be at least 1".into()));
+            return Err(ConfigError(
+                "repo.poll_interval_secs must be at least 1".into(),
+            ));
         }
         if self.database.max_connections == 0 {
-            return Err(ConfigError("database.max_connections must be at least 1".into()));
+            return Err(ConfigError(
+                "database.max_connections must be at least 1".into(),
+            ));
         }
         Ok(self)
     }
 
     /// The demo's defaults: data in `data_dir`, the demo sign-in on.
     pub fn demo(data_dir: PathBuf) -> Self {
-        let mut config = Self { data_dir, ..Self::default() };
+        let mut config = Self {
+            data_dir,
+            ..Self::default()
+        };
         config.auth.demo = true;
         config
     }
@@ -192,11 +244,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("t.toml");
         std::fs::write(&file, "[repo]\nbrnach = \"x\"\n").unwrap();
-        let err = Config::load(Config::default(), Some(&file)).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = Config::load(Config::default(), Some(&file))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("brnach"), "{err}");
         std::fs::write(&file, "[database]\nurl = \"mysql://u:pw@h/db\"\n").unwrap();
-        let err = Config::load(Config::default(), Some(&file)).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains("database.url") && err.contains("u:***@h") && !err.contains("pw"), "{err}");
+        let err = Config::load(Config::default(), Some(&file))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("database.url") && err.contains("u:***@h") && !err.contains("pw"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -207,6 +268,7 @@ mod tests {
         let mut example = example;
         // Derived paths are written empty in the example ("use the default").
         example["repo"]["path"] = defaults["repo"]["path"].clone();
+        example["server"]["public_url"] = defaults["server"]["public_url"].clone();
         assert_eq!(example, defaults);
     }
 }

@@ -37,14 +37,21 @@ impl Db {
     /// Connects, creating a SQLite file (and its folder) when needed.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbError> {
         let redacted = crate::config::redact_url(url);
-        let err = |source| DbError::Connect { url: redacted.clone(), source };
+        let err = |source| DbError::Connect {
+            url: redacted.clone(),
+            source,
+        };
         if url.starts_with("sqlite:") {
             let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
                 .map_err(err)?
                 .create_if_missing(true)
                 .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
                 .busy_timeout(std::time::Duration::from_secs(5));
-            if let Some(parent) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
+            if let Some(parent) = options
+                .get_filename()
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+            {
                 std::fs::create_dir_all(parent).map_err(|e| err(sqlx::Error::Io(e)))?;
             }
             let pool = sqlx::sqlite::SqlitePoolOptions::new()
@@ -98,7 +105,9 @@ impl Db {
         let now = time::OffsetDateTime::now_utc();
         match self {
             Self::Sqlite(pool) => {
-                let now = now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+                let now = now
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default();
                 sqlx::query(
                     "INSERT INTO users (login, provider, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
                      ON CONFLICT (login) DO UPDATE SET last_seen = excluded.last_seen,
@@ -141,7 +150,11 @@ impl Db {
                     .await?
             }
         };
-        Ok(row.map(|(login, provider, sign_ins)| UserRecord { login, provider, sign_ins }))
+        Ok(row.map(|(login, provider, sign_ins)| UserRecord {
+            login,
+            provider,
+            sign_ins,
+        }))
     }
 }
 
@@ -200,4 +213,28 @@ impl SessionStore for Sessions {
             Self::Postgres(s) => s.delete(id).await,
         }
     }
+}
+
+/// SQLite reads `$1` as a named parameter; `?1` is its positional form. Store queries are
+/// written once, with `$n`, for both databases.
+pub fn sqlite_sql(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+/// Runs a query on whichever database is configured: `db_run!(db, fetch_all, Row, "SQL", args..)`
+/// for `query_as`, or `db_run!(db, execute, "SQL", args..)`.
+#[macro_export]
+macro_rules! db_run {
+    ($db:expr, execute, $sql:expr $(, $arg:expr)* $(,)?) => {
+        match $db {
+            $crate::db::Db::Sqlite(pool) => sqlx::query(&$crate::db::sqlite_sql($sql))$(.bind($arg))*.execute(pool).await.map(|r| r.rows_affected()),
+            $crate::db::Db::Postgres(pool) => sqlx::query($sql)$(.bind($arg))*.execute(pool).await.map(|r| r.rows_affected()),
+        }
+    };
+    ($db:expr, $fetch:ident, $row:ty, $sql:expr $(, $arg:expr)* $(,)?) => {
+        match $db {
+            $crate::db::Db::Sqlite(pool) => sqlx::query_as::<_, $row>(&$crate::db::sqlite_sql($sql))$(.bind($arg))*.$fetch(pool).await,
+            $crate::db::Db::Postgres(pool) => sqlx::query_as::<_, $row>($sql)$(.bind($arg))*.$fetch(pool).await,
+        }
+    };
 }

@@ -47,12 +47,16 @@ enum Command {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TOLLGATE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_sessions=warn,sqlx=warn")),
+            tracing_subscriber::EnvFilter::try_from_env("TOLLGATE_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,tower_sessions=warn,sqlx=warn")
+            }),
         )
         .init();
     let cli = Cli::parse();
-    let result = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let result = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt.block_on(run(cli.command)),
         Err(e) => Err(anyhow::anyhow!("cannot start the async runtime: {e}")),
     };
@@ -74,8 +78,13 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Demo { data_dir, config } => {
             let config = Config::load(Config::demo(data_dir), config.as_deref())?;
             let (path, branch) = (config.repo.path.clone(), config.repo.branch.clone());
-            if tokio::task::spawn_blocking(move || tollgate::repo::seed_demo_repo(&path, &branch)).await?? {
-                println!("Created the example config repo at {}", config.repo.path.display());
+            if tokio::task::spawn_blocking(move || tollgate::repo::seed_demo_repo(&path, &branch))
+                .await??
+            {
+                println!(
+                    "Created the example config repo at {}",
+                    config.repo.path.display()
+                );
             }
             serve(config).await
         }
@@ -102,7 +111,12 @@ fn check(path: &std::path::Path, branch: &str) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let index = RepoIndex::build(&repo, head, None, &IndexOptions::default())?;
     let elapsed = started.elapsed();
-    println!("{} at {head}: {} YAML files indexed in {:.1?}", path.display(), index.file_count(), elapsed);
+    println!(
+        "{} at {head}: {} YAML files indexed in {:.1?}",
+        path.display(),
+        index.file_count(),
+        elapsed
+    );
     for kind in Kind::ALL {
         println!("  {kind}: {}", index.of_kind(kind).count());
     }
@@ -110,5 +124,9 @@ fn check(path: &std::path::Path, branch: &str) -> anyhow::Result<ExitCode> {
         let line = p.line.map(|l| format!(":{l}")).unwrap_or_default();
         println!("{}{line}: {}: {}", p.path, p.kind.as_str(), p.message);
     }
-    Ok(if index.problems().is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if index.problems().is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

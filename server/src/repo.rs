@@ -4,7 +4,9 @@
 mod git;
 mod index;
 mod seed;
+mod write;
 
 pub use git::{ConfigRepo, RepoError};
 pub use index::{IndexOptions, IndexStats, IndexedResource, Problem, ProblemKind, RepoIndex};
-pub use seed::{commit_files, seed_demo_repo};
+pub use seed::{TOLLGATE_EMAIL, TOLLGATE_NAME, commit_files, seed_demo_repo};
+pub use write::{FileWrite, Person};

@@ -41,7 +41,9 @@ impl Resource {
     /// Reads a parsed document. `Ok(None)` means a kind Tollgate does not manage (skipped);
     /// an error means the document claims a managed kind but does not fit its schema.
     pub fn from_value(value: &Value) -> Result<Option<Self>, TypedError> {
-        let Some(kind) = Kind::of_document(value) else { return Ok(None) };
+        let Some(kind) = Kind::of_document(value) else {
+            return Ok(None);
+        };
         Ok(Some(match kind {
             Kind::ApiDefinition => Self::Api(Object::from_value(value)?),
             Kind::SecurityPolicy => Self::Policy(Object::from_value(value)?),

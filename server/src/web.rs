@@ -3,6 +3,7 @@
 
 mod api;
 mod assets;
+mod changes;
 mod error;
 mod openapi;
 
@@ -35,10 +36,18 @@ impl FromRef<AppState> for LeptosOptions {
 struct PageBackend(Arc<App>);
 
 impl frontend::Backend for PageBackend {
-    fn list(&self, query: &frontend::api::ResourceQuery) -> Result<frontend::api::ResourceList, frontend::api::ApiError> {
+    fn list(
+        &self,
+        query: &frontend::api::ResourceQuery,
+    ) -> Result<frontend::api::ResourceList, frontend::api::ApiError> {
         self.0.catalog.list(query)
     }
-    fn detail(&self, kind: &str, namespace: &str, name: &str) -> Result<frontend::api::ResourceDetail, frontend::api::ApiError> {
+    fn detail(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<frontend::api::ResourceDetail, frontend::api::ApiError> {
         self.0.catalog.detail(kind, namespace, name)
     }
     fn problems(&self) -> Result<frontend::api::ProblemList, frontend::api::ApiError> {
@@ -46,6 +55,31 @@ impl frontend::Backend for PageBackend {
     }
     fn status(&self) -> frontend::api::RepoStatus {
         self.0.catalog.status()
+    }
+    fn changes(
+        &self,
+        state: Option<String>,
+    ) -> frontend::BoxFuture<Result<Vec<frontend::api::ChangeSummary>, frontend::api::ApiError>>
+    {
+        let app = Arc::clone(&self.0);
+        Box::pin(async move { app.changes.list(state.as_deref()).await })
+    }
+    fn change(
+        &self,
+        id: i64,
+    ) -> frontend::BoxFuture<Result<frontend::api::ChangeView, frontend::api::ApiError>> {
+        let app = Arc::clone(&self.0);
+        Box::pin(async move { app.changes.view(id).await })
+    }
+    fn resource_changes(
+        &self,
+        kind: String,
+        namespace: String,
+        name: String,
+    ) -> frontend::BoxFuture<Result<Vec<frontend::api::ChangeSummary>, frontend::api::ApiError>>
+    {
+        let app = Arc::clone(&self.0);
+        Box::pin(async move { app.changes.open_for(&kind, &namespace, &name).await })
     }
 }
 
@@ -56,16 +90,22 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
-    let state = AppState { app: Arc::clone(&app), leptos: leptos.clone() };
+    let state = AppState {
+        app: Arc::clone(&app),
+        leptos: leptos.clone(),
+    };
     let routes = generate_route_list(frontend::App);
-    let backend: frontend::BackendRef = frontend::BackendRef(Arc::new(PageBackend(Arc::clone(&app))));
+    let backend: frontend::BackendRef =
+        frontend::BackendRef(Arc::new(PageBackend(Arc::clone(&app))));
 
     let sessions = SessionManagerLayer::new(app.db.session_store())
         .with_name("tollgate_session")
         .with_secure(app.config.auth.secure_cookies)
         .with_same_site(tower_sessions::cookie::SameSite::Lax)
         .with_http_only(true)
-        .with_expiry(Expiry::OnInactivity(time::Duration::hours(i64::from(app.config.auth.session_hours))));
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(i64::from(
+            app.config.auth.session_hours,
+        ))));
 
     let mut auth = Router::new().route("/auth/logout", post(crate::auth::post_logout));
     if app.config.auth.demo {
@@ -78,10 +118,38 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
         .route("/readyz", get(api::get_readyz))
         .route("/api/openapi.json", get(openapi::get_openapi))
         .route("/api/v1/resources", get(api::list_resources))
-        .route("/api/v1/resources/{kind}/{namespace}/{name}", get(api::get_resource))
+        .route(
+            "/api/v1/resources/{kind}/{namespace}/{name}",
+            get(api::get_resource),
+        )
         .route("/api/v1/problems", get(api::list_problems))
         .route("/api/v1/repo", get(api::get_repo_status))
         .route("/api/v1/session", get(api::get_session))
+        .route(
+            "/api/v1/resources/{kind}/{namespace}/{name}/changes",
+            get(changes::resource_changes),
+        )
+        .route(
+            "/api/v1/changes",
+            get(changes::list_changes).post(changes::create_change),
+        )
+        .route("/api/v1/changes/preview", post(changes::preview_change))
+        .route("/api/v1/changes/{id}", get(changes::get_change))
+        .route(
+            "/api/v1/changes/{id}/description",
+            get(changes::get_change_description),
+        )
+        .route(
+            "/api/v1/changes/{id}/approve",
+            post(changes::approve_change),
+        )
+        .route("/api/v1/changes/{id}/merge", post(changes::merge_change))
+        .route("/api/v1/changes/{id}/close", post(changes::close_change))
+        .route("/api/v1/changes/{id}/rebase", post(changes::rebase_change))
+        .route(
+            "/api/v1/changes/{id}/comments",
+            post(changes::comment_change),
+        )
         .route("/api/v1/{*rest}", get(api::not_found))
         .merge(auth)
         .route("/pkg/{*path}", get(assets::get_pkg))
@@ -96,8 +164,13 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
                 move || frontend::shell(leptos.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(frontend::shell))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::identify))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            frontend::shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::identify,
+        ))
         .layer(sessions)
         .layer(CompressionLayer::new())
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -6,6 +6,8 @@
 //! (`yes`/`on` are booleans, `012` is octal) and `<<` merge keys applied, as kubectl does.
 //! Documents come out as `serde_json::Value`, the same data kubectl would send to the API server.
 
+pub mod edit;
+
 use serde_json::Value;
 
 /// Largest file the reader accepts. etcd caps objects at about 1.5 MiB, so a bigger manifest
@@ -35,7 +37,11 @@ pub enum YamlError {
     #[error("line {line}: invalid document separator `{text}` (kubectl rejects it too)")]
     BadSeparator { line: u32, text: String },
     #[error("line {line}: {message}")]
-    Syntax { line: u32, column: u32, message: String },
+    Syntax {
+        line: u32,
+        column: u32,
+        message: String,
+    },
 }
 
 impl YamlError {
@@ -61,10 +67,14 @@ pub struct Segment {
 /// Decodes bytes as UTF-8 within the size limit; a leading BOM is dropped.
 pub fn decode(bytes: &[u8], limit: usize) -> Result<&str, YamlError> {
     if bytes.len() > limit {
-        return Err(YamlError::TooLarge { size: bytes.len(), limit });
+        return Err(YamlError::TooLarge {
+            size: bytes.len(),
+            limit,
+        });
     }
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| YamlError::NotUtf8 { offset: e.valid_up_to() })?;
+    let text = std::str::from_utf8(bytes).map_err(|e| YamlError::NotUtf8 {
+        offset: e.valid_up_to(),
+    })?;
     Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
 }
 
@@ -79,9 +89,13 @@ pub fn split(text: &str) -> Result<Vec<Segment>, YamlError> {
         let content = line.trim_end_matches(['\n', '\r']);
         if let Some(rest) = content.strip_prefix("---") {
             let after = rest.trim_start_matches([' ', '\t']);
-            let is_separator = after.is_empty() || (after.starts_with('#') && rest.len() != after.len());
+            let is_separator =
+                after.is_empty() || (after.starts_with('#') && rest.len() != after.len());
             if !is_separator {
-                return Err(YamlError::BadSeparator { line: line_no, text: truncate(content, 40) });
+                return Err(YamlError::BadSeparator {
+                    line: line_no,
+                    text: truncate(content, 40),
+                });
             }
             push_segment(&mut segments, text, start..offset, start_line);
             start = offset + line.len();
@@ -101,7 +115,11 @@ fn push_segment(out: &mut Vec<Segment>, text: &str, span: std::ops::Range<usize>
         !(t.is_empty() || t.starts_with('#') || t == "...")
     });
     if let Some(skipped) = first_content {
-        out.push(Segment { line: line + u32::try_from(skipped).unwrap_or(0), start_line: line, span });
+        out.push(Segment {
+            line: line + u32::try_from(skipped).unwrap_or(0),
+            start_line: line,
+            span,
+        });
     }
 }
 
@@ -139,7 +157,12 @@ pub fn parse_document(text: &str, first_line: u32) -> Result<Value, YamlError> {
     serde_saphyr::from_str_with_options::<Value>(text, options).map_err(|e| {
         let (line, column) = e
             .location()
-            .map(|l| (u32::try_from(l.line()).unwrap_or(u32::MAX), u32::try_from(l.column()).unwrap_or(0)))
+            .map(|l| {
+                (
+                    u32::try_from(l.line()).unwrap_or(u32::MAX),
+                    u32::try_from(l.column()).unwrap_or(0),
+                )
+            })
             .unwrap_or((1, 0));
         YamlError::Syntax {
             line: first_line.saturating_add(line.saturating_sub(1)),
@@ -162,7 +185,10 @@ fn clean_message(message: &str) -> String {
 /// Reads every document of a file. File-level problems (size, encoding, a bad separator) fail
 /// the whole file; each document is parsed on its own, so one broken document does not hide the
 /// others (kubectl reads them one by one too).
-pub fn read_stream(bytes: &[u8], limit: usize) -> Result<Vec<Result<Document, YamlError>>, YamlError> {
+pub fn read_stream(
+    bytes: &[u8],
+    limit: usize,
+) -> Result<Vec<Result<Document, YamlError>>, YamlError> {
     let text = decode(bytes, limit)?;
     let bom = bytes.len() - text.len();
     let mut docs = Vec::new();
@@ -200,10 +226,13 @@ mod tests {
 
     #[test]
     fn yaml_1_1_scalars_read_as_kubectl_reads_them() {
-        let v = values("a: yes\nb: off\nc: 012\nd: 0x1F\ne: 1_000\nf: '012'\ng: 2024-01-02\nh: ~\n");
+        let v =
+            values("a: yes\nb: off\nc: 012\nd: 0x1F\ne: 1_000\nf: '012'\ng: 2024-01-02\nh: ~\n");
         assert_eq!(
             v,
-            vec![json!({"a": true, "b": false, "c": 10, "d": 31, "e": 1000, "f": "012", "g": "2024-01-02", "h": null})]
+            vec![
+                json!({"a": true, "b": false, "c": 10, "d": 31, "e": 1000, "f": "012", "g": "2024-01-02", "h": null})
+            ]
         );
     }
 
@@ -227,7 +256,10 @@ mod tests {
     #[test]
     fn separator_with_content_is_refused() {
         let err = read_all(b"a: 1\n--- {b: 2}\n", 1 << 20).err();
-        assert!(matches!(err, Some(YamlError::BadSeparator { line: 2, .. })), "{err:?}");
+        assert!(
+            matches!(err, Some(YamlError::BadSeparator { line: 2, .. })),
+            "{err:?}"
+        );
         assert!(read_all(b"a: 1\n----\n", 1 << 20).is_err());
     }
 
@@ -243,7 +275,10 @@ mod tests {
     #[test]
     fn duplicate_keys_are_refused() {
         let err = read_all(b"a: 1\na: 2\n", 1 << 20).err();
-        assert!(matches!(err, Some(YamlError::Syntax { line: 2, .. })), "{err:?}");
+        assert!(
+            matches!(err, Some(YamlError::Syntax { line: 2, .. })),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -251,7 +286,9 @@ mod tests {
         let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
         for i in 1..10 {
             let p = i - 1;
-            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
         }
         let started = std::time::Instant::now();
         let err = read_all(text.as_bytes(), 1 << 20).err();
@@ -275,9 +312,15 @@ mod tests {
     fn size_and_encoding_limits() {
         assert_eq!(
             read_all(&[b'a'; 100], 10).err(),
-            Some(YamlError::TooLarge { size: 100, limit: 10 })
+            Some(YamlError::TooLarge {
+                size: 100,
+                limit: 10
+            })
         );
-        assert_eq!(read_all(b"a: \xff\n", 100).err(), Some(YamlError::NotUtf8 { offset: 3 }));
+        assert_eq!(
+            read_all(b"a: \xff\n", 100).err(),
+            Some(YamlError::NotUtf8 { offset: 3 })
+        );
         assert_eq!(values("\u{feff}a: 1\n"), vec![json!({"a": 1})]);
     }
 }

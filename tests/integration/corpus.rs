@@ -21,7 +21,11 @@ fn yaml_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
 fn every_sample_round_trips_through_the_model() {
     let mut files = Vec::new();
     yaml_files(&corpus().join("tyk-operator/samples"), &mut files);
-    assert!(files.len() >= 110, "corpus not found or incomplete: {} files", files.len());
+    assert!(
+        files.len() >= 110,
+        "corpus not found or incomplete: {} files",
+        files.len()
+    );
     let mut counts: BTreeMap<Kind, usize> = BTreeMap::new();
     let mut failures = Vec::new();
     for file in &files {
@@ -40,18 +44,31 @@ fn every_sample_round_trips_through_the_model() {
                     *counts.entry(resource.kind()).or_default() += 1;
                     let back = resource.to_value().expect("serialises");
                     if back != doc.value {
-                        failures.push(format!("{}:{}: round trip changed the data", file.display(), doc.line));
+                        failures.push(format!(
+                            "{}:{}: round trip changed the data",
+                            file.display(),
+                            doc.line
+                        ));
                     }
                 }
                 Err(e) => failures.push(format!("{}:{}: {e}", file.display(), doc.line)),
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert_eq!(counts.get(&Kind::ApiDefinition), Some(&112));
     assert_eq!(counts.get(&Kind::SecurityPolicy), Some(&12));
     assert_eq!(counts.get(&Kind::TykOasApiDefinition), Some(&7));
-    assert_eq!(counts.get(&Kind::ConfigMap), Some(&7), "ConfigMaps holding OAS documents");
+    assert_eq!(
+        counts.get(&Kind::ConfigMap),
+        Some(&7),
+        "ConfigMaps holding OAS documents"
+    );
 }
 
 #[test]

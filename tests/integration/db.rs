@@ -12,26 +12,57 @@ async fn story(db: &Db) {
 
     assert_eq!(db.user("alice").await.expect("query"), None);
     db.record_sign_in("alice", "demo").await.expect("sign in");
-    db.record_sign_in("alice", "demo").await.expect("sign in again");
+    db.record_sign_in("alice", "demo")
+        .await
+        .expect("sign in again");
     db.record_sign_in("bob", "demo").await.expect("bob");
-    let alice = db.user("alice").await.expect("query").expect("alice exists");
-    assert_eq!((alice.login.as_str(), alice.provider.as_str(), alice.sign_ins), ("alice", "demo", 2));
-    assert_eq!(db.user("bob").await.expect("query").map(|u| u.sign_ins), Some(1));
+    let alice = db
+        .user("alice")
+        .await
+        .expect("query")
+        .expect("alice exists");
+    assert_eq!(
+        (
+            alice.login.as_str(),
+            alice.provider.as_str(),
+            alice.sign_ins
+        ),
+        ("alice", "demo", 2)
+    );
+    assert_eq!(
+        db.user("bob").await.expect("query").map(|u| u.sign_ins),
+        Some(1)
+    );
 
     let store = db.session_store();
     let mut data = HashMap::new();
-    data.insert("user".to_owned(), serde_json::json!({"login": "alice", "provider": "demo"}));
+    data.insert(
+        "user".to_owned(),
+        serde_json::json!({"login": "alice", "provider": "demo"}),
+    );
     let mut record = Record {
         id: Id::default(),
         data,
         expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
     };
     store.create(&mut record).await.expect("create");
-    let loaded = store.load(&record.id).await.expect("load").expect("present");
+    let loaded = store
+        .load(&record.id)
+        .await
+        .expect("load")
+        .expect("present");
     assert_eq!(loaded.data["user"]["login"], "alice");
     record.data.insert("n".into(), serde_json::json!(2));
     store.save(&record).await.expect("save");
-    assert_eq!(store.load(&record.id).await.expect("load").expect("present").data["n"], 2);
+    assert_eq!(
+        store
+            .load(&record.id)
+            .await
+            .expect("load")
+            .expect("present")
+            .data["n"],
+        2
+    );
     store.delete(&record.id).await.expect("delete");
     assert!(store.load(&record.id).await.expect("load").is_none());
 
@@ -41,7 +72,10 @@ async fn story(db: &Db) {
         expiry_date: time::OffsetDateTime::now_utc() - time::Duration::minutes(1),
     };
     store.create(&mut expired).await.expect("create");
-    assert!(store.load(&expired.id).await.expect("load").is_none(), "expired sessions do not load");
+    assert!(
+        store.load(&expired.id).await.expect("load").is_none(),
+        "expired sessions do not load"
+    );
     store.delete_expired().await.expect("cleanup");
 }
 
@@ -64,10 +98,21 @@ async fn postgres_store() {
         eprintln!("skipping: TOLLGATE_TEST_POSTGRES_URL is not set");
         return;
     };
-    let name = format!("tollgate_test_{}_{}", std::process::id(), time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000);
-    let admin = Db::connect(&admin_url, 1).await.expect("connect to the admin database");
-    let Db::Postgres(admin_pool) = &admin else { panic!("a postgres URL") };
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin_pool).await.expect("create database");
+    let name = format!(
+        "tollgate_test_{}_{}",
+        std::process::id(),
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000
+    );
+    let admin = Db::connect(&admin_url, 1)
+        .await
+        .expect("connect to the admin database");
+    let Db::Postgres(admin_pool) = &admin else {
+        panic!("a postgres URL")
+    };
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(admin_pool)
+        .await
+        .expect("create database");
     let url = match admin_url.rsplit_once('/') {
         Some((base, _)) => format!("{base}/{name}"),
         None => panic!("URL without a database name"),
@@ -77,5 +122,8 @@ async fn postgres_store() {
     if let Db::Postgres(pool) = db {
         pool.close().await;
     }
-    sqlx::query(&format!("DROP DATABASE {name}")).execute(admin_pool).await.expect("drop database");
+    sqlx::query(&format!("DROP DATABASE {name}"))
+        .execute(admin_pool)
+        .await
+        .expect("drop database");
 }

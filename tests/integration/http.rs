@@ -11,44 +11,101 @@ async fn rest_api_serves_the_indexed_repo() {
     let (status, body) = app.json("/api/v1/resources?kind=ApiDefinition").await;
     assert_eq!(status, 200);
     assert_eq!(body["total"], 12);
-    assert_eq!(body["namespaces"], serde_json::json!(["catalog", "identity", "payments"]));
+    assert_eq!(
+        body["namespaces"],
+        serde_json::json!(["catalog", "identity", "payments"])
+    );
     assert_eq!(body["commit"].as_str().map(str::len), Some(40));
 
     let (_, body) = app.json("/api/v1/resources").await;
-    assert_eq!(body["total"], 12 + 4 + 1, "APIs, policies and the OAS API; ConfigMaps only on request");
+    assert_eq!(
+        body["total"],
+        12 + 4 + 1,
+        "APIs, policies and the OAS API; ConfigMaps only on request"
+    );
 
-    let (_, body) = app.json("/api/v1/resources?kind=apis&namespace=payments&q=JWT").await;
+    let (_, body) = app
+        .json("/api/v1/resources?kind=apis&namespace=payments&q=JWT")
+        .await;
     assert_eq!(body["total"], 1);
     assert_eq!(body["items"][0]["name"], "invoices");
     assert_eq!(body["items"][0]["auth_mode"], "jwt");
 
-    let (_, page) = app.json("/api/v1/resources?kind=ApiDefinition&offset=10&limit=5").await;
-    assert_eq!((page["total"].as_u64(), page["items"].as_array().map(Vec::len)), (Some(12), Some(2)));
+    let (_, page) = app
+        .json("/api/v1/resources?kind=ApiDefinition&offset=10&limit=5")
+        .await;
+    assert_eq!(
+        (
+            page["total"].as_u64(),
+            page["items"].as_array().map(Vec::len)
+        ),
+        (Some(12), Some(2))
+    );
 
-    let (status, detail) = app.json("/api/v1/resources/ApiDefinition/payments/payments-api").await;
+    let (status, detail) = app
+        .json("/api/v1/resources/ApiDefinition/payments/payments-api")
+        .await;
     assert_eq!(status, 200);
-    assert_eq!(detail["tyk_id"], tollgate::resources::tyk_id("payments", "payments-api"));
+    assert_eq!(
+        detail["tyk_id"],
+        tollgate::resources::tyk_id("payments", "payments-api")
+    );
     assert_eq!(detail["summary"]["listen_path"], "/payments/payments-api/");
     assert_eq!(detail["document"]["kind"], "ApiDefinition");
-    assert!(detail["yaml"].as_str().is_some_and(|y| y.contains("target_url:")));
-    let granted_by: Vec<&str> = detail["grants"].as_array().expect("grants").iter().filter_map(|g| g["name"].as_str()).collect();
+    assert!(
+        detail["yaml"]
+            .as_str()
+            .is_some_and(|y| y.contains("target_url:"))
+    );
+    let granted_by: Vec<&str> = detail["grants"]
+        .as_array()
+        .expect("grants")
+        .iter()
+        .filter_map(|g| g["name"].as_str())
+        .collect();
     assert_eq!(granted_by, vec!["payments-standard"]);
 
-    let (_, policy) = app.json("/api/v1/resources/SecurityPolicy/identity/internal-readonly").await;
-    let granted: Vec<(String, bool)> = policy["grants"].as_array().expect("grants").iter()
-        .map(|g| (format!("{}/{}/{}", g["kind"].as_str().unwrap_or(""), g["namespace"].as_str().unwrap_or(""), g["name"].as_str().unwrap_or("")), g["exists"].as_bool().unwrap_or(false)))
+    let (_, policy) = app
+        .json("/api/v1/resources/SecurityPolicy/identity/internal-readonly")
+        .await;
+    let granted: Vec<(String, bool)> = policy["grants"]
+        .as_array()
+        .expect("grants")
+        .iter()
+        .map(|g| {
+            (
+                format!(
+                    "{}/{}/{}",
+                    g["kind"].as_str().unwrap_or(""),
+                    g["namespace"].as_str().unwrap_or(""),
+                    g["name"].as_str().unwrap_or("")
+                ),
+                g["exists"].as_bool().unwrap_or(false),
+            )
+        })
         .collect();
-    assert!(granted.contains(&("TykOasApiDefinition/catalog/pet-store".to_owned(), true)), "{granted:?}");
+    assert!(
+        granted.contains(&("TykOasApiDefinition/catalog/pet-store".to_owned(), true)),
+        "{granted:?}"
+    );
 
-    let (_, oas) = app.json("/api/v1/resources/TykOasApiDefinition/catalog/pet-store").await;
+    let (_, oas) = app
+        .json("/api/v1/resources/TykOasApiDefinition/catalog/pet-store")
+        .await;
     assert_eq!(oas["summary"]["listen_path"], "/catalog/pets/");
     assert_eq!(oas["summary"]["target"], "http://petstore.catalog.svc:8080");
 
-    let (status, err) = app.json("/api/v1/resources/ApiDefinition/payments/nope").await;
+    let (status, err) = app
+        .json("/api/v1/resources/ApiDefinition/payments/nope")
+        .await;
     assert_eq!((status, err["code"].as_str()), (404, Some("not_found")));
     let (status, err) = app.json("/api/v1/resources?kind=Deployment").await;
     assert_eq!((status, err["code"].as_str()), (400, Some("unknown_kind")));
-    assert!(err["message"].as_str().is_some_and(|m| m.contains("Deployment")));
+    assert!(
+        err["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Deployment"))
+    );
     let (status, err) = app.json("/api/v1/resources?offset=-1").await;
     assert_eq!((status, err["code"].as_str()), (400, Some("invalid_query")));
     let (status, _) = app.json("/api/v1/nothing-here").await;
@@ -60,7 +117,11 @@ async fn rest_api_serves_the_indexed_repo() {
     let (status, doc) = app.json("/api/openapi.json").await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
-    for path in ["/api/v1/resources", "/api/v1/resources/{kind}/{namespace}/{name}", "/api/v1/problems"] {
+    for path in [
+        "/api/v1/resources",
+        "/api/v1/resources/{kind}/{namespace}/{name}",
+        "/api/v1/problems",
+    ] {
         assert!(doc["paths"][path]["get"].is_object(), "{path} documented");
     }
     assert!(doc["components"]["schemas"]["ResourceList"].is_object());
@@ -76,23 +137,45 @@ async fn pages_render_their_data_on_the_server() {
 
     let (status, html) = app.html("/apis").await;
     assert_eq!(status, 200);
-    for text in ["<title>APIs · Tollgate</title>", "payments-api", "/payments/payments-api/", "http://refunds.payments.svc:8080", "Showing 1–13 of 13 APIs", "pet-store", "/pkg/frontend.js"] {
+    for text in [
+        "<title>APIs · Tollgate</title>",
+        "payments-api",
+        "/payments/payments-api/",
+        "http://refunds.payments.svc:8080",
+        "Showing 1–13 of 13 APIs",
+        "pet-store",
+        "/pkg/frontend.js",
+    ] {
         assert!(html.contains(text), "APIs page lacks {text:?}");
     }
     let (_, filtered) = app.html("/apis?q=keyless&namespace=catalog").await;
-    assert!(filtered.contains("products") && filtered.contains("search") && !filtered.contains("payments-api"));
+    assert!(
+        filtered.contains("products")
+            && filtered.contains("search")
+            && !filtered.contains("payments-api")
+    );
 
     let (status, html) = app.html("/apis/payments/payments-api").await;
     assert_eq!(status, 200);
     let id = tollgate::resources::tyk_id("payments", "payments-api");
-    for text in [id.as_str(), "payments-standard", "Target URL", "apis/payments/payments-api.yaml:"] {
+    for text in [
+        id.as_str(),
+        "payments-standard",
+        "Target URL",
+        "apis/payments/payments-api.yaml:",
+    ] {
         assert!(html.contains(text), "API page lacks {text:?}");
     }
 
     let (_, html) = app.html("/policies").await;
     assert!(html.contains("partner-gold") && html.contains("jwt-default"));
     let (_, html) = app.html("/policies/catalog/partner-gold").await;
-    for text in ["catalog/products", "catalog/inventory", "v1, v2", "Rate limit"] {
+    for text in [
+        "catalog/products",
+        "catalog/inventory",
+        "v1, v2",
+        "Rate limit",
+    ] {
         assert!(html.contains(text), "policy page lacks {text:?}");
     }
     let (_, html) = app.html("/oas/catalog/pet-store").await;
@@ -125,27 +208,92 @@ async fn demo_sign_in_sets_a_session() {
     let (_, html) = app.html("/login").await;
     assert!(html.contains("Continue as alice") && html.contains("Continue as bob"));
 
-    let resp = app.client.post(app.url("/auth/demo")).form(&[("user", "bob"), ("next", "/policies")]).send().await.expect("post");
+    let resp = app
+        .client
+        .post(app.url("/auth/demo"))
+        .form(&[("user", "bob"), ("next", "/policies")])
+        .send()
+        .await
+        .expect("post");
     assert_eq!(resp.status(), 303);
     assert_eq!(resp.headers()["location"], "/policies");
-    let cookie = resp.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("pair").to_owned();
+    let cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
     assert!(cookie.starts_with("tollgate_session="));
 
-    let me: serde_json::Value = app.client.get(app.url("/api/v1/session")).header("cookie", &cookie).send().await.expect("get").json().await.expect("json");
+    let me: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(me["user"], "bob");
-    let page = app.client.get(app.url("/apis")).header("cookie", &cookie).send().await.expect("get").text().await.expect("text");
+    let page = app
+        .client
+        .get(app.url("/apis"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
     assert!(page.contains("bob") && page.contains("Sign out"));
-    let record = app.running.as_ref().expect("running").app.db.user("bob").await.expect("db");
+    let record = app
+        .running
+        .as_ref()
+        .expect("running")
+        .app
+        .db
+        .user("bob")
+        .await
+        .expect("db");
     assert_eq!(record.map(|u| u.sign_ins), Some(1));
 
-    let resp = app.client.post(app.url("/auth/demo")).form(&[("user", "<script>")]).send().await.expect("post");
+    let resp = app
+        .client
+        .post(app.url("/auth/demo"))
+        .form(&[("user", "<script>")])
+        .send()
+        .await
+        .expect("post");
     assert_eq!(resp.status(), 400);
-    let resp = app.client.post(app.url("/auth/demo")).form(&[("user", "eve"), ("next", "https://evil.example/")]).send().await.expect("post");
+    let resp = app
+        .client
+        .post(app.url("/auth/demo"))
+        .form(&[("user", "eve"), ("next", "https://evil.example/")])
+        .send()
+        .await
+        .expect("post");
     assert_eq!(resp.headers()["location"], "/");
 
-    let resp = app.client.post(app.url("/auth/logout")).header("cookie", &cookie).send().await.expect("post");
+    let resp = app
+        .client
+        .post(app.url("/auth/logout"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("post");
     assert_eq!(resp.status(), 303);
-    let me: serde_json::Value = app.client.get(app.url("/api/v1/session")).header("cookie", &cookie).send().await.expect("get").json().await.expect("json");
+    let me: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(me["user"], serde_json::Value::Null);
     app.stop().await;
 }
@@ -156,9 +304,26 @@ async fn demo_sign_in_is_off_unless_configured() {
     repo.write("api.yaml", "apiVersion: tyk.tyk.io/v1alpha1\nkind: ApiDefinition\nmetadata: {name: a, namespace: ns}\nspec: {name: a, protocol: http, proxy: {listen_path: /a, target_url: 'http://a'}}\n");
     repo.commit("init");
     let path = repo.path().to_owned();
-    let app = TestApp::start(move |c| { c.auth.demo = false; c.repo.path = path; }, false).await;
-    let resp = app.client.post(app.url("/auth/demo")).form(&[("user", "alice")]).send().await.expect("post");
-    assert!(matches!(resp.status().as_u16(), 404 | 405), "{}", resp.status());
+    let app = TestApp::start(
+        move |c| {
+            c.auth.demo = false;
+            c.repo.path = path;
+        },
+        false,
+    )
+    .await;
+    let resp = app
+        .client
+        .post(app.url("/auth/demo"))
+        .form(&[("user", "alice")])
+        .send()
+        .await
+        .expect("post");
+    assert!(
+        matches!(resp.status().as_u16(), 404 | 405),
+        "{}",
+        resp.status()
+    );
     let (_, session) = app.json("/api/v1/session").await;
     assert_eq!(session["demo_login"], false);
 
@@ -168,13 +333,20 @@ async fn demo_sign_in_is_off_unless_configured() {
     repo.write("b.yaml", "apiVersion: tyk.tyk.io/v1alpha1\nkind: ApiDefinition\nmetadata: {name: b, namespace: ns}\nspec: {name: b, protocol: http, proxy: {listen_path: /b, target_url: 'http://b'}}\n");
     repo.commit("add b");
     let (client, url) = (app.client.clone(), app.url("/api/v1/resources"));
-    wait_for("the new commit to be indexed", Duration::from_secs(10), || {
-        let (client, url) = (client.clone(), url.clone());
-        async move {
-            let body: serde_json::Value = match client.get(url).send().await { Ok(r) => r.json().await.unwrap_or_default(), Err(_) => return false };
-            body["total"] == 2
-        }
-    })
+    wait_for(
+        "the new commit to be indexed",
+        Duration::from_secs(10),
+        || {
+            let (client, url) = (client.clone(), url.clone());
+            async move {
+                let body: serde_json::Value = match client.get(url).send().await {
+                    Ok(r) => r.json().await.unwrap_or_default(),
+                    Err(_) => return false,
+                };
+                body["total"] == 2
+            }
+        },
+    )
     .await;
     app.stop().await;
 }

@@ -12,10 +12,14 @@ fn api(ns: &str, name: &str, target: &str) -> String {
 }
 
 fn bomb() -> String {
-    let mut text = String::from("apiVersion: tyk.tyk.io/v1alpha1\nkind: ApiDefinition\nmetadata: {name: bomb}\nspec:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    let mut text = String::from(
+        "apiVersion: tyk.tyk.io/v1alpha1\nkind: ApiDefinition\nmetadata: {name: bomb}\nspec:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+    );
     for i in 1..12 {
         let p = i - 1;
-        text.push_str(&format!("  a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        text.push_str(&format!(
+            "  a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
     }
     text
 }
@@ -59,42 +63,90 @@ fn index_reads_resources_and_reports_problems_then_updates_incrementally() {
             "SecurityPolicy/shop/gold",
         ]
     );
-    let cart = index.get(&key(Kind::ApiDefinition, "shop", "cart")).expect("cart");
+    let cart = index
+        .get(&key(Kind::ApiDefinition, "shop", "cart"))
+        .expect("cart");
     assert_eq!(&*cart.path, "apis/shop/multi.yaml");
-    assert_eq!(cart.line, 2, "a document's line is its first content line, after comments");
-    let gold = index.get(&key(Kind::SecurityPolicy, "shop", "gold")).expect("gold");
+    assert_eq!(
+        cart.line, 2,
+        "a document's line is its first content line, after comments"
+    );
+    let gold = index
+        .get(&key(Kind::SecurityPolicy, "shop", "gold"))
+        .expect("gold");
     assert_eq!((gold.doc_index, gold.line), (2, 20));
-    assert!(gold.source.starts_with("apiVersion: tyk.tyk.io/v1alpha1\nkind: SecurityPolicy"));
+    assert!(
+        gold.source
+            .starts_with("apiVersion: tyk.tyk.io/v1alpha1\nkind: SecurityPolicy")
+    );
 
-    let problems: Vec<(String, Option<u32>, ProblemKind)> =
-        index.problems().iter().map(|p| (p.path.clone(), p.line, p.kind)).collect();
-    let find = |path: &str| problems.iter().find(|p| p.0 == path).unwrap_or_else(|| panic!("no problem for {path}: {problems:?}"));
+    let problems: Vec<(String, Option<u32>, ProblemKind)> = index
+        .problems()
+        .iter()
+        .map(|p| (p.path.clone(), p.line, p.kind))
+        .collect();
+    let find = |path: &str| {
+        problems
+            .iter()
+            .find(|p| p.0 == path)
+            .unwrap_or_else(|| panic!("no problem for {path}: {problems:?}"))
+    };
     assert_eq!(find("broken/big.yaml").2, ProblemKind::TooLarge);
     assert_eq!(find("broken/latin1.yaml").2, ProblemKind::NotUtf8);
     assert_eq!(find("broken/bomb.yaml").2, ProblemKind::Syntax);
     let syntax = find("broken/syntax.yaml");
     assert_eq!(syntax.2, ProblemKind::Syntax);
-    assert!(syntax.1.is_some_and(|l| (3..=5).contains(&l)), "syntax error line: {syntax:?}");
-    let dup = index.problems().iter().find(|p| p.kind == ProblemKind::Duplicate).expect("duplicate");
+    assert!(
+        syntax.1.is_some_and(|l| (3..=5).contains(&l)),
+        "syntax error line: {syntax:?}"
+    );
+    let dup = index
+        .problems()
+        .iter()
+        .find(|p| p.kind == ProblemKind::Duplicate)
+        .expect("duplicate");
     assert_eq!((dup.path.as_str(), dup.line), ("broken/dup.yaml", Some(2)));
-    assert!(dup.message.contains("apis/shop/multi.yaml:2"), "{}", dup.message);
+    assert!(
+        dup.message.contains("apis/shop/multi.yaml:2"),
+        "{}",
+        dup.message
+    );
     let schema = find("broken/schema.yaml");
     assert_eq!(schema.2, ProblemKind::Schema);
-    assert!(index.problems().iter().any(|p| p.kind == ProblemKind::Schema && p.message.contains("spec.use_keyless")));
+    assert!(
+        index
+            .problems()
+            .iter()
+            .any(|p| p.kind == ProblemKind::Schema && p.message.contains("spec.use_keyless"))
+    );
     assert_eq!(problems.len(), 6, "{problems:?}");
     assert_eq!(index.stats().files_read, index.file_count());
 
     // One file changes: only it is read again.
-    repo.write("apis/shop/orders.yml", api("shop", "orders", "http://orders-v2:8080"));
+    repo.write(
+        "apis/shop/orders.yml",
+        api("shop", "orders", "http://orders-v2:8080"),
+    );
     let second = repo.commit("second");
     let head2 = config_repo.head_of("main").expect("head");
     assert_eq!(head2.to_string(), second);
     let next = RepoIndex::build(&config_repo, head2, Some(&index), &options).expect("incremental");
     assert_eq!(next.stats().files_read, 1);
     assert_eq!(next.stats().files_reused, index.file_count() - 1);
-    let orders = next.get(&key(Kind::ApiDefinition, "shop", "orders")).expect("orders");
-    let Resource::Api(orders_api) = orders.resource.as_ref() else { panic!("an API") };
-    assert_eq!(orders_api.spec.as_ref().and_then(|s| s.proxy.as_ref()).and_then(|p| p.target_url.as_deref()), Some("http://orders-v2:8080"));
+    let orders = next
+        .get(&key(Kind::ApiDefinition, "shop", "orders"))
+        .expect("orders");
+    let Resource::Api(orders_api) = orders.resource.as_ref() else {
+        panic!("an API")
+    };
+    assert_eq!(
+        orders_api
+            .spec
+            .as_ref()
+            .and_then(|s| s.proxy.as_ref())
+            .and_then(|p| p.target_url.as_deref()),
+        Some("http://orders-v2:8080")
+    );
     assert_eq!(next.problems(), index.problems());
 
     // A file is removed and one fixed: the index follows.
@@ -104,8 +156,17 @@ fn index_reads_resources_and_reports_problems_then_updates_incrementally() {
     let head3 = config_repo.head_of("main").expect("head");
     let third = RepoIndex::build(&config_repo, head3, Some(&next), &options).expect("incremental");
     assert_eq!(third.stats().files_read, 1);
-    assert!(third.get(&key(Kind::ApiDefinition, "shop", "fixed")).is_some());
-    assert!(!third.problems().iter().any(|p| p.kind == ProblemKind::Duplicate || p.path == "broken/syntax.yaml"));
+    assert!(
+        third
+            .get(&key(Kind::ApiDefinition, "shop", "fixed"))
+            .is_some()
+    );
+    assert!(
+        !third
+            .problems()
+            .iter()
+            .any(|p| p.kind == ProblemKind::Duplicate || p.path == "broken/syntax.yaml")
+    );
     assert_eq!(third.problems().len(), 4);
 }
 
@@ -116,7 +177,13 @@ fn unknown_branch_is_a_clear_error() {
     repo.commit("init");
     let config_repo = ConfigRepo::open(repo.path()).expect("open");
     let err = config_repo.head_of("release").expect_err("no such branch");
-    assert_eq!(err.to_string(), "branch `release` not found in the config repository");
+    assert_eq!(
+        err.to_string(),
+        "branch `release` not found in the config repository"
+    );
     let err = ConfigRepo::open(&repo.path().join("nope")).expect_err("no repo");
-    assert!(err.to_string().contains("cannot open the git repository"), "{err}");
+    assert!(
+        err.to_string().contains("cannot open the git repository"),
+        "{err}"
+    );
 }

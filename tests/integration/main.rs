@@ -3,8 +3,10 @@
 // Test code: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod changes;
 mod corpus;
 mod db;
+mod edits;
 mod http;
 mod index;
 mod support;

@@ -29,12 +29,23 @@ impl TestRepo {
 
     pub fn git(&self, args: &[&str]) -> String {
         let out = Command::new("git")
-            .args(["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"])
+            .args([
+                "-c",
+                "user.name=Test",
+                "-c",
+                "user.email=test@example.com",
+                "-c",
+                "commit.gpgsign=false",
+            ])
             .args(args)
             .current_dir(self.path())
             .output()
             .expect("git runs");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
@@ -70,7 +81,8 @@ pub struct TestApp {
     pub running: Option<tollgate::app::Running>,
     pub base: String,
     pub client: reqwest::Client,
-    _data: tempfile::TempDir,
+    pub config: Config,
+    data: tempfile::TempDir,
 }
 
 impl TestApp {
@@ -90,14 +102,35 @@ impl TestApp {
         if seed {
             tollgate::repo::seed_demo_repo(&config.repo.path, &config.repo.branch).expect("seed");
         }
-        let running = tollgate::app::start(config).await.expect("server starts");
+        Self::run(config, data).await
+    }
+
+    async fn run(config: Config, data: tempfile::TempDir) -> Self {
+        let running = tollgate::app::start(config.clone())
+            .await
+            .expect("server starts");
         let base = format!("http://{}", running.addr);
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        let app = Self { running: Some(running), base, client, _data: data };
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let app = Self {
+            running: Some(running),
+            base,
+            client,
+            config,
+            data,
+        };
         let (client, url) = (app.client.clone(), app.url("/readyz"));
         wait_for("readiness", Duration::from_secs(20), || {
             let (client, url) = (client.clone(), url.clone());
-            async move { client.get(url).send().await.is_ok_and(|r| r.status().is_success()) }
+            async move {
+                client
+                    .get(url)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
         })
         .await;
         app
@@ -108,7 +141,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn json(&self, path: &str) -> (u16, serde_json::Value) {
@@ -127,5 +164,81 @@ impl TestApp {
         if let Some(r) = self.running.take() {
             r.stop().await.expect("clean stop");
         }
+    }
+
+    /// Stops and starts again on the same data folder, database and repo.
+    pub async fn restart(mut self) -> Self {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("clean stop");
+        }
+        let (config, data) = (
+            self.config.clone(),
+            std::mem::replace(&mut self.data, tempfile::tempdir().expect("tempdir")),
+        );
+        Self::run(config, data).await
+    }
+
+    /// Signs in with the demo sign-in; returns the session cookie.
+    pub async fn login(&self, user: &str) -> String {
+        let resp = self
+            .client
+            .post(self.url("/auth/demo"))
+            .form(&[("user", user)])
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(resp.status(), 303);
+        resp.headers()["set-cookie"]
+            .to_str()
+            .expect("cookie")
+            .split(';')
+            .next()
+            .expect("pair")
+            .to_owned()
+    }
+
+    /// A JSON call as `cookie`'s user.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: Option<&str>,
+        body: Option<serde_json::Value>,
+        key: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        if let Some(k) = key {
+            req = req.header("idempotency-key", k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    /// Runs the git CLI on the config repo.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .arg("--git-dir")
+            .arg(&self.config.repo.path)
+            .args(args)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 }

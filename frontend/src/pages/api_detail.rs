@@ -18,19 +18,28 @@ pub fn OasDetailPage() -> impl IntoView {
 }
 
 /// Loads `kind/:namespace/:name` from the route.
-pub fn detail_resource(kind: &'static str) -> Resource<Result<ResourceDetail, crate::api::ApiError>> {
+pub fn detail_resource(
+    kind: &'static str,
+) -> Resource<Result<ResourceDetail, crate::api::ApiError>> {
     let params = use_params_map();
     Resource::new(
         move || {
             let p = params.read();
-            (p.get("namespace").unwrap_or_default(), p.get("name").unwrap_or_default())
+            (
+                p.get("namespace").unwrap_or_default(),
+                p.get("name").unwrap_or_default(),
+            )
         },
         move |(namespace, name)| data::detail(kind.to_owned(), namespace, name),
     )
 }
 
 #[component]
-pub fn Heading(summary: ResourceSummary, tyk_id: Option<String>, label: &'static str) -> impl IntoView {
+pub fn Heading(
+    summary: ResourceSummary,
+    tyk_id: Option<String>,
+    label: &'static str,
+) -> impl IntoView {
     view! {
         <Title text=summary.name.clone()/>
         <nav class="crumbs" aria-label="Breadcrumb">
@@ -51,6 +60,38 @@ pub fn Heading(summary: ResourceSummary, tyk_id: Option<String>, label: &'static
     }
 }
 
+/// Edit buttons and the open change requests that touch the resource.
+#[component]
+pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView {
+    let (k, ns, n) = (kind.clone(), namespace.clone(), name.clone());
+    let open = Resource::new(
+        || (),
+        move |_| data::resource_changes(k.clone(), ns.clone(), n.clone()),
+    );
+    let form = (kind == "ApiDefinition")
+        .then(|| format!("/apis/{}/{}/edit", encode(&namespace), encode(&name)));
+    let yaml = format!(
+        "/yaml/{}/{}/{}",
+        encode(&kind),
+        encode(&namespace),
+        encode(&name)
+    );
+    view! {
+        <div class="actions edit-links">
+            {form.map(|href| view! { <a class="button primary" id="edit" href=href>"Edit"</a> })}
+            <a class="button" id="edit-yaml" href=yaml>"Edit YAML"</a>
+        </div>
+        <Suspense fallback=|| ()>
+            {move || open.get().and_then(Result::ok).filter(|c| !c.is_empty()).map(|changes| view! {
+                <div class="open-changes" role="note">
+                    <strong>"Open change requests: "</strong>
+                    {changes.into_iter().map(|c| view! { <a href=format!("/changes/{}", c.id)>{format!("#{} {} ({})", c.id, c.title, c.author)}</a> " " }).collect_view()}
+                </div>
+            })}
+        </Suspense>
+    }
+}
+
 #[component]
 fn Detail(kind: &'static str) -> impl IntoView {
     let detail = detail_resource(kind);
@@ -64,6 +105,7 @@ fn Detail(kind: &'static str) -> impl IntoView {
                         <ActiveBadge active=d.summary.active/>
                         <AuthBadge mode=d.summary.auth_mode.clone()/>
                     </div>
+                    <EditLinks kind=d.summary.kind.clone() namespace=d.summary.namespace.clone() name=d.summary.name.clone()/>
                     <div class="columns">
                         <section aria-labelledby="fields-title">
                             <h2 id="fields-title">"Settings"</h2>

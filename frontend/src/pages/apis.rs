@@ -22,7 +22,11 @@ pub fn list_url(base: &str, q: &str, namespace: &str, page: usize) -> String {
     if page > 1 {
         params.push(format!("page={page}"));
     }
-    if params.is_empty() { base.to_owned() } else { format!("{base}?{}", params.join("&")) }
+    if params.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", params.join("&"))
+    }
 }
 
 /// The query-string state shared by the list pages.
@@ -39,12 +43,20 @@ pub fn list_params() -> ListParams {
         q: Signal::derive(move || query.read().get("q").unwrap_or_default()),
         namespace: Signal::derive(move || query.read().get("namespace").unwrap_or_default()),
         page: Signal::derive(move || {
-            query.read().get("page").and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).max(1)
+            query
+                .read()
+                .get("page")
+                .and_then(|p| p.parse::<usize>().ok())
+                .unwrap_or(1)
+                .max(1)
         }),
     }
 }
 
-pub fn list_resource(kind: &'static str, params: ListParams) -> Resource<Result<ResourceList, crate::api::ApiError>> {
+pub fn list_resource(
+    kind: &'static str,
+    params: ListParams,
+) -> Resource<Result<ResourceList, crate::api::ApiError>> {
     Resource::new(
         move || (params.q.get(), params.namespace.get(), params.page.get()),
         move |(q, namespace, page)| {
@@ -61,12 +73,23 @@ pub fn list_resource(kind: &'static str, params: ListParams) -> Resource<Result<
 
 /// Filter box; typing updates the URL (and so the list) without a reload.
 #[component]
-pub fn FilterForm(base: &'static str, params: ListParams, placeholder: &'static str) -> impl IntoView {
+pub fn FilterForm(
+    base: &'static str,
+    params: ListParams,
+    placeholder: &'static str,
+) -> impl IntoView {
     let navigate = use_navigate();
     let on_input = move |ev: leptos::ev::Event| {
         let value = event_target_value(&ev);
         let url = list_url(base, &value, &params.namespace.get_untracked(), 1);
-        navigate(&url, NavigateOptions { replace: true, scroll: false, ..Default::default() });
+        navigate(
+            &url,
+            NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..Default::default()
+            },
+        );
     };
     view! {
         <form method="get" action=base role="search" class="filters">
@@ -81,7 +104,13 @@ pub fn FilterForm(base: &'static str, params: ListParams, placeholder: &'static 
 
 /// Namespace chips and the pager around a list.
 #[component]
-pub fn ListFrame(base: &'static str, list: ResourceList, params: ListParams, noun: &'static str, children: Children) -> impl IntoView {
+pub fn ListFrame(
+    base: &'static str,
+    list: ResourceList,
+    params: ListParams,
+    noun: &'static str,
+    children: Children,
+) -> impl IntoView {
     let q = params.q.get_untracked();
     let current_ns = params.namespace.get_untracked();
     let page = params.page.get_untracked();
@@ -92,8 +121,16 @@ pub fn ListFrame(base: &'static str, list: ResourceList, params: ListParams, nou
         let href = list_url(base, &q, &ns, 1);
         view! { <a class="chip" href=href aria-current=current.then_some("true")>{label}</a> }
     };
-    let mut chips = vec![chip("all namespaces".into(), String::new(), current_ns.is_empty())];
-    chips.extend(list.namespaces.iter().map(|ns| chip(ns.clone(), ns.clone(), *ns == current_ns)));
+    let mut chips = vec![chip(
+        "all namespaces".into(),
+        String::new(),
+        current_ns.is_empty(),
+    )];
+    chips.extend(
+        list.namespaces
+            .iter()
+            .map(|ns| chip(ns.clone(), ns.clone(), *ns == current_ns)),
+    );
     view! {
         <nav class="chips" aria-label="Namespaces">{chips}</nav>
         <p class="muted" aria-live="polite" id="result-count">
@@ -123,7 +160,7 @@ pub fn ApisPage() -> impl IntoView {
     let list = list_resource("ApiDefinition,TykOasApiDefinition", params);
     view! {
         <Title text="APIs"/>
-        <h1>"APIs"</h1>
+        <h1>"APIs" <a class="button primary small" href="/apis/new" id="new-api">"Add an API"</a></h1>
         <FilterForm base="/apis" params placeholder="Name, listen path, target, auth, tag…"/>
         <Transition fallback=|| view! { <p class="muted">"Loading APIs…"</p> }>
             {move || list.get().map(|result| match result {

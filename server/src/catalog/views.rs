@@ -2,19 +2,31 @@
 
 use crate::repo::{IndexedResource, RepoIndex};
 use crate::resources::{
-    AccessRight, ApiDefinitionSpec, Kind, RateLimit, OasSummary, Resource, ResourceKey, SecurityPolicySpec, TypedError,
+    AccessRight, ApiDefinitionSpec, Kind, OasSummary, RateLimit, Resource, ResourceKey,
+    SecurityPolicySpec, TypedError,
 };
 use frontend::api::{Field, Grant, Limits, ResourceDetail, ResourceSummary};
 use std::collections::HashMap;
 
 /// The OAS summary of a `TykOasApiDefinition`, from the ConfigMap it references.
 fn oas_summary(index: &RepoIndex, r: &IndexedResource) -> Option<OasSummary> {
-    let Resource::Oas(oas) = r.resource.as_ref() else { return None };
-    let cm_ref = oas.spec.as_ref()?.tyk_oas.as_ref()?.configmap_ref.as_ref()?;
+    let Resource::Oas(oas) = r.resource.as_ref() else {
+        return None;
+    };
+    let cm_ref = oas
+        .spec
+        .as_ref()?
+        .tyk_oas
+        .as_ref()?
+        .configmap_ref
+        .as_ref()?;
     let ns = cm_ref.namespace.as_deref().unwrap_or(&r.key.namespace);
     let key = ResourceKey::new(Kind::ConfigMap, ns, cm_ref.name.as_deref()?);
-    let Resource::ConfigMap(cm) = index.get(&key)?.resource.as_ref() else { return None };
-    cm.document(cm_ref.key_name.as_deref()?).map(|doc| OasSummary::of(&doc))
+    let Resource::ConfigMap(cm) = index.get(&key)?.resource.as_ref() else {
+        return None;
+    };
+    cm.document(cm_ref.key_name.as_deref()?)
+        .map(|doc| OasSummary::of(&doc))
 }
 
 pub fn summary(index: &RepoIndex, r: &IndexedResource) -> ResourceSummary {
@@ -62,9 +74,15 @@ pub fn summary(index: &RepoIndex, r: &IndexedResource) -> ResourceSummary {
                 s.listen_path = doc.listen_path;
                 s.target = doc.upstream_url;
                 s.active = doc.active;
-                s.auth_mode = doc.authentication.map(|on| if on { "on" } else { "off" }.to_owned());
+                s.auth_mode = doc
+                    .authentication
+                    .map(|on| if on { "on" } else { "off" }.to_owned());
             }
-            s.tags = oas.spec.as_ref().and_then(|sp| sp.categories.clone()).unwrap_or_default();
+            s.tags = oas
+                .spec
+                .as_ref()
+                .and_then(|sp| sp.categories.clone())
+                .unwrap_or_default();
         }
         Resource::ConfigMap(_) => {}
     }
@@ -74,7 +92,10 @@ pub fn summary(index: &RepoIndex, r: &IndexedResource) -> ResourceSummary {
 /// Lower-cased text a list filter searches.
 pub fn search_text(s: &ResourceSummary) -> String {
     let mut text = format!("{} {}/{}", s.kind, s.namespace, s.name);
-    for part in [&s.title, &s.listen_path, &s.target, &s.domain, &s.auth_mode].into_iter().flatten() {
+    for part in [&s.title, &s.listen_path, &s.target, &s.domain, &s.auth_mode]
+        .into_iter()
+        .flatten()
+    {
         text.push(' ');
         text.push_str(part);
     }
@@ -91,14 +112,20 @@ fn access_rights(policy: &SecurityPolicySpec) -> &[AccessRight] {
 
 fn right_key(right: &AccessRight, policy_ns: &str) -> Option<ResourceKey> {
     let ns = right.namespace.as_deref().unwrap_or(policy_ns);
-    Some(ResourceKey::new(right.target_kind(), ns, right.name.as_deref()?))
+    Some(ResourceKey::new(
+        right.target_kind(),
+        ns,
+        right.name.as_deref()?,
+    ))
 }
 
 /// API → policies granting it.
 pub fn granted_by(index: &RepoIndex) -> HashMap<ResourceKey, Vec<ResourceKey>> {
     let mut map: HashMap<ResourceKey, Vec<ResourceKey>> = HashMap::new();
     for r in index.of_kind(Kind::SecurityPolicy) {
-        let Resource::Policy(p) = r.resource.as_ref() else { continue };
+        let Resource::Policy(p) = r.resource.as_ref() else {
+            continue;
+        };
         let Some(spec) = &p.spec else { continue };
         for right in access_rights(spec) {
             if let Some(api) = right_key(right, &r.key.namespace) {
@@ -124,7 +151,12 @@ fn limits_of(spec: &SecurityPolicySpec) -> Limits {
     }
 }
 
-fn grant_of(right: &AccessRight, other: &ResourceKey, title: Option<String>, exists: bool) -> Grant {
+fn grant_of(
+    right: &AccessRight,
+    other: &ResourceKey,
+    title: Option<String>,
+    exists: bool,
+) -> Grant {
     Grant {
         kind: other.kind.as_str().to_owned(),
         namespace: other.namespace.clone(),
@@ -139,7 +171,11 @@ fn grant_of(right: &AccessRight, other: &ResourceKey, title: Option<String>, exi
             .map(|u| {
                 let methods = u.methods.as_deref().unwrap_or_default().join(",");
                 let url = u.url.as_deref().unwrap_or_default();
-                if methods.is_empty() { url.to_owned() } else { format!("{methods} {url}") }
+                if methods.is_empty() {
+                    url.to_owned()
+                } else {
+                    format!("{methods} {url}")
+                }
             })
             .collect(),
         limits: right.limit.as_ref().map(|l| Limits {
@@ -161,7 +197,10 @@ fn title_of(index: &RepoIndex, key: &ResourceKey) -> Option<String> {
 
 fn field(out: &mut Vec<Field>, label: &str, value: Option<String>) {
     if let Some(value) = value.filter(|v| !v.is_empty()) {
-        out.push(Field { label: label.to_owned(), value });
+        out.push(Field {
+            label: label.to_owned(),
+            value,
+        });
     }
 }
 
@@ -180,9 +219,17 @@ fn api_fields(spec: &ApiDefinitionSpec) -> Vec<Field> {
     field(&mut f, "Target URL", proxy.target_url);
     field(&mut f, "Strip listen path", yes_no(proxy.strip_listen_path));
     if proxy.enable_load_balancing == Some(true) {
-        field(&mut f, "Load-balanced targets", proxy.target_list.map(|t| t.join(", ")));
+        field(
+            &mut f,
+            "Load-balanced targets",
+            proxy.target_list.map(|t| t.join(", ")),
+        );
     }
-    field(&mut f, "Authentication", Some(spec.auth_mode().as_str().to_owned()));
+    field(
+        &mut f,
+        "Authentication",
+        Some(spec.auth_mode().as_str().to_owned()),
+    );
     if let Some(header) = spec
         .auth_configs
         .as_ref()
@@ -192,13 +239,34 @@ fn api_fields(spec: &ApiDefinitionSpec) -> Vec<Field> {
         field(&mut f, "Auth header", Some(header));
     }
     if spec.enable_jwt == Some(true) {
-        field(&mut f, "JWT signing method", spec.jwt_signing_method.clone());
+        field(
+            &mut f,
+            "JWT signing method",
+            spec.jwt_signing_method.clone(),
+        );
         field(&mut f, "JWT source", spec.jwt_source.clone());
-        field(&mut f, "JWT identity field", spec.jwt_identity_base_field.clone());
-        field(&mut f, "JWT policy field", spec.jwt_policy_field_name.clone());
+        field(
+            &mut f,
+            "JWT identity field",
+            spec.jwt_identity_base_field.clone(),
+        );
+        field(
+            &mut f,
+            "JWT policy field",
+            spec.jwt_policy_field_name.clone(),
+        );
     }
-    if let Some(RateLimit { rate: Some(rate), per: Some(per), .. }) = &spec.global_rate_limit {
-        field(&mut f, "Rate limit", Some(format!("{rate} requests per {per} s")));
+    if let Some(RateLimit {
+        rate: Some(rate),
+        per: Some(per),
+        ..
+    }) = &spec.global_rate_limit
+    {
+        field(
+            &mut f,
+            "Rate limit",
+            Some(format!("{rate} requests per {per} s")),
+        );
     }
     if let Some(vd) = &spec.version_data {
         if vd.not_versioned == Some(false) {
@@ -218,14 +286,30 @@ fn api_fields(spec: &ApiDefinitionSpec) -> Vec<Field> {
         }
     }
     if let Some(cors) = spec.cors.as_ref().filter(|c| c.enable == Some(true)) {
-        field(&mut f, "CORS origins", Some(cors.allowed_origins.clone().unwrap_or_default().join(", ")));
-        field(&mut f, "CORS methods", cors.allowed_methods.as_ref().map(|m| m.join(", ")));
+        field(
+            &mut f,
+            "CORS origins",
+            Some(cors.allowed_origins.clone().unwrap_or_default().join(", ")),
+        );
+        field(
+            &mut f,
+            "CORS methods",
+            cors.allowed_methods.as_ref().map(|m| m.join(", ")),
+        );
     }
     if spec.enable_ip_whitelisting == Some(true) {
-        field(&mut f, "IP allow list", spec.allowed_ips.as_ref().map(|l| l.join(", ")));
+        field(
+            &mut f,
+            "IP allow list",
+            spec.allowed_ips.as_ref().map(|l| l.join(", ")),
+        );
     }
     if spec.enable_ip_blacklisting == Some(true) {
-        field(&mut f, "IP block list", spec.blacklisted_ips.as_ref().map(|l| l.join(", ")));
+        field(
+            &mut f,
+            "IP block list",
+            spec.blacklisted_ips.as_ref().map(|l| l.join(", ")),
+        );
     }
     field(&mut f, "Tags", spec.tags.as_ref().map(|t| t.join(", ")));
     f
@@ -255,12 +339,19 @@ pub fn detail(
             let spec = api.spec.clone().unwrap_or_default();
             out.tyk_id = Some(spec.api_id(ns, name));
             out.fields = api_fields(&spec);
-            out.default_policies =
-                spec.jwt_default_policy_refs(ns).into_iter().map(|(n, p)| format!("{n}/{p}")).collect();
+            out.default_policies = spec
+                .jwt_default_policy_refs(ns)
+                .into_iter()
+                .map(|(n, p)| format!("{n}/{p}"))
+                .collect();
         }
         Resource::Oas(_) => {
             let doc = oas_summary(index, r).unwrap_or_default();
-            out.tyk_id = Some(doc.id.clone().unwrap_or_else(|| crate::resources::tyk_id(ns, name)));
+            out.tyk_id = Some(
+                doc.id
+                    .clone()
+                    .unwrap_or_else(|| crate::resources::tyk_id(ns, name)),
+            );
             let mut f = Vec::new();
             field(&mut f, "Name", doc.name);
             field(&mut f, "Active", yes_no(doc.active));
@@ -281,7 +372,12 @@ pub fn detail(
             if let Some(meta) = &spec.meta_data {
                 let pairs: Vec<String> = meta
                     .iter()
-                    .map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+                    .map(|(k, v)| {
+                        format!(
+                            "{k}={}",
+                            v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                        )
+                    })
                     .collect();
                 field(&mut f, "Metadata", Some(pairs.join(", ")));
             }
@@ -302,9 +398,13 @@ pub fn detail(
         out.grants = granted_by
             .iter()
             .filter_map(|pkey| {
-                let Resource::Policy(p) = index.get(pkey)?.resource.as_ref() else { return None };
+                let Resource::Policy(p) = index.get(pkey)?.resource.as_ref() else {
+                    return None;
+                };
                 let spec = p.spec.as_ref()?;
-                let right = access_rights(spec).iter().find(|right| right_key(right, &pkey.namespace).as_ref() == Some(&r.key))?;
+                let right = access_rights(spec)
+                    .iter()
+                    .find(|right| right_key(right, &pkey.namespace).as_ref() == Some(&r.key))?;
                 let mut grant = grant_of(right, pkey, spec.name.clone(), true);
                 if grant.limits.is_none() {
                     grant.limits = Some(limits_of(spec));

@@ -32,15 +32,23 @@ pub struct ConfigRepo {
 
 impl std::fmt::Debug for ConfigRepo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConfigRepo").field("path", &self.path).finish()
+        f.debug_struct("ConfigRepo")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
 impl ConfigRepo {
     pub fn open(path: &Path) -> Result<Self, RepoError> {
         let repo = gix::ThreadSafeRepository::open_opts(path, gix::open::Options::isolated())
-            .map_err(|e| RepoError::Open { path: path.to_owned(), message: e.to_string() })?;
-        Ok(Self { repo, path: path.to_owned() })
+            .map_err(|e| RepoError::Open {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
+        Ok(Self {
+            repo,
+            path: path.to_owned(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -57,10 +65,16 @@ impl ConfigRepo {
     /// The commit at the tip of `branch` (a short name like `main` or a full ref).
     pub fn head_of(&self, branch: &str) -> Result<ObjectId, RepoError> {
         let repo = self.local();
-        let full = if branch.starts_with("refs/") { branch.to_owned() } else { format!("refs/heads/{branch}") };
-        let mut reference = repo
-            .find_reference(full.as_str())
-            .map_err(|_| RepoError::NoBranch { branch: branch.to_owned() })?;
+        let full = if branch.starts_with("refs/") {
+            branch.to_owned()
+        } else {
+            format!("refs/heads/{branch}")
+        };
+        let mut reference =
+            repo.find_reference(full.as_str())
+                .map_err(|_| RepoError::NoBranch {
+                    branch: branch.to_owned(),
+                })?;
         let id = reference.peel_to_id().map_err(RepoError::git)?;
         Ok(id.detach())
     }

@@ -88,7 +88,10 @@ pub struct IndexOptions {
 
 impl Default for IndexOptions {
     fn default() -> Self {
-        Self { max_file_bytes: yaml::DEFAULT_MAX_FILE_BYTES, default_namespace: "default".into() }
+        Self {
+            max_file_bytes: yaml::DEFAULT_MAX_FILE_BYTES,
+            default_namespace: "default".into(),
+        }
     }
 }
 
@@ -122,23 +125,45 @@ impl RepoIndex {
         let local = repo.local();
         let root = local
             .find_commit(commit)
-            .map_err(|e| RepoError::Object { id: commit.to_string(), message: e.to_string() })?
+            .map_err(|e| RepoError::Object {
+                id: commit.to_string(),
+                message: e.to_string(),
+            })?
             .tree_id()
             .map_err(RepoError::git)?
             .detach();
         let empty = RepoIndex::default();
         let previous = previous.unwrap_or(&empty);
 
-        let mut walk = Walk { previous, trees: HashMap::new(), files: BTreeMap::new(), todo: Vec::new(), stats: IndexStats::default() };
+        let mut walk = Walk {
+            previous,
+            trees: HashMap::new(),
+            files: BTreeMap::new(),
+            todo: Vec::new(),
+            stats: IndexStats::default(),
+        };
         walk.dir(&local, String::new(), root)?;
-        let Walk { trees, mut files, todo, mut stats, .. } = walk;
+        let Walk {
+            trees,
+            mut files,
+            todo,
+            mut stats,
+            ..
+        } = walk;
         stats.files_read = todo.len();
 
         for (path, entry) in read_files(repo, todo, options) {
             files.insert(path, Arc::new(entry));
         }
         let (resources, problems) = assemble(&files, options);
-        Ok(Self { commit: Some(commit), trees, files, resources, problems, stats })
+        Ok(Self {
+            commit: Some(commit),
+            trees,
+            files,
+            resources,
+            problems,
+            stats,
+        })
     }
 
     pub fn commit(&self) -> Option<ObjectId> {
@@ -161,7 +186,10 @@ impl RepoIndex {
     /// Resources of one kind, in namespace/name order.
     pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &IndexedResource> {
         let start = ResourceKey::new(kind, "", "");
-        self.resources.range(start..).map(|(_, r)| r).take_while(move |r| r.key.kind == kind)
+        self.resources
+            .range(start..)
+            .map(|(_, r)| r)
+            .take_while(move |r| r.key.kind == kind)
     }
 
     pub fn problems(&self) -> &[Problem] {
@@ -189,12 +217,22 @@ impl Walk<'_> {
             return Ok(());
         }
         self.stats.trees_read += 1;
-        let tree = repo.find_tree(id).map_err(|e| RepoError::Object { id: id.to_string(), message: e.to_string() })?;
-        let decoded = tree.decode().map_err(|e| RepoError::Object { id: id.to_string(), message: e.to_string() })?;
+        let tree = repo.find_tree(id).map_err(|e| RepoError::Object {
+            id: id.to_string(),
+            message: e.to_string(),
+        })?;
+        let decoded = tree.decode().map_err(|e| RepoError::Object {
+            id: id.to_string(),
+            message: e.to_string(),
+        })?;
         let mut subdirs = Vec::new();
         for entry in &decoded.entries {
             let name = String::from_utf8_lossy(entry.filename.as_ref());
-            let child = if path.is_empty() { name.into_owned() } else { format!("{path}/{name}") };
+            let child = if path.is_empty() {
+                name.into_owned()
+            } else {
+                format!("{path}/{name}")
+            };
             let oid = entry.oid.to_owned();
             if entry.mode.is_tree() {
                 subdirs.push((child, oid));
@@ -217,7 +255,11 @@ impl Walk<'_> {
 
     /// Copies everything the previous index had under an unchanged directory.
     fn take_over(&mut self, dir: &str) {
-        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
         for (path, entry) in self.previous.files.range(prefix.clone()..) {
             if !path.starts_with(&prefix) {
                 break;
@@ -239,11 +281,20 @@ fn is_yaml(path: &str) -> bool {
 }
 
 /// Reads and parses blobs, on as many threads as there are cores.
-fn read_files(repo: &ConfigRepo, todo: Vec<(String, ObjectId)>, options: &IndexOptions) -> Vec<(String, FileEntry)> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+fn read_files(
+    repo: &ConfigRepo,
+    todo: Vec<(String, ObjectId)>,
+    options: &IndexOptions,
+) -> Vec<(String, FileEntry)> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
     if todo.len() < 64 || threads == 1 {
         let local = repo.local();
-        return todo.into_iter().map(|(path, id)| read_file(&local, path, id, options)).collect();
+        return todo
+            .into_iter()
+            .map(|(path, id)| read_file(&local, path, id, options))
+            .collect();
     }
     let chunk = todo.len().div_ceil(threads);
     std::thread::scope(|scope| {
@@ -252,7 +303,9 @@ fn read_files(repo: &ConfigRepo, todo: Vec<(String, ObjectId)>, options: &IndexO
             .map(|part| {
                 scope.spawn(move || {
                     let local = repo.local();
-                    part.iter().map(|(path, id)| read_file(&local, path.clone(), *id, options)).collect::<Vec<_>>()
+                    part.iter()
+                        .map(|(path, id)| read_file(&local, path.clone(), *id, options))
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
@@ -263,13 +316,31 @@ fn read_files(repo: &ConfigRepo, todo: Vec<(String, ObjectId)>, options: &IndexO
     })
 }
 
-fn read_file(repo: &gix::Repository, path: String, blob: ObjectId, options: &IndexOptions) -> (String, FileEntry) {
-    let mut entry = FileEntry { blob, docs: Vec::new(), problems: Vec::new() };
-    let problem = |line: Option<u32>, kind: ProblemKind, message: String| Problem { path: path.clone(), line, kind, message };
+fn read_file(
+    repo: &gix::Repository,
+    path: String,
+    blob: ObjectId,
+    options: &IndexOptions,
+) -> (String, FileEntry) {
+    let mut entry = FileEntry {
+        blob,
+        docs: Vec::new(),
+        problems: Vec::new(),
+    };
+    let problem = |line: Option<u32>, kind: ProblemKind, message: String| Problem {
+        path: path.clone(),
+        line,
+        kind,
+        message,
+    };
     let data = match repo.find_blob(blob) {
         Ok(mut b) => b.take_data(),
         Err(e) => {
-            entry.problems.push(problem(None, ProblemKind::Syntax, format!("cannot read blob {blob}: {e}")));
+            entry.problems.push(problem(
+                None,
+                ProblemKind::Syntax,
+                format!("cannot read blob {blob}: {e}"),
+            ));
             return (path, entry);
         }
     };
@@ -289,7 +360,9 @@ fn read_file(repo: &gix::Repository, path: String, blob: ObjectId, options: &Ind
         let doc = match doc {
             Ok(doc) => doc,
             Err(e) => {
-                entry.problems.push(problem(e.line(), ProblemKind::Syntax, e.to_string()));
+                entry
+                    .problems
+                    .push(problem(e.line(), ProblemKind::Syntax, e.to_string()));
                 continue;
             }
         };
@@ -298,7 +371,9 @@ fn read_file(repo: &gix::Repository, path: String, blob: ObjectId, options: &Ind
             Ok(Some(resource)) => {
                 if resource.meta().name.as_deref().is_none_or(str::is_empty) {
                     let message = format!("{} without metadata.name", resource.kind());
-                    entry.problems.push(problem(Some(doc.line), ProblemKind::Schema, message));
+                    entry
+                        .problems
+                        .push(problem(Some(doc.line), ProblemKind::Schema, message));
                     continue;
                 }
                 let source: Arc<str> = String::from_utf8_lossy(&data[doc.span.clone()]).into();
@@ -313,7 +388,9 @@ fn read_file(repo: &gix::Repository, path: String, blob: ObjectId, options: &Ind
             Err(e) => {
                 let kind = Kind::of_document(&doc.value).map_or("document", Kind::as_str);
                 let message = format!("{kind}: {e}");
-                entry.problems.push(problem(Some(doc.line), ProblemKind::Schema, message));
+                entry
+                    .problems
+                    .push(problem(Some(doc.line), ProblemKind::Schema, message));
             }
         }
     }

@@ -21,11 +21,18 @@ pub fn seed_demo_repo(path: &Path, branch: &str) -> Result<bool, RepoError> {
     }
     std::fs::create_dir_all(path).map_err(RepoError::git)?;
     let repo = gix::init_bare(path).map_err(RepoError::git)?;
-    std::fs::write(path.join("HEAD"), format!("ref: refs/heads/{branch}\n")).map_err(RepoError::git)?;
+    std::fs::write(path.join("HEAD"), format!("ref: refs/heads/{branch}\n"))
+        .map_err(RepoError::git)?;
     let files: Vec<(String, Vec<u8>)> = SeedFiles::iter()
         .filter_map(|name| SeedFiles::get(&name).map(|f| (name.into_owned(), f.data.into_owned())))
         .collect();
-    commit_files(&repo, branch, None, &files, "Seed the example config repo\n")?;
+    commit_files(
+        &repo,
+        branch,
+        None,
+        &files,
+        "Seed the example config repo\n",
+    )?;
     Ok(true)
 }
 
@@ -40,22 +47,39 @@ pub fn commit_files(
 ) -> Result<ObjectId, RepoError> {
     let mut editor = match parent {
         Some(p) => {
-            let tree = repo.find_commit(p).map_err(RepoError::git)?.tree_id().map_err(RepoError::git)?;
+            let tree = repo
+                .find_commit(p)
+                .map_err(RepoError::git)?
+                .tree_id()
+                .map_err(RepoError::git)?;
             repo.edit_tree(tree).map_err(RepoError::git)?
         }
         None => repo.empty_tree().edit().map_err(RepoError::git)?,
     };
     for (path, content) in files {
         let blob = repo.write_blob(content).map_err(RepoError::git)?.detach();
-        editor.upsert(path.as_str(), gix::object::tree::EntryKind::Blob, blob).map_err(RepoError::git)?;
+        editor
+            .upsert(path.as_str(), gix::object::tree::EntryKind::Blob, blob)
+            .map_err(RepoError::git)?;
     }
     let tree = editor.write().map_err(RepoError::git)?.detach();
     let now = gix::date::Time::now_local_or_utc();
-    let signature = gix::actor::Signature { name: TOLLGATE_NAME.into(), email: TOLLGATE_EMAIL.into(), time: now };
+    let signature = gix::actor::Signature {
+        name: TOLLGATE_NAME.into(),
+        email: TOLLGATE_EMAIL.into(),
+        time: now,
+    };
     let mut buf = gix::date::parse::TimeBuf::default();
     let sig = signature.to_ref(&mut buf);
     let id = repo
-        .commit_as(sig, sig, format!("refs/heads/{branch}"), message, tree, parent)
+        .commit_as(
+            sig,
+            sig,
+            format!("refs/heads/{branch}"),
+            message,
+            tree,
+            parent,
+        )
         .map_err(RepoError::git)?;
     Ok(id.detach())
 }

@@ -210,10 +210,20 @@ mod tests {
 
     #[test]
     fn auth_mode_follows_the_flags() {
-        let mode = |v: serde_json::Value| serde_json::from_value::<ApiDefinitionSpec>(v).unwrap().auth_mode();
+        let mode = |v: serde_json::Value| {
+            serde_json::from_value::<ApiDefinitionSpec>(v)
+                .unwrap()
+                .auth_mode()
+        };
         assert_eq!(mode(json!({"use_keyless": true})), AuthMode::Keyless);
-        assert_eq!(mode(json!({"use_standard_auth": true})), AuthMode::AuthToken);
-        assert_eq!(mode(json!({"use_standard_auth": true, "enable_jwt": true})), AuthMode::Jwt);
+        assert_eq!(
+            mode(json!({"use_standard_auth": true})),
+            AuthMode::AuthToken
+        );
+        assert_eq!(
+            mode(json!({"use_standard_auth": true, "enable_jwt": true})),
+            AuthMode::Jwt
+        );
         assert_eq!(mode(json!({})), AuthMode::Other);
     }
 
@@ -221,7 +231,10 @@ mod tests {
     fn api_id_defaults_to_the_operator_id() {
         let spec = ApiDefinitionSpec::default();
         assert_eq!(spec.api_id("default", "httpbin"), "ZGVmYXVsdC9odHRwYmlu");
-        let set = ApiDefinitionSpec { api_id: Some("abc".into()), ..Default::default() };
+        let set = ApiDefinitionSpec {
+            api_id: Some("abc".into()),
+            ..Default::default()
+        };
         assert_eq!(set.api_id("default", "httpbin"), "abc");
     }
 }

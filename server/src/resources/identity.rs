@@ -19,8 +19,12 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] =
-        [Kind::ApiDefinition, Kind::SecurityPolicy, Kind::TykOasApiDefinition, Kind::ConfigMap];
+    pub const ALL: [Kind; 4] = [
+        Kind::ApiDefinition,
+        Kind::SecurityPolicy,
+        Kind::TykOasApiDefinition,
+        Kind::ConfigMap,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -35,11 +39,15 @@ impl Kind {
     /// (`apidefinitions`, `tykapis`, `tykpolicies`, `tykoas`).
     pub fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_lowercase().as_str() {
-            "apidefinition" | "apidefinitions" | "tykapis" | "api" | "apis" => Some(Self::ApiDefinition),
+            "apidefinition" | "apidefinitions" | "tykapis" | "api" | "apis" => {
+                Some(Self::ApiDefinition)
+            }
             "securitypolicy" | "securitypolicies" | "tykpolicies" | "policy" | "policies" => {
                 Some(Self::SecurityPolicy)
             }
-            "tykoasapidefinition" | "tykoasapidefinitions" | "tykoas" | "oas" => Some(Self::TykOasApiDefinition),
+            "tykoasapidefinition" | "tykoasapidefinitions" | "tykoas" | "oas" => {
+                Some(Self::TykOasApiDefinition)
+            }
             "configmap" | "configmaps" | "cm" => Some(Self::ConfigMap),
             _ => None,
         }
@@ -76,7 +84,11 @@ pub struct ResourceKey {
 
 impl ResourceKey {
     pub fn new(kind: Kind, namespace: impl Into<String>, name: impl Into<String>) -> Self {
-        Self { kind, namespace: namespace.into(), name: name.into() }
+        Self {
+            kind,
+            namespace: namespace.into(),
+            name: name.into(),
+        }
     }
 }
 

@@ -74,7 +74,11 @@ impl OasConfigMap {
     pub fn from_value(value: &Value) -> Result<Option<Self>, TypedError> {
         let mut cm: Self = Self::deserialize(value)?;
         cm.nulls = super::object::NullKeys::of(value);
-        let holds_oas = cm.data.iter().flatten().any(|(_, v)| v.as_str().is_some_and(|s| parse_oas(s).is_some()));
+        let holds_oas = cm
+            .data
+            .iter()
+            .flatten()
+            .any(|(_, v)| v.as_str().is_some_and(|s| parse_oas(s).is_some()));
         Ok(holds_oas.then_some(cm))
     }
 

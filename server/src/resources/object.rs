@@ -12,7 +12,9 @@ pub struct TypedError {
 
 impl From<serde_json::Error> for TypedError {
     fn from(e: serde_json::Error) -> Self {
-        Self { message: e.to_string() }
+        Self {
+            message: e.to_string(),
+        }
     }
 }
 
@@ -53,7 +55,9 @@ pub struct Object<S> {
 impl<S: Serialize + DeserializeOwned> Object<S> {
     /// Reads a document, with a message naming the field that does not fit (`spec.proxy: ...`).
     pub fn from_value(value: &Value) -> Result<Self, TypedError> {
-        let mut object = Self::deserialize(value).map_err(|e| TypedError { message: describe::<S>(value, &e) })?;
+        let mut object = Self::deserialize(value).map_err(|e| TypedError {
+            message: describe::<S>(value, &e),
+        })?;
         object.nulls = NullKeys::of(value);
         Ok(object)
     }

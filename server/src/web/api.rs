@@ -6,7 +6,9 @@ use axum::Json;
 use axum::extract::{Path, Query, State, rejection::QueryRejection};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use frontend::api::{ProblemList, RepoStatus, ResourceDetail, ResourceList, ResourceQuery, SessionInfo};
+use frontend::api::{
+    ProblemList, RepoStatus, ResourceDetail, ResourceList, ResourceQuery, SessionInfo,
+};
 
 /// List resources.
 #[utoipa::path(get, path = "/api/v1/resources", params(ResourceQuery),
@@ -55,7 +57,10 @@ pub async fn get_session(State(state): State<AppState>, user: CurrentUser) -> Js
 }
 
 pub async fn not_found() -> WebError {
-    WebError::from(frontend::api::ApiError::new("not_found", "no such API endpoint; see /api/openapi.json"))
+    WebError::from(frontend::api::ApiError::new(
+        "not_found",
+        "no such API endpoint; see /api/openapi.json",
+    ))
 }
 
 /// Liveness: the process answers.
@@ -67,6 +72,13 @@ pub async fn get_healthz() -> &'static str {
 pub async fn get_readyz(State(state): State<AppState>) -> impl IntoResponse {
     let db = state.app.db.ping().await.is_ok();
     let indexed = state.app.catalog.is_ready();
-    let status = if db && indexed { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(serde_json::json!({ "database": db, "indexed": indexed })))
+    let status = if db && indexed {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(serde_json::json!({ "database": db, "indexed": indexed })),
+    )
 }

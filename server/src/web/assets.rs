@@ -18,7 +18,10 @@ struct Assets;
 fn serve<E: RustEmbed>(path: &str, cache: &'static str) -> Response {
     match E::get(path) {
         Some(file) => (
-            [(header::CONTENT_TYPE, file.metadata.mimetype().to_owned()), (header::CACHE_CONTROL, cache.to_owned())],
+            [
+                (header::CONTENT_TYPE, file.metadata.mimetype().to_owned()),
+                (header::CACHE_CONTROL, cache.to_owned()),
+            ],
             file.data,
         )
             .into_response(),

@@ -14,22 +14,34 @@ pub struct WebError {
 
 impl WebError {
     pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, body: ApiError::new(code, message) }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            body: ApiError::new(code, message),
+        }
     }
 
     pub fn internal(message: &str) -> Self {
         tracing::error!(message, "internal error");
-        Self { status: StatusCode::INTERNAL_SERVER_ERROR, body: ApiError::new("internal", "internal error") }
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            body: ApiError::new("internal", "internal error"),
+        }
     }
 
     pub fn from_session(e: tower_sessions::session::Error) -> Self {
         tracing::error!(error = %e, "session store error");
-        Self { status: StatusCode::SERVICE_UNAVAILABLE, body: ApiError::new("session_unavailable", "the session store is unavailable") }
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: ApiError::new("session_unavailable", "the session store is unavailable"),
+        }
     }
 
     pub fn from_db(e: crate::db::DbError) -> Self {
         tracing::error!(error = %e, "database error");
-        Self { status: StatusCode::SERVICE_UNAVAILABLE, body: ApiError::new("database_unavailable", "the database is unavailable") }
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: ApiError::new("database_unavailable", "the database is unavailable"),
+        }
     }
 }
 
@@ -38,10 +50,19 @@ impl From<ApiError> for WebError {
     fn from(body: ApiError) -> Self {
         let status = match body.code.as_str() {
             "not_found" => StatusCode::NOT_FOUND,
-            "not_ready" => StatusCode::SERVICE_UNAVAILABLE,
-            "unknown_kind" | "invalid_query" => StatusCode::BAD_REQUEST,
-            "invalid_resource" => StatusCode::UNPROCESSABLE_ENTITY,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
+            "not_ready" | "database_unavailable" | "repo_unavailable" | "busy" => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            "unknown_kind" | "invalid_query" | "invalid_json" | "invalid_idempotency_key" => {
+                StatusCode::BAD_REQUEST
+            }
+            "unauthenticated" => StatusCode::UNAUTHORIZED,
+            "forbidden" | "self_approval" => StatusCode::FORBIDDEN,
+            "conflict" | "not_open" | "approval_required" | "already_exists" => {
+                StatusCode::CONFLICT
+            }
+            "internal" => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         Self { status, body }
     }

@@ -5,11 +5,41 @@ use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tollgate API", description = "GitOps API management for the Tyk Operator"),
-    paths(super::api::list_resources, super::api::get_resource, super::api::list_problems,
-        super::api::get_repo_status, super::api::get_session),
-    components(schemas(frontend::api::ApiError, frontend::api::ResourceSummary, frontend::api::Grant,
-        frontend::api::Limits, frontend::api::Field))
+    info(
+        title = "Tollgate API",
+        description = "GitOps API management for the Tyk Operator"
+    ),
+    paths(
+        super::api::list_resources,
+        super::api::get_resource,
+        super::api::list_problems,
+        super::api::get_repo_status,
+        super::api::get_session,
+        super::changes::create_change,
+        super::changes::preview_change,
+        super::changes::list_changes,
+        super::changes::get_change,
+        super::changes::approve_change,
+        super::changes::merge_change,
+        super::changes::close_change,
+        super::changes::rebase_change,
+        super::changes::comment_change,
+        super::changes::resource_changes
+    ),
+    components(schemas(
+        frontend::api::ApiError,
+        frontend::api::ResourceSummary,
+        frontend::api::Grant,
+        frontend::api::Limits,
+        frontend::api::Field,
+        frontend::api::EditRequest,
+        frontend::api::FileDiff,
+        frontend::api::DiffLine,
+        frontend::api::ChangeEvent,
+        frontend::api::ChangedResource,
+        frontend::validate::Issue,
+        frontend::validate::Severity
+    ))
 )]
 pub struct ApiDoc;
 

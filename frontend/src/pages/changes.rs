@@ -1,0 +1,232 @@
+//! Change requests on the built-in local host: the list, and one change with its diff,
+//! validation results, approvals, comments and actions.
+
+use crate::api::{ChangeView, FileDiff};
+use crate::data;
+use crate::ui::ErrorBox;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn ChangesPage() -> impl IntoView {
+    let list = Resource::new(|| (), |_| data::changes(None));
+    view! {
+        <Title text="Change requests"/>
+        <h1>"Change requests"</h1>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || list.get().map(|r| match r {
+                Err(error) => view! { <ErrorBox error/> }.into_any(),
+                Ok(items) if items.is_empty() => view! { <p class="muted">"No change requests yet. Edit an API to propose one."</p> }.into_any(),
+                Ok(items) => view! {
+                    <table class="list" id="changes">
+                        <thead><tr><th scope="col">"#"</th><th scope="col">"Title"</th><th scope="col">"Author"</th><th scope="col">"State"</th><th scope="col">"Approvals"</th><th scope="col">"Resources"</th></tr></thead>
+                        <tbody>
+                            {items.into_iter().map(|c| view! {
+                                <tr>
+                                    <td>{c.id}</td>
+                                    <td><a class="name" href=format!("/changes/{}", c.id)>{c.title}</a>{c.conflict.then(|| view! { <span class="badge off">"conflict"</span> })}</td>
+                                    <td>{c.author}</td>
+                                    <td><span class=format!("badge change-{}", c.state)>{c.state.clone()}</span></td>
+                                    <td>{c.approvals}</td>
+                                    <td class="sub">{c.resources.join(", ")}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+/// One side of a diff row: line number and text.
+type Side = Option<(u32, String)>;
+
+/// Rows of a side-by-side diff: removed lines paired with the added lines that replace them.
+fn side_by_side(file: &FileDiff) -> Vec<(Side, Side, &'static str)> {
+    let mut rows = Vec::new();
+    let mut removed: Vec<(u32, String)> = Vec::new();
+    let mut added: Vec<(u32, String)> = Vec::new();
+    let flush =
+        |rows: &mut Vec<_>, removed: &mut Vec<(u32, String)>, added: &mut Vec<(u32, String)>| {
+            let n = removed.len().max(added.len());
+            let (mut r, mut a) = (removed.drain(..), added.drain(..));
+            for _ in 0..n {
+                rows.push((r.next(), a.next(), "change"));
+            }
+        };
+    for line in &file.lines {
+        match line.kind.as_str() {
+            "removed" => removed.push((line.old_line.unwrap_or_default(), line.text.clone())),
+            "added" => added.push((line.new_line.unwrap_or_default(), line.text.clone())),
+            "skip" => {
+                flush(&mut rows, &mut removed, &mut added);
+                rows.push((None, None, "skip"));
+            }
+            _ => {
+                flush(&mut rows, &mut removed, &mut added);
+                rows.push((
+                    line.old_line.map(|n| (n, line.text.clone())),
+                    line.new_line.map(|n| (n, line.text.clone())),
+                    "context",
+                ));
+            }
+        }
+    }
+    flush(&mut rows, &mut removed, &mut added);
+    rows
+}
+
+/// A side-by-side diff of each file.
+#[component]
+pub fn DiffView(files: Vec<FileDiff>) -> impl IntoView {
+    view! {
+        <div class="diffs">
+            {files.into_iter().map(|f| {
+                let rows = side_by_side(&f);
+                view! {
+                    <section class="diff-file">
+                        <h3><code>{f.path.clone()}</code> " " <span class=format!("badge file-{}", f.status)>{f.status.clone()}</span></h3>
+                        <table class="diff" aria-label=format!("Changes to {}", f.path)>
+                            <tbody>
+                                {rows.into_iter().map(|(old, new, kind)| {
+                                    if kind == "skip" {
+                                        return view! { <tr class="skip"><td colspan="4">"⋯"</td></tr> }.into_any();
+                                    }
+                                    let old_class = if kind == "change" && old.is_some() { "del" } else { "" };
+                                    let new_class = if kind == "change" && new.is_some() { "add" } else { "" };
+                                    view! {
+                                        <tr>
+                                            <td class="no">{old.as_ref().map(|o| o.0)}</td>
+                                            <td class=format!("code {old_class}")><pre>{old.map(|o| o.1)}</pre></td>
+                                            <td class="no">{new.as_ref().map(|n| n.0)}</td>
+                                            <td class=format!("code {new_class}")><pre>{new.map(|n| n.1)}</pre></td>
+                                        </tr>
+                                    }.into_any()
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </section>
+                }
+            }).collect_view()}
+        </div>
+    }
+}
+
+/// Validation results of a change.
+#[component]
+pub fn IssueList(issues: Vec<crate::validate::Issue>) -> impl IntoView {
+    if issues.is_empty() {
+        return view! { <p class="ok-note" id="validation">"All checks passed."</p> }.into_any();
+    }
+    view! {
+        <ul class="issues" id="validation">
+            {issues.into_iter().map(|i| view! {
+                <li class=format!("issue {}", i.severity_label())>
+                    <strong>{i.severity_label()}</strong> " " <code>{i.resource.clone()}</code> " " <code>{i.field.clone()}</code> ": " {i.message.clone()}
+                </li>
+            }).collect_view()}
+        </ul>
+    }.into_any()
+}
+
+#[component]
+pub fn ChangePage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|i| i.parse::<i64>().ok())
+            .unwrap_or_default()
+    };
+    let refresh = RwSignal::new(0u32);
+    let change = Resource::new(move || (id(), refresh.get()), |(id, _)| data::change(id));
+    let session = Resource::new(|| (), |_| data::session());
+    let action_error = RwSignal::new(None::<crate::api::ApiError>);
+    let act = move |what: &'static str, body: serde_json::Value| {
+        let url = format!("/api/v1/changes/{}/{what}", id());
+        leptos::task::spawn_local(async move {
+            match data::post_json::<ChangeView>(&url, &body, None).await {
+                Ok(_) => {
+                    action_error.set(None);
+                    refresh.update(|n| *n += 1);
+                }
+                Err(e) => action_error.set(Some(e)),
+            }
+        });
+    };
+    let comment = RwSignal::new(String::new());
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || change.get().map(|r| match r {
+                Err(error) => view! { <h1>"Change request"</h1><ErrorBox error/> }.into_any(),
+                Ok(c) => {
+                    let me = session.get().and_then(Result::ok).and_then(|s| s.user);
+                    let is_author = me.as_deref() == Some(c.author.as_str());
+                    let open = c.state == "open";
+                    let approved = c.approvals.len() as u32 >= c.approvals_required;
+                    view! {
+                        <Title text=format!("#{} {}", c.id, c.title)/>
+                        <nav class="crumbs" aria-label="Breadcrumb"><a href="/changes">"Change requests"</a> " / #" {c.id}</nav>
+                        <h1>{c.title.clone()} <span class=format!("badge change-{}", c.state) id="change-state">{c.state.clone()}</span></h1>
+                        <p class="sub">
+                            {format!("#{} by {} · branch ", c.id, c.author)}
+                            <code>{c.branch.clone().unwrap_or_else(|| "—".into())}</code>
+                            {format!(" · {} of {} approvals", c.approvals.len(), c.approvals_required)}
+                        </p>
+                        {(!c.description.is_empty()).then(|| view! { <p class="description">{c.description.clone()}</p> })}
+                        {c.error.clone().map(|e| view! { <div class="error" role="alert">{e}</div> })}
+                        {c.conflict.clone().filter(|_| open).map(|e| view! { <div class="error conflict" role="alert"><strong>"Conflict: "</strong>{e}</div> })}
+                        {move || action_error.get().map(|error| view! { <ErrorBox error/> })}
+                        <div class="actions" role="group" aria-label="Review">
+                            {(open && me.is_some() && !is_author).then(|| view! {
+                                <button id="approve" on:click=move |_| act("approve", serde_json::json!({}))>"Approve"</button>
+                            })}
+                            {(open && me.is_some()).then(|| view! {
+                                <button id="merge" class="primary" disabled=!approved on:click=move |_| act("merge", serde_json::json!({}))>"Merge"</button>
+                            })}
+                            {(open && is_author && c.conflict.is_some()).then(|| view! {
+                                <button id="rebase" on:click=move |_| act("rebase", serde_json::json!({}))>"Regenerate from the new base"</button>
+                            })}
+                            {(open && me.is_some()).then(|| view! {
+                                <button id="close" on:click=move |_| act("close", serde_json::json!({}))>"Close"</button>
+                            })}
+                            {me.is_none().then(|| view! { <a href="/login">"Sign in to review"</a> })}
+                        </div>
+                        <h2>"Resources"</h2>
+                        <ul class="resources">
+                            {c.resources.iter().map(|r| view! {
+                                <li><span class="badge">{r.action.clone()}</span> " " {format!("{} {}/{}", r.kind, r.namespace, r.name)} " " <code class="sub">{r.path.clone()}</code></li>
+                            }).collect_view()}
+                        </ul>
+                        <h2>"Validation"</h2>
+                        <IssueList issues=c.issues.clone()/>
+                        <h2>"Changes"</h2>
+                        <DiffView files=c.files.clone()/>
+                        <h2>"Activity"</h2>
+                        <ol class="events">
+                            {c.events.iter().map(|e| view! {
+                                <li><strong>{e.author.clone()}</strong> " " {e.kind.replace('_', " ")} " " <span class="muted">{e.at.clone()}</span>
+                                    {(!e.body.is_empty()).then(|| view! { <p>{e.body.clone()}</p> })}</li>
+                            }).collect_view()}
+                        </ol>
+                        {me.is_some().then(|| view! {
+                            <form class="comment" on:submit=move |ev| {
+                                ev.prevent_default();
+                                let body = comment.get_untracked();
+                                comment.set(String::new());
+                                act("comments", serde_json::json!({"body": body}));
+                            }>
+                                <label for="comment-body">"Comment"</label>
+                                <textarea id="comment-body" rows="3" prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))></textarea>
+                                <button type="submit">"Comment"</button>
+                            </form>
+                        })}
+                    }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,562 @@
+//! Validation of Tyk Operator resources: the same code runs in the browser (instantly, next to
+//! the field) and on the server (authoritative, before anything is committed).
+//!
+//! Rules come from the CRD schema (required fields, enums), the operator's admission webhooks
+//! (keyless and standard auth are exclusive, standard auth needs `auth_configs.authToken`, an
+//! empty target URL only for GraphQL or internal targets), and cross-resource checks within the
+//! environment (unique listen paths per domain, references that must exist).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// How bad an issue is: errors block proposing, warnings are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One finding, pointing at a field (`spec.proxy.target_url`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Issue {
+    /// Which resource (`ApiDefinition/ns/name`).
+    pub resource: String,
+    /// The field, as a dotted path.
+    pub field: String,
+    pub severity: Severity,
+    /// Stable code, e.g. `auth_exclusive`.
+    pub code: String,
+    pub message: String,
+}
+
+impl Issue {
+    /// `error` or `warning`.
+    pub fn severity_label(&self) -> &'static str {
+        match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+struct Out<'a> {
+    resource: &'a str,
+    issues: Vec<Issue>,
+}
+
+impl Out<'_> {
+    fn error(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.push(field, Severity::Error, code, message);
+    }
+    fn warn(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.push(field, Severity::Warning, code, message);
+    }
+    fn push(&mut self, field: &str, severity: Severity, code: &str, message: impl Into<String>) {
+        self.issues.push(Issue {
+            resource: self.resource.to_owned(),
+            field: field.to_owned(),
+            severity,
+            code: code.to_owned(),
+            message: message.into(),
+        });
+    }
+}
+
+fn s<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
+    path.iter().try_fold(v, |node, key| node.get(*key))
+}
+
+fn truthy(v: Option<&Value>) -> bool {
+    v.and_then(Value::as_bool) == Some(true)
+}
+
+/// A Kubernetes object name (RFC 1123 subdomain).
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// A Kubernetes namespace (RFC 1123 label).
+pub fn valid_namespace(ns: &str) -> bool {
+    valid_name(ns) && ns.len() <= 63 && !ns.contains('.')
+}
+
+fn check_meta(doc: &Value, out: &mut Out<'_>) {
+    match s(doc, &["metadata", "name"]).and_then(Value::as_str) {
+        None | Some("") => out.error("metadata.name", "required", "a name is required"),
+        Some(n) if !valid_name(n) => out.error(
+            "metadata.name",
+            "invalid_name",
+            "use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
+        ),
+        _ => {}
+    }
+    if let Some(ns) = s(doc, &["metadata", "namespace"]).and_then(Value::as_str)
+        && !valid_namespace(ns)
+    {
+        out.error(
+            "metadata.namespace",
+            "invalid_namespace",
+            "use lowercase letters, digits and '-' (at most 63)",
+        );
+    }
+}
+
+fn check_url(value: &str) -> bool {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return false;
+    };
+    matches!(
+        scheme,
+        "http" | "https" | "ws" | "wss" | "tcp" | "tls" | "h2c" | "tyk"
+    ) && !rest.is_empty()
+        && !rest.contains(' ')
+}
+
+fn check_ip(value: &str) -> bool {
+    let (addr, prefix) = match value.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (value, None),
+    };
+    let (ok, max) = if addr.parse::<std::net::Ipv4Addr>().is_ok() {
+        (true, 32)
+    } else if addr.parse::<std::net::Ipv6Addr>().is_ok() {
+        (true, 128)
+    } else {
+        (false, 0)
+    };
+    ok && prefix.is_none_or(|p| p.parse::<u8>().is_ok_and(|n| n <= max))
+}
+
+fn non_negative_int(v: Option<&Value>, field: &str, out: &mut Out<'_>) {
+    if let Some(v) = v
+        && (!v.is_i64() || v.as_i64().is_some_and(|n| n < -1))
+    {
+        out.error(
+            field,
+            "invalid_number",
+            "must be a whole number (-1 for unlimited)",
+        );
+    }
+}
+
+/// The rules for one `ApiDefinition`.
+pub fn validate_api(resource: &str, doc: &Value) -> Vec<Issue> {
+    let mut out = Out {
+        resource,
+        issues: Vec::new(),
+    };
+    check_meta(doc, &mut out);
+    let Some(spec) = doc.get("spec").filter(|v| v.is_object()) else {
+        out.error("spec", "required", "spec is required");
+        return out.issues;
+    };
+    if spec
+        .get("name")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        out.error("spec.name", "required", "the API needs a name");
+    }
+    match spec.get("protocol").and_then(Value::as_str) {
+        None => out.error("spec.protocol", "required", "choose a protocol"),
+        Some(p) if !matches!(p, "" | "h2c" | "tcp" | "tls" | "http" | "https") => out.error(
+            "spec.protocol",
+            "invalid_enum",
+            "protocol must be http, https, h2c, tcp or tls",
+        ),
+        _ => {}
+    }
+    let graphql = truthy(s(spec, &["graphql", "enabled"]));
+    let internal_target = s(spec, &["proxy", "target_internal"]).is_some_and(|v| !v.is_null());
+    match spec.get("proxy") {
+        None => out.error("spec.proxy", "required", "proxy settings are required"),
+        Some(proxy) => {
+            match proxy.get("target_url").and_then(Value::as_str) {
+                None | Some("") if !(graphql || internal_target) => out.error(
+                    "spec.proxy.target_url",
+                    "target_required",
+                    "a target URL is required (it may be empty only for GraphQL or internal targets)",
+                ),
+                Some(url) if !url.is_empty() && !check_url(url) => out.error(
+                    "spec.proxy.target_url",
+                    "invalid_url",
+                    "the target must be a URL such as http://service.namespace.svc:8080",
+                ),
+                _ => {}
+            }
+            if let Some(lp) = proxy.get("listen_path").and_then(Value::as_str) {
+                if !lp.starts_with('/') {
+                    out.error(
+                        "spec.proxy.listen_path",
+                        "invalid_listen_path",
+                        "the listen path must start with /",
+                    );
+                } else if lp.contains(char::is_whitespace) {
+                    out.error(
+                        "spec.proxy.listen_path",
+                        "invalid_listen_path",
+                        "the listen path must not contain spaces",
+                    );
+                }
+            }
+            if truthy(proxy.get("enable_load_balancing")) {
+                let targets = proxy.get("target_list").and_then(Value::as_array);
+                if targets.is_none_or(Vec::is_empty) {
+                    out.error(
+                        "spec.proxy.target_list",
+                        "required",
+                        "load balancing needs at least one target",
+                    );
+                }
+                for (i, t) in targets.into_iter().flatten().enumerate() {
+                    if !t.as_str().is_some_and(check_url) {
+                        out.error(
+                            &format!("spec.proxy.target_list[{i}]"),
+                            "invalid_url",
+                            "each target must be a URL",
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // The operator's validating webhook.
+    if truthy(spec.get("use_keyless")) && truthy(spec.get("use_standard_auth")) {
+        out.error(
+            "spec.use_keyless",
+            "auth_exclusive",
+            "an API cannot be keyless and use standard auth at the same time",
+        );
+    }
+    if truthy(spec.get("use_standard_auth"))
+        && s(spec, &["auth_configs", "authToken"]).is_none_or(Value::is_null)
+    {
+        out.error(
+            "spec.auth_configs.authToken",
+            "auth_token_required",
+            "standard auth needs auth_configs.authToken (its header name)",
+        );
+    }
+    if truthy(spec.get("enable_jwt")) {
+        match spec.get("jwt_signing_method").and_then(Value::as_str) {
+            Some("rsa" | "hmac" | "ecdsa") => {}
+            _ => out.error(
+                "spec.jwt_signing_method",
+                "invalid_enum",
+                "JWT needs a signing method: rsa, hmac or ecdsa",
+            ),
+        }
+        if spec
+            .get("jwt_source")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            out.error(
+                "spec.jwt_source",
+                "required",
+                "JWT needs a source: a JWKS URL or a base64 key",
+            );
+        }
+        if spec
+            .get("jwt_identity_base_field")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            out.warn(
+                "spec.jwt_identity_base_field",
+                "recommended",
+                "without an identity field Tyk uses `sub`",
+            );
+        }
+    }
+    if let Some(rl) = spec.get("global_rate_limit").filter(|v| !v.is_null()) {
+        non_negative_int(rl.get("rate"), "spec.global_rate_limit.rate", &mut out);
+        non_negative_int(rl.get("per"), "spec.global_rate_limit.per", &mut out);
+        if rl
+            .get("rate")
+            .and_then(Value::as_i64)
+            .is_some_and(|r| r > 0)
+            && rl.get("per").and_then(Value::as_i64).is_none_or(|p| p <= 0)
+        {
+            out.error(
+                "spec.global_rate_limit.per",
+                "invalid_number",
+                "the period must be at least 1 second",
+            );
+        }
+    }
+    if let Some(vd) = spec.get("version_data").filter(|v| !v.is_null())
+        && vd.get("not_versioned").and_then(Value::as_bool) == Some(false)
+    {
+        let versions = vd.get("versions").and_then(Value::as_object);
+        if versions.is_none_or(|v| v.is_empty()) {
+            out.error(
+                "spec.version_data.versions",
+                "required",
+                "a versioned API needs at least one version",
+            );
+        }
+        let default = vd
+            .get("default_version")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if versions.is_some_and(|v| !v.contains_key(default)) {
+            out.error(
+                "spec.version_data.default_version",
+                "unknown_version",
+                "the default version must be one of the versions",
+            );
+        }
+    }
+    for (flag, list, label) in [
+        ("enable_ip_whitelisting", "allowed_ips", "allowed"),
+        ("enable_ip_blacklisting", "blacklisted_ips", "blocked"),
+    ] {
+        let ips = spec.get(list).and_then(Value::as_array);
+        if truthy(spec.get(flag)) && ips.is_none_or(Vec::is_empty) {
+            out.error(
+                &format!("spec.{list}"),
+                "required",
+                format!("list at least one {label} IP or turn the list off"),
+            );
+        }
+        for (i, ip) in ips.into_iter().flatten().enumerate() {
+            if !ip.as_str().is_some_and(check_ip) {
+                out.error(
+                    &format!("spec.{list}[{i}]"),
+                    "invalid_ip",
+                    "not an IPv4/IPv6 address or CIDR range",
+                );
+            }
+        }
+    }
+    if let Some(methods) = s(spec, &["CORS", "allowed_methods"]).and_then(Value::as_array) {
+        for (i, m) in methods.iter().enumerate() {
+            if !matches!(
+                m.as_str(),
+                Some(
+                    "GET"
+                        | "POST"
+                        | "HEAD"
+                        | "PUT"
+                        | "DELETE"
+                        | "PATCH"
+                        | "OPTIONS"
+                        | "CONNECT"
+                        | "TRACE"
+                )
+            ) {
+                out.error(
+                    &format!("spec.CORS.allowed_methods[{i}]"),
+                    "invalid_enum",
+                    "not an HTTP method",
+                );
+            }
+        }
+    }
+    out.issues
+}
+
+/// The rules for one `SecurityPolicy`.
+pub fn validate_policy(resource: &str, doc: &Value) -> Vec<Issue> {
+    let mut out = Out {
+        resource,
+        issues: Vec::new(),
+    };
+    check_meta(doc, &mut out);
+    let Some(spec) = doc.get("spec").filter(|v| v.is_object()) else {
+        out.error("spec", "required", "spec is required");
+        return out.issues;
+    };
+    if spec
+        .get("name")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        out.error("spec.name", "required", "the policy needs a name");
+    }
+    match spec.get("state").and_then(Value::as_str) {
+        Some("active" | "draft" | "deny") => {}
+        _ => out.error(
+            "spec.state",
+            "invalid_enum",
+            "state must be active, draft or deny",
+        ),
+    }
+    if !spec.get("active").is_some_and(Value::is_boolean) {
+        out.error("spec.active", "required", "active must be true or false");
+    }
+    for field in [
+        "rate",
+        "per",
+        "quota_max",
+        "quota_renewal_rate",
+        "throttle_interval",
+        "throttle_retry_limit",
+        "key_expires_in",
+    ] {
+        non_negative_int(spec.get(field), &format!("spec.{field}"), &mut out);
+    }
+    for (i, right) in spec
+        .get("access_rights_array")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        for key in ["name", "namespace"] {
+            if right
+                .get(key)
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                out.error(
+                    &format!("spec.access_rights_array[{i}].{key}"),
+                    "required",
+                    format!("each granted API needs a {key}"),
+                );
+            }
+        }
+        if let Some(kind) = right.get("kind").and_then(Value::as_str)
+            && !matches!(
+                kind,
+                "ApiDefinition"
+                    | "TykOasApiDefinition"
+                    | "TykStreamsApiDefinition"
+                    | "TykMcpProxyDefinition"
+            )
+        {
+            out.error(
+                &format!("spec.access_rights_array[{i}].kind"),
+                "invalid_enum",
+                "kind must be ApiDefinition or TykOasApiDefinition",
+            );
+        }
+    }
+    out.issues
+}
+
+/// An API as the cross-resource rules see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiRef {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub domain: String,
+    pub listen_path: Option<String>,
+}
+
+/// A policy grant as the cross-resource rules see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantRef {
+    pub policy_namespace: String,
+    pub policy_name: String,
+    pub api_kind: String,
+    pub api_namespace: String,
+    pub api_name: String,
+}
+
+/// What the environment holds after the change: every API, policy and grant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Environment {
+    pub apis: Vec<ApiRef>,
+    pub policies: Vec<(String, String)>,
+    pub grants: Vec<GrantRef>,
+    /// JWT default policies: (API namespace/name, policy namespace/name).
+    pub jwt_defaults: Vec<(String, String, String, String)>,
+}
+
+/// Cross-resource rules on the environment as it would be after the change. `touched` names
+/// the resources the change edits (`Kind/ns/name`): only issues involving them are reported.
+pub fn validate_environment(env: &Environment, touched: &[String]) -> Vec<Issue> {
+    let mut issues = Vec::new();
+    let is_touched = |kind: &str, ns: &str, name: &str| {
+        touched.iter().any(|t| *t == format!("{kind}/{ns}/{name}"))
+    };
+    let mut seen: std::collections::HashMap<(String, String), &ApiRef> =
+        std::collections::HashMap::new();
+    for api in &env.apis {
+        let Some(lp) = &api.listen_path else { continue };
+        let key = (api.domain.clone(), lp.trim_end_matches('/').to_owned());
+        if let Some(other) = seen.get(&key) {
+            for (a, b) in [(api, *other), (*other, api)] {
+                if is_touched(&a.kind, &a.namespace, &a.name) {
+                    issues.push(Issue {
+                        resource: format!("{}/{}/{}", a.kind, a.namespace, a.name),
+                        field: "spec.proxy.listen_path".into(),
+                        severity: Severity::Error,
+                        code: "listen_path_taken".into(),
+                        message: format!(
+                            "{}{lp} is already used by {}/{}",
+                            if a.domain.is_empty() {
+                                String::new()
+                            } else {
+                                a.domain.clone()
+                            },
+                            b.namespace,
+                            b.name
+                        ),
+                    });
+                }
+            }
+        } else {
+            seen.insert(key, api);
+        }
+    }
+    for g in &env.grants {
+        let exists = env.apis.iter().any(|a| {
+            a.kind == g.api_kind && a.namespace == g.api_namespace && a.name == g.api_name
+        });
+        if !exists
+            && (is_touched("SecurityPolicy", &g.policy_namespace, &g.policy_name)
+                || is_touched(&g.api_kind, &g.api_namespace, &g.api_name))
+        {
+            issues.push(Issue {
+                resource: format!("SecurityPolicy/{}/{}", g.policy_namespace, g.policy_name),
+                field: "spec.access_rights_array".into(),
+                severity: Severity::Error,
+                code: "missing_api".into(),
+                message: format!(
+                    "grants {} {}/{}, which does not exist",
+                    g.api_kind, g.api_namespace, g.api_name
+                ),
+            });
+        }
+    }
+    for (api_ns, api_name, pol_ns, pol_name) in &env.jwt_defaults {
+        let exists = env
+            .policies
+            .iter()
+            .any(|(ns, n)| ns == pol_ns && n == pol_name);
+        if !exists
+            && (is_touched("ApiDefinition", api_ns, api_name)
+                || is_touched("SecurityPolicy", pol_ns, pol_name))
+        {
+            issues.push(Issue {
+                resource: format!("ApiDefinition/{api_ns}/{api_name}"),
+                field: "spec.jwt_default_policies".into(),
+                severity: Severity::Error,
+                code: "missing_policy".into(),
+                message: format!("default policy {pol_ns}/{pol_name} does not exist"),
+            });
+        }
+    }
+    issues
+}
+
+/// Whether any issue blocks proposing.
+pub fn has_errors(issues: &[Issue]) -> bool {
+    issues.iter().any(|i| i.severity == Severity::Error)
+}
+
+#[cfg(test)]
+mod tests;

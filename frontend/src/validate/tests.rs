@@ -1,0 +1,281 @@
+//! Each rule with a failing and a passing case. The same tests run natively (`cargo test`) and
+//! compiled to wasm (`wasm-bindgen-test-runner`), the build the browser runs.
+
+use super::*;
+use serde_json::json;
+
+macro_rules! case {
+    ($name:ident, $body:block) => {
+        #[cfg_attr(not(target_arch = "wasm32"), test)]
+        #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+        fn $name() $body
+    };
+}
+
+fn api() -> Value {
+    json!({
+        "apiVersion": "tyk.tyk.io/v1alpha1", "kind": "ApiDefinition",
+        "metadata": {"name": "httpbin", "namespace": "default"},
+        "spec": {"name": "httpbin", "protocol": "http", "active": true, "use_keyless": true,
+                 "proxy": {"listen_path": "/httpbin", "target_url": "http://httpbin.org", "strip_listen_path": true}}
+    })
+}
+
+fn policy() -> Value {
+    json!({
+        "apiVersion": "tyk.tyk.io/v1alpha1", "kind": "SecurityPolicy",
+        "metadata": {"name": "gold", "namespace": "default"},
+        "spec": {"name": "Gold", "state": "active", "active": true, "rate": 10, "per": 60,
+                 "access_rights_array": [{"name": "httpbin", "namespace": "default", "versions": ["Default"]}]}
+    })
+}
+
+fn codes(issues: &[Issue]) -> Vec<&str> {
+    issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .map(|i| i.code.as_str())
+        .collect()
+}
+
+fn api_codes(change: impl FnOnce(&mut Value)) -> Vec<String> {
+    let mut doc = api();
+    change(&mut doc);
+    codes(&validate_api("ApiDefinition/default/httpbin", &doc))
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+case!(a_valid_api_passes, {
+    assert!(validate_api("a", &api()).is_empty());
+    assert!(validate_policy("p", &policy()).is_empty());
+});
+
+case!(names_must_be_kubernetes_names, {
+    assert_eq!(
+        api_codes(|d| d["metadata"]["name"] = json!("Bad_Name")),
+        vec!["invalid_name"]
+    );
+    assert_eq!(
+        api_codes(|d| d["metadata"]["name"] = json!("")),
+        vec!["required"]
+    );
+    assert_eq!(
+        api_codes(|d| d["metadata"]["namespace"] = json!("a.b")),
+        vec!["invalid_namespace"]
+    );
+    assert!(api_codes(|d| d["metadata"]["name"] = json!("v2.api-1")).is_empty());
+});
+
+case!(keyless_and_standard_auth_are_exclusive, {
+    let both = api_codes(|d| d["spec"]["use_standard_auth"] = json!(true));
+    assert!(both.contains(&"auth_exclusive".to_owned()), "{both:?}");
+    assert!(
+        api_codes(|d| {
+            d["spec"]["use_keyless"] = json!(false);
+            d["spec"]["use_standard_auth"] = json!(true);
+            d["spec"]["auth_configs"] = json!({"authToken": {"auth_header_name": "Authorization"}});
+        })
+        .is_empty()
+    );
+});
+
+case!(standard_auth_needs_an_auth_token_config, {
+    let codes = api_codes(|d| {
+        d["spec"]["use_keyless"] = json!(false);
+        d["spec"]["use_standard_auth"] = json!(true);
+    });
+    assert_eq!(codes, vec!["auth_token_required"]);
+});
+
+case!(empty_target_only_for_graphql_or_internal, {
+    assert_eq!(
+        api_codes(|d| d["spec"]["proxy"]["target_url"] = json!("")),
+        vec!["target_required"]
+    );
+    assert!(
+        api_codes(|d| {
+            d["spec"]["proxy"]["target_url"] = json!("");
+            d["spec"]["graphql"] = json!({"enabled": true, "execution_mode": "executionEngine"});
+        })
+        .is_empty()
+    );
+    assert!(
+        api_codes(|d| {
+            d["spec"]["proxy"]["target_url"] = json!("");
+            d["spec"]["proxy"]["target_internal"] =
+                json!({"target": {"name": "other", "namespace": "default"}});
+        })
+        .is_empty()
+    );
+    assert_eq!(
+        api_codes(|d| d["spec"]["proxy"]["target_url"] = json!("not a url")),
+        vec!["invalid_url"]
+    );
+});
+
+case!(required_fields_and_enums, {
+    assert_eq!(
+        api_codes(|d| d["spec"]["protocol"] = json!("ftp")),
+        vec!["invalid_enum"]
+    );
+    assert_eq!(
+        api_codes(|d| d["spec"]["name"] = json!("")),
+        vec!["required"]
+    );
+    assert_eq!(
+        api_codes(|d| d["spec"]["proxy"]["listen_path"] = json!("httpbin")),
+        vec!["invalid_listen_path"]
+    );
+    assert_eq!(
+        api_codes(
+            |d| d["spec"]["CORS"] = json!({"enable": true, "allowed_methods": ["GET", "FETCH"]})
+        ),
+        vec!["invalid_enum"]
+    );
+});
+
+case!(jwt_needs_method_and_source, {
+    let codes = api_codes(|d| {
+        d["spec"]["use_keyless"] = json!(false);
+        d["spec"]["enable_jwt"] = json!(true);
+    });
+    assert_eq!(codes, vec!["invalid_enum", "required"]);
+    assert!(
+        api_codes(|d| {
+            d["spec"]["use_keyless"] = json!(false);
+            d["spec"]["enable_jwt"] = json!(true);
+            d["spec"]["jwt_signing_method"] = json!("rsa");
+            d["spec"]["jwt_source"] = json!("https://idp.example/jwks");
+            d["spec"]["jwt_identity_base_field"] = json!("sub");
+        })
+        .is_empty()
+    );
+});
+
+case!(rate_limits_versions_and_ip_lists, {
+    assert_eq!(
+        api_codes(|d| d["spec"]["global_rate_limit"] = json!({"rate": 10, "per": 0})),
+        vec!["invalid_number"]
+    );
+    assert!(
+        api_codes(|d| d["spec"]["global_rate_limit"] = json!({"rate": 10, "per": 60})).is_empty()
+    );
+    assert_eq!(
+        api_codes(
+            |d| d["spec"]["version_data"] = json!({"not_versioned": false, "default_version": "v3", "versions": {"v1": {"name": "v1"}}})
+        ),
+        vec!["unknown_version"]
+    );
+    assert_eq!(
+        api_codes(|d| {
+            d["spec"]["enable_ip_whitelisting"] = json!(true);
+            d["spec"]["allowed_ips"] = json!(["10.0.0.1", "10.0.0.0/33"]);
+        }),
+        vec!["invalid_ip"]
+    );
+    assert!(
+        api_codes(|d| {
+            d["spec"]["enable_ip_whitelisting"] = json!(true);
+            d["spec"]["allowed_ips"] = json!(["10.0.0.1", "10.0.0.0/8", "2001:db8::/32"]);
+        })
+        .is_empty()
+    );
+});
+
+case!(policy_rules, {
+    let mut p = policy();
+    p["spec"]["state"] = json!("on");
+    p["spec"]["access_rights_array"][0]["namespace"] = json!("");
+    let issues = validate_policy("p", &p);
+    assert_eq!(codes(&issues), vec!["invalid_enum", "required"]);
+    assert_eq!(issues[1].field, "spec.access_rights_array[0].namespace");
+});
+
+fn env() -> Environment {
+    Environment {
+        apis: vec![
+            ApiRef {
+                kind: "ApiDefinition".into(),
+                namespace: "default".into(),
+                name: "a".into(),
+                domain: String::new(),
+                listen_path: Some("/a".into()),
+            },
+            ApiRef {
+                kind: "ApiDefinition".into(),
+                namespace: "default".into(),
+                name: "b".into(),
+                domain: String::new(),
+                listen_path: Some("/b/".into()),
+            },
+            ApiRef {
+                kind: "ApiDefinition".into(),
+                namespace: "other".into(),
+                name: "c".into(),
+                domain: "api.example.com".into(),
+                listen_path: Some("/a".into()),
+            },
+        ],
+        policies: vec![("default".into(), "gold".into())],
+        grants: vec![GrantRef {
+            policy_namespace: "default".into(),
+            policy_name: "gold".into(),
+            api_kind: "ApiDefinition".into(),
+            api_namespace: "default".into(),
+            api_name: "a".into(),
+        }],
+        jwt_defaults: vec![(
+            "default".into(),
+            "b".into(),
+            "default".into(),
+            "gold".into(),
+        )],
+    }
+}
+
+case!(listen_paths_are_unique_per_domain, {
+    let env = env();
+    assert!(
+        validate_environment(&env, &["ApiDefinition/default/a".into()]).is_empty(),
+        "same path on another domain is fine"
+    );
+    let mut clash = env.clone();
+    clash.apis[1].listen_path = Some("/a/".into());
+    let issues = validate_environment(&clash, &["ApiDefinition/default/b".into()]);
+    assert_eq!(codes(&issues), vec!["listen_path_taken"]);
+    assert_eq!(issues[0].resource, "ApiDefinition/default/b");
+});
+
+case!(references_must_exist, {
+    let mut env = env();
+    assert!(validate_environment(&env, &["SecurityPolicy/default/gold".into()]).is_empty());
+    env.grants[0].api_name = "gone".into();
+    assert_eq!(
+        codes(&validate_environment(
+            &env,
+            &["SecurityPolicy/default/gold".into()]
+        )),
+        vec!["missing_api"]
+    );
+    let mut env = self::env();
+    env.policies.clear();
+    assert_eq!(
+        codes(&validate_environment(
+            &env,
+            &["ApiDefinition/default/b".into()]
+        )),
+        vec!["missing_policy"]
+    );
+    // Deleting an API a policy still grants: the grant now points at nothing.
+    let mut env = self::env();
+    env.apis.remove(0);
+    assert_eq!(
+        codes(&validate_environment(
+            &env,
+            &["ApiDefinition/default/a".into()]
+        )),
+        vec!["missing_api"]
+    );
+});

@@ -1,0 +1,911 @@
+//! Change requests: drafts saved first, proposed as one commit on a branch, reviewed and merged
+//! by the built-in `local` host. The only code that writes to the config repo.
+
+mod diff;
+mod plan;
+mod rebase;
+mod store;
+
+pub use plan::{PathTemplates, merge_patch};
+
+use crate::catalog::Catalog;
+use crate::db::{Db, DbError};
+use crate::repo::{ConfigRepo, FileWrite, IndexOptions, Person, RepoError, RepoIndex};
+use askama::Template;
+use frontend::api::{
+    ApiError, ChangeEvent, ChangeSummary, ChangeView, ChangedResource, CreateChangeRequest,
+    CreatedChange, EditRequest,
+};
+use frontend::validate::{Issue, Severity, has_errors};
+use gix::ObjectId;
+use std::sync::Arc;
+
+/// Tollgate commits as itself; the signed-in user is the author.
+fn tollgate() -> Person {
+    Person {
+        name: crate::repo::TOLLGATE_NAME.into(),
+        email: crate::repo::TOLLGATE_EMAIL.into(),
+    }
+}
+
+fn person(login: &str) -> Person {
+    Person {
+        name: login.into(),
+        email: format!("{login}@users.tollgate"),
+    }
+}
+
+/// Settings of the change flow.
+#[derive(Debug, Clone)]
+pub struct ChangeSettings {
+    pub approvals_required: u32,
+    pub templates: PathTemplates,
+    /// Base URL for links back to Tollgate in commit messages.
+    pub public_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "commit_message.txt", escape = "none")]
+struct CommitMessage<'a> {
+    title: &'a str,
+    description: &'a str,
+    resources: &'a [ChangedResource],
+    errors: usize,
+    warnings: usize,
+    link: String,
+}
+
+#[derive(Template)]
+#[template(path = "change_description.md", escape = "none")]
+struct ChangeDescription<'a> {
+    description: &'a str,
+    resources: &'a [ChangedResource],
+    issues: &'a [Issue],
+    author: &'a str,
+    link: String,
+}
+
+fn err(code: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(code, message)
+}
+
+fn db_err(e: DbError) -> ApiError {
+    tracing::error!(error = %e, "database error in the change flow");
+    err(
+        "database_unavailable",
+        "the database is unavailable; nothing was changed",
+    )
+}
+
+fn repo_err(e: RepoError) -> ApiError {
+    tracing::error!(error = %e, "git error in the change flow");
+    err(
+        "repo_unavailable",
+        format!("the config repository could not be written: {e}"),
+    )
+}
+
+fn join_err(e: tokio::task::JoinError) -> ApiError {
+    tracing::error!(error = %e, "change task failed");
+    err("internal", "internal error")
+}
+
+/// Lower-case words joined by `-`, for branch names.
+fn slug(title: &str) -> String {
+    let mut out = String::new();
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+        if out.len() >= 40 {
+            break;
+        }
+    }
+    let out = out.trim_end_matches('-').to_owned();
+    if out.is_empty() { "change".into() } else { out }
+}
+
+/// The change flow.
+pub struct ChangeService {
+    db: Db,
+    git: Arc<GitSide>,
+    /// One writer per repository: branch, commit and merge never interleave.
+    writer: tokio::sync::Mutex<()>,
+}
+
+/// What runs on blocking threads: the repo and what reading it needs.
+pub struct GitSide {
+    repo: ConfigRepo,
+    catalog: Arc<Catalog>,
+    branch: String,
+    options: IndexOptions,
+    settings: ChangeSettings,
+}
+
+impl std::ops::Deref for ChangeService {
+    type Target = GitSide;
+    fn deref(&self) -> &GitSide {
+        &self.git
+    }
+}
+
+/// What the plan needs from the repo at a commit.
+struct RepoFiles<'r> {
+    repo: &'r ConfigRepo,
+    commit: ObjectId,
+}
+
+impl plan::FileSource for RepoFiles<'_> {
+    fn read(&self, path: &str) -> Result<Option<String>, plan::PlanError> {
+        let file = self
+            .repo
+            .read_file(self.commit, path)
+            .map_err(|e| plan::PlanError {
+                code: "repo_unavailable",
+                field: path.into(),
+                message: e.to_string(),
+            })?;
+        Ok(file.map(|(_, bytes)| String::from_utf8_lossy(&bytes).into_owned()))
+    }
+}
+
+impl ChangeService {
+    pub fn new(
+        db: Db,
+        repo: ConfigRepo,
+        catalog: Arc<Catalog>,
+        branch: String,
+        options: IndexOptions,
+        settings: ChangeSettings,
+    ) -> Self {
+        let git = Arc::new(GitSide {
+            repo,
+            catalog,
+            branch,
+            options,
+            settings,
+        });
+        Self {
+            db,
+            git,
+            writer: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&GitSide) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let git = Arc::clone(&self.git);
+        tokio::task::spawn_blocking(move || f(&git))
+            .await
+            .map_err(join_err)
+    }
+
+    /// `POST /api/v1/changes`: saves a draft, then proposes it. With an idempotency key, a
+    /// repeated request returns the first result (or retries its failed proposal).
+    pub async fn create(
+        &self,
+        author: &str,
+        req: CreateChangeRequest,
+        key: Option<&str>,
+    ) -> Result<(bool, CreatedChange), ApiError> {
+        if let Some(key) = key {
+            if key.is_empty() || key.len() > 200 {
+                return Err(err(
+                    "invalid_idempotency_key",
+                    "Idempotency-Key must be 1 to 200 characters",
+                ));
+            }
+            if let Some(row) = store::by_idempotency_key(&self.db, author, key)
+                .await
+                .map_err(db_err)?
+            {
+                return self.resume(row).await.map(|c| (false, c));
+            }
+        }
+        let title = req.title.trim();
+        if title.is_empty() || title.chars().count() > 200 {
+            return Err(err("invalid_title", "the title must be 1 to 200 characters").at("title"));
+        }
+        if req.edits.is_empty() || req.edits.len() > 100 {
+            return Err(err("no_edits", "a change holds 1 to 100 edits").at("edits"));
+        }
+        let edits =
+            serde_json::to_string(&req.edits).map_err(|e| err("invalid_edits", e.to_string()))?;
+        let base = self.head().await?;
+        let id = match store::insert_draft(
+            &self.db,
+            title,
+            &req.description,
+            author,
+            &edits,
+            &base.to_string(),
+            key,
+        )
+        .await
+        {
+            Ok(id) => id,
+            Err(e) => {
+                // A concurrent retry with the same key won the insert.
+                if let Some(row) = match key {
+                    Some(k) => store::by_idempotency_key(&self.db, author, k)
+                        .await
+                        .map_err(db_err)?,
+                    None => None,
+                } {
+                    return self.resume(row).await.map(|c| (false, c));
+                }
+                return Err(db_err(e));
+            }
+        };
+        self.propose(id).await.map(|c| (true, c))
+    }
+
+    async fn resume(&self, row: store::ChangeRow) -> Result<CreatedChange, ApiError> {
+        match (row.state.as_str(), row.branch, row.head_commit) {
+            ("draft", _, _) => self.propose(row.id).await,
+            (_, Some(branch), Some(commit)) => Ok(CreatedChange {
+                id: row.id,
+                branch,
+                commit,
+            }),
+            _ => Err(err(
+                "conflict",
+                format!("change {} is {}", row.id, row.state),
+            )),
+        }
+    }
+
+    async fn head(&self) -> Result<ObjectId, ApiError> {
+        self.blocking(|s| s.repo.head_of(&s.branch))
+            .await?
+            .map_err(repo_err)
+    }
+
+    async fn row(&self, id: i64) -> Result<store::ChangeRow, ApiError> {
+        store::get(&self.db, id)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| err("not_found", format!("no change {id}")))
+    }
+
+    /// Plans the draft's edits at the branch head and writes its commit and branch.
+    async fn propose(&self, id: i64) -> Result<CreatedChange, ApiError> {
+        let row = self.row(id).await?;
+        let edits: Vec<EditRequest> =
+            serde_json::from_str(&row.edits).map_err(|e| err("invalid_edits", e.to_string()))?;
+        let _writer = self.writer.lock().await;
+        let base = self.head().await?;
+        let planned = self
+            .blocking(move |s| -> Result<plan::Plan, plan::PlanError> {
+                let index = s.index_at(base).map_err(|e| plan::PlanError {
+                    code: "repo_unavailable",
+                    field: String::new(),
+                    message: e.to_string(),
+                })?;
+                plan::plan(
+                    &index,
+                    &RepoFiles {
+                        repo: &s.repo,
+                        commit: base,
+                    },
+                    &edits,
+                    &s.settings.templates,
+                    &s.options.default_namespace,
+                )
+            })
+            .await?;
+        let planned = match planned {
+            Ok(p) => p,
+            Err(e) => {
+                store::set_error(&self.db, id, Some(&e.to_string()), "[]")
+                    .await
+                    .map_err(db_err)?;
+                return Err(err(e.code, e.message.clone()).at(e.field));
+            }
+        };
+        let issues_json = serde_json::to_string(&planned.issues).unwrap_or_else(|_| "[]".into());
+        if has_errors(&planned.issues) {
+            let count = planned
+                .issues
+                .iter()
+                .filter(|i| i.severity == Severity::Error)
+                .count();
+            let message = format!("validation failed with {count} error(s); the draft is kept");
+            store::set_error(&self.db, id, Some(&message), &issues_json)
+                .await
+                .map_err(db_err)?;
+            let mut e = err("validation_failed", message);
+            e.issues = planned.issues;
+            return Err(e);
+        }
+        if planned.files.is_empty() {
+            store::set_error(&self.db, id, Some("the edits change nothing"), &issues_json)
+                .await
+                .map_err(db_err)?;
+            return Err(err("no_change", "the edits change nothing in the repo"));
+        }
+        let message = self.commit_message(&row, &planned);
+        let branch = format!("tollgate/{id}-{}", slug(&row.title));
+        let author = row.author.clone();
+        let files: Vec<FileWrite> = planned
+            .files
+            .iter()
+            .map(|(path, (_, new))| FileWrite {
+                path: path.clone(),
+                content: new.as_ref().map(|t| t.clone().into_bytes()),
+            })
+            .collect();
+        let branch_for_git = branch.clone();
+        let commit = self
+            .blocking(move |s| -> Result<ObjectId, RepoError> {
+                let commit =
+                    s.repo
+                        .write_commit(base, &files, &person(&author), &tollgate(), &message)?;
+                let current = s.repo.head_of(&branch_for_git).ok();
+                s.repo.set_branch(
+                    &branch_for_git,
+                    commit,
+                    current,
+                    &tollgate(),
+                    "tollgate: propose",
+                )?;
+                Ok(commit)
+            })
+            .await?
+            .map_err(repo_err)?;
+        store::set_proposed(
+            &self.db,
+            id,
+            &base.to_string(),
+            &branch,
+            &commit.to_string(),
+            &planned.resources,
+            &issues_json,
+        )
+        .await
+        .map_err(db_err)?;
+        store::add_event(&self.db, id, "propose", &row.author, "")
+            .await
+            .map_err(db_err)?;
+        tracing::info!(change = id, %branch, %commit, "proposed change");
+        Ok(CreatedChange {
+            id,
+            branch,
+            commit: commit.to_string(),
+        })
+    }
+
+    fn commit_message(&self, row: &store::ChangeRow, planned: &plan::Plan) -> String {
+        let errors = planned
+            .issues
+            .iter()
+            .filter(|i| i.severity == Severity::Error)
+            .count();
+        CommitMessage {
+            title: &row.title,
+            description: &row.description,
+            resources: &planned.resources,
+            errors,
+            warnings: planned.issues.len() - errors,
+            link: self.link(row.id),
+        }
+        .render()
+        .unwrap_or_else(|_| row.title.clone())
+    }
+
+    /// Plans edits at the branch head without writing: the diff and validation a form shows.
+    pub async fn preview(
+        &self,
+        author: &str,
+        req: CreateChangeRequest,
+    ) -> Result<ChangeView, ApiError> {
+        let base = self.head().await?;
+        let edits = req.edits;
+        let planned = self
+            .blocking(move |s| -> Result<plan::Plan, plan::PlanError> {
+                let index = s.index_at(base).map_err(|e| plan::PlanError {
+                    code: "repo_unavailable",
+                    field: String::new(),
+                    message: e.to_string(),
+                })?;
+                plan::plan(
+                    &index,
+                    &RepoFiles {
+                        repo: &s.repo,
+                        commit: base,
+                    },
+                    &edits,
+                    &s.settings.templates,
+                    &s.options.default_namespace,
+                )
+            })
+            .await?
+            .map_err(|e| err(e.code, e.message.clone()).at(e.field))?;
+        let now = store::now();
+        Ok(ChangeView {
+            id: 0,
+            title: req.title,
+            description: req.description,
+            author: author.to_owned(),
+            state: "preview".into(),
+            base_commit: base.to_string(),
+            branch: None,
+            head_commit: None,
+            merge_commit: None,
+            created_at: now.clone(),
+            updated_at: now,
+            files: planned
+                .files
+                .iter()
+                .map(|(path, (old, new))| diff::file_diff(path, old.as_deref(), new.as_deref()))
+                .collect(),
+            resources: planned.resources,
+            issues: planned.issues,
+            approvals: Vec::new(),
+            approvals_required: self.settings.approvals_required,
+            events: Vec::new(),
+            conflict: None,
+            error: None,
+        })
+    }
+
+    /// `GET /api/v1/changes`.
+    pub async fn list(&self, state: Option<&str>) -> Result<Vec<ChangeSummary>, ApiError> {
+        let rows = store::list(&self.db, state).await.map_err(db_err)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let events = store::events(&self.db, row.id).await.map_err(db_err)?;
+            let resources = store::resources(&self.db, row.id).await.map_err(db_err)?;
+            out.push(ChangeSummary {
+                id: row.id,
+                title: row.title,
+                author: row.author,
+                state: row.state,
+                approvals: u32::try_from(events.iter().filter(|e| e.kind == "approval").count())
+                    .unwrap_or(u32::MAX),
+                conflict: row.conflict.is_some(),
+                created_at: row.created_at,
+                resources: resources
+                    .iter()
+                    .map(|r| format!("{}/{}/{}", r.kind, r.namespace, r.name))
+                    .collect(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Open changes touching one resource.
+    pub async fn open_for(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Vec<ChangeSummary>, ApiError> {
+        let rows = store::open_touching(&self.db, kind, namespace, name)
+            .await
+            .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| ChangeSummary {
+                id: row.id,
+                title: row.title,
+                author: row.author,
+                state: row.state,
+                approvals: 0,
+                conflict: row.conflict.is_some(),
+                created_at: row.created_at,
+                resources: Vec::new(),
+            })
+            .collect())
+    }
+
+    /// `GET /api/v1/changes/{id}`: with the diff, validation, approvals and events.
+    pub async fn view(&self, id: i64) -> Result<ChangeView, ApiError> {
+        let row = self.row(id).await?;
+        let resources: Vec<ChangedResource> = store::resources(&self.db, id)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(|r| ChangedResource {
+                kind: r.kind,
+                namespace: r.namespace,
+                name: r.name,
+                action: r.action,
+                path: r.path,
+            })
+            .collect();
+        let events = store::events(&self.db, id).await.map_err(db_err)?;
+        let issues: Vec<Issue> = serde_json::from_str(&row.issues).unwrap_or_default();
+        let files = match (&row.head_commit, row.merge_commit.as_ref()) {
+            (Some(head), _) => {
+                let (base, head) = (row.base_commit.clone(), head.clone());
+                let paths: Vec<String> = resources.iter().map(|r| r.path.clone()).collect();
+                self.blocking(move |s| s.file_diffs(&base, &head, &paths))
+                    .await??
+            }
+            _ => Vec::new(),
+        };
+        let conflict = match (row.state.as_str(), &row.conflict) {
+            ("open", None) => {
+                let (base, paths) = (
+                    row.base_commit.clone(),
+                    resources.iter().map(|r| r.path.clone()).collect::<Vec<_>>(),
+                );
+                self.blocking(move |s| s.moved_files(&base, &paths))
+                    .await??
+                    .map(|moved| {
+                        format!(
+                            "{} changed on {} since this change was proposed",
+                            moved.join(", "),
+                            self.branch
+                        )
+                    })
+            }
+            _ => row.conflict.clone(),
+        };
+        Ok(ChangeView {
+            id: row.id,
+            description: row.description.clone(),
+            title: row.title,
+            author: row.author,
+            state: row.state,
+            base_commit: row.base_commit,
+            branch: row.branch,
+            head_commit: row.head_commit,
+            merge_commit: row.merge_commit,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            resources,
+            files,
+            issues,
+            approvals: events
+                .iter()
+                .filter(|e| e.kind == "approval")
+                .map(|e| e.author.clone())
+                .collect(),
+            approvals_required: self.settings.approvals_required,
+            events: events
+                .into_iter()
+                .map(|e| ChangeEvent {
+                    kind: e.kind,
+                    author: e.author,
+                    body: e.body,
+                    at: e.created_at,
+                })
+                .collect(),
+            conflict,
+            error: row.error,
+        })
+    }
+
+    /// The markdown description a remote host would get as the pull request body.
+    pub async fn description(&self, id: i64) -> Result<String, ApiError> {
+        let view = self.view(id).await?;
+        ChangeDescription {
+            description: &view.description,
+            resources: &view.resources,
+            issues: &view.issues,
+            author: &view.author,
+            link: self.link(id),
+        }
+        .render()
+        .map_err(|e| err("internal", e.to_string()))
+    }
+
+    async fn open_row(&self, id: i64) -> Result<store::ChangeRow, ApiError> {
+        let row = self.row(id).await?;
+        if row.state != "open" {
+            return Err(err("not_open", format!("change {id} is {}", row.state)));
+        }
+        Ok(row)
+    }
+
+    /// Approves, as someone other than the author.
+    pub async fn approve(&self, id: i64, user: &str) -> Result<ChangeView, ApiError> {
+        let row = self.open_row(id).await?;
+        if row.author == user {
+            return Err(err("self_approval", "you cannot approve your own change"));
+        }
+        store::add_event(&self.db, id, "approval", user, "")
+            .await
+            .map_err(db_err)?;
+        self.view(id).await
+    }
+
+    pub async fn comment(&self, id: i64, user: &str, body: &str) -> Result<ChangeView, ApiError> {
+        self.row(id).await?;
+        let body = body.trim();
+        if body.is_empty() || body.len() > 10_000 {
+            return Err(err("invalid_comment", "a comment is 1 to 10,000 characters").at("body"));
+        }
+        store::add_event(&self.db, id, "comment", user, body)
+            .await
+            .map_err(db_err)?;
+        self.view(id).await
+    }
+
+    pub async fn close(&self, id: i64, user: &str) -> Result<ChangeView, ApiError> {
+        let row = self.row(id).await?;
+        if !matches!(row.state.as_str(), "open" | "draft") {
+            return Err(err("not_open", format!("change {id} is {}", row.state)));
+        }
+        store::set_closed(&self.db, id).await.map_err(db_err)?;
+        store::add_event(&self.db, id, "close", user, "")
+            .await
+            .map_err(db_err)?;
+        self.view(id).await
+    }
+
+    /// Merges onto the base branch: fast-forward when it has not moved, a clean re-apply when
+    /// none of the change's files changed meanwhile, otherwise a conflict (nothing written).
+    pub async fn merge(&self, id: i64, user: &str) -> Result<ChangeView, ApiError> {
+        let row = self.open_row(id).await?;
+        let events = store::events(&self.db, id).await.map_err(db_err)?;
+        let approvals = events
+            .iter()
+            .filter(|e| e.kind == "approval" && e.author != row.author)
+            .count();
+        if u32::try_from(approvals).unwrap_or(u32::MAX) < self.settings.approvals_required {
+            return Err(err(
+                "approval_required",
+                format!(
+                    "{approvals} of {} required approval(s)",
+                    self.settings.approvals_required
+                ),
+            ));
+        }
+        let head_commit = row
+            .head_commit
+            .clone()
+            .ok_or_else(|| err("not_open", "the change has no commit"))?;
+        let paths: Vec<String> = store::resources(&self.db, id)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(|r| r.path)
+            .collect();
+        let _writer = self.writer.lock().await;
+        let (base, change_commit) = (row.base_commit.clone(), head_commit);
+        let message = format!(
+            "Merge change {id}: {}\n\nTollgate-Change: {}\n",
+            row.title,
+            self.link(id)
+        );
+        let merged = self
+            .blocking(move |s| s.merge_blocking(&base, &change_commit, &paths, &message))
+            .await??;
+        match merged {
+            Ok(commit) => {
+                store::set_merged(&self.db, id, &commit.to_string())
+                    .await
+                    .map_err(db_err)?;
+                store::add_event(&self.db, id, "merge", user, &commit.to_string())
+                    .await
+                    .map_err(db_err)?;
+                let catalog = Arc::clone(&self.catalog);
+                if let Err(e) = tokio::task::spawn_blocking(move || catalog.refresh())
+                    .await
+                    .map_err(join_err)?
+                {
+                    tracing::warn!(error = %e, "re-index after merge failed");
+                }
+                tracing::info!(change = id, %commit, "merged change");
+                self.view(id).await
+            }
+            Err(moved) => {
+                let message = format!(
+                    "{} changed on {} since this change was proposed; regenerate it from the new base",
+                    moved.join(", "),
+                    self.branch
+                );
+                store::set_conflict(&self.db, id, Some(&message))
+                    .await
+                    .map_err(db_err)?;
+                store::add_event(&self.db, id, "conflict", user, &message)
+                    .await
+                    .map_err(db_err)?;
+                Err(err("conflict", message))
+            }
+        }
+    }
+
+    /// Regenerates a conflicting change from the new base, as its author. Fields someone else
+    /// changed meanwhile are never overwritten: such a change is refused with the fields named.
+    pub async fn rebase(&self, id: i64, user: &str) -> Result<ChangeView, ApiError> {
+        let row = self.open_row(id).await?;
+        if row.author != user {
+            return Err(err("forbidden", "only the author can regenerate a change"));
+        }
+        let edits: Vec<EditRequest> =
+            serde_json::from_str(&row.edits).map_err(|e| err("invalid_edits", e.to_string()))?;
+        let base = ObjectId::from_hex(row.base_commit.as_bytes())
+            .map_err(|e| err("internal", e.to_string()))?;
+        let head = self.head().await?;
+        let rebased = self
+            .blocking(move |s| -> Result<Vec<EditRequest>, ApiError> {
+                let old = s.index_at(base).map_err(repo_err)?;
+                let new = s.index_at(head).map_err(repo_err)?;
+                rebase::rebase_edits(&old, &new, &edits).map_err(|fields| {
+                    err(
+                        "conflict",
+                        format!(
+                            "changed by someone else meanwhile: {}; edit the resource again",
+                            fields.join(", ")
+                        ),
+                    )
+                })
+            })
+            .await??;
+        let json = serde_json::to_string(&rebased).map_err(|e| err("internal", e.to_string()))?;
+        crate::db_run!(
+            &self.db,
+            execute,
+            "UPDATE changes SET edits = $2, state = 'draft' WHERE id = $1",
+            id,
+            &json
+        )
+        .map_err(|e| db_err(e.into()))?;
+        store::dismiss_approvals(&self.db, id)
+            .await
+            .map_err(db_err)?;
+        match self.propose(id).await {
+            Ok(_) => {
+                store::add_event(&self.db, id, "rebase", user, "")
+                    .await
+                    .map_err(db_err)?;
+                self.view(id).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl GitSide {
+    fn link(&self, id: i64) -> String {
+        format!(
+            "{}/changes/{id}",
+            self.settings.public_url.trim_end_matches('/')
+        )
+    }
+
+    /// The index at `commit`, reusing the catalog's snapshot.
+    fn index_at(&self, commit: ObjectId) -> Result<Arc<RepoIndex>, RepoError> {
+        let snapshot = self.catalog.snapshot();
+        if let Some(s) = snapshot
+            .as_ref()
+            .filter(|s| s.index.commit() == Some(commit))
+        {
+            return Ok(Arc::clone(&s.index));
+        }
+        let previous = snapshot.as_ref().map(|s| s.index.as_ref());
+        Ok(Arc::new(RepoIndex::build(
+            &self.repo,
+            commit,
+            previous,
+            &self.options,
+        )?))
+    }
+
+    fn file_diffs(
+        &self,
+        base: &str,
+        head: &str,
+        paths: &[String],
+    ) -> Result<Vec<frontend::api::FileDiff>, ApiError> {
+        let base =
+            ObjectId::from_hex(base.as_bytes()).map_err(|e| err("internal", e.to_string()))?;
+        let head =
+            ObjectId::from_hex(head.as_bytes()).map_err(|e| err("internal", e.to_string()))?;
+        let mut unique: Vec<&String> = paths.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let mut out = Vec::new();
+        for path in unique {
+            let read = |c| -> Result<Option<String>, ApiError> {
+                Ok(self
+                    .repo
+                    .read_file(c, path)
+                    .map_err(repo_err)?
+                    .map(|(_, b)| String::from_utf8_lossy(&b).into_owned()))
+            };
+            let (old, new) = (read(base)?, read(head)?);
+            if old != new {
+                out.push(diff::file_diff(path, old.as_deref(), new.as_deref()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Files among `paths` whose content on the branch head differs from `base`.
+    fn moved_files(&self, base: &str, paths: &[String]) -> Result<Option<Vec<String>>, ApiError> {
+        let base =
+            ObjectId::from_hex(base.as_bytes()).map_err(|e| err("internal", e.to_string()))?;
+        let head = self.repo.head_of(&self.branch).map_err(repo_err)?;
+        if head == base {
+            return Ok(None);
+        }
+        let mut moved = Vec::new();
+        for path in paths {
+            if self.repo.blob_id(base, path).map_err(repo_err)?
+                != self.repo.blob_id(head, path).map_err(repo_err)?
+                && !moved.contains(path)
+            {
+                moved.push(path.clone());
+            }
+        }
+        Ok((!moved.is_empty()).then_some(moved))
+    }
+
+    /// `Ok(Ok(commit))` merged; `Ok(Err(files))` conflicting files.
+    fn merge_blocking(
+        &self,
+        base: &str,
+        change: &str,
+        paths: &[String],
+        message: &str,
+    ) -> Result<Result<ObjectId, Vec<String>>, ApiError> {
+        let parse =
+            |h: &str| ObjectId::from_hex(h.as_bytes()).map_err(|e| err("internal", e.to_string()));
+        let (base, change) = (parse(base)?, parse(change)?);
+        for _attempt in 0..3 {
+            let head = self.repo.head_of(&self.branch).map_err(repo_err)?;
+            let new = if head == base {
+                change
+            } else {
+                if let Some(moved) = self.moved_files(&base.to_string(), paths)? {
+                    return Ok(Err(moved));
+                }
+                // Same files as at the base: the change's file contents apply as they are.
+                let mut files = Vec::new();
+                let mut unique: Vec<&String> = paths.iter().collect();
+                unique.sort();
+                unique.dedup();
+                for path in unique {
+                    let content = self
+                        .repo
+                        .read_file(change, path)
+                        .map_err(repo_err)?
+                        .map(|(_, b)| b);
+                    files.push(FileWrite {
+                        path: path.clone(),
+                        content,
+                    });
+                }
+                let author = self
+                    .repo
+                    .local()
+                    .find_commit(change)
+                    .map_err(|e| err("internal", e.to_string()))?
+                    .author()
+                    .map_err(|e| err("internal", e.to_string()))?
+                    .to_owned()
+                    .map_err(|e| err("internal", e.to_string()))?;
+                let author = Person {
+                    name: author.name.to_string(),
+                    email: author.email.to_string(),
+                };
+                self.repo
+                    .write_commit(head, &files, &author, &tollgate(), message)
+                    .map_err(repo_err)?
+            };
+            if self
+                .repo
+                .set_branch(
+                    &self.branch,
+                    new,
+                    Some(head),
+                    &tollgate(),
+                    "tollgate: merge",
+                )
+                .map_err(repo_err)?
+            {
+                return Ok(Ok(new));
+            }
+        }
+        Err(err("busy", "the base branch kept moving; try again"))
+    }
+}

@@ -1,0 +1,568 @@
+//! Planning a change: from the requested edits and the repo at the base commit to the new text
+//! of every touched file, plus validation. Blocking (reads blobs with gix).
+
+use crate::repo::{IndexedResource, RepoIndex};
+use crate::resources::{Kind, Resource, ResourceKey};
+use crate::yaml::{self, edit};
+use frontend::api::{ChangedResource, EditRequest};
+use frontend::validate::{self, ApiRef, Environment, GrantRef, Issue, Severity};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+/// Where new resources go; `{namespace}` and `{name}` are filled in.
+#[derive(Debug, Clone)]
+pub struct PathTemplates {
+    pub api: String,
+    pub policy: String,
+    pub oas: String,
+}
+
+impl Default for PathTemplates {
+    fn default() -> Self {
+        Self {
+            api: "apis/{namespace}/{name}.yaml".into(),
+            policy: "policies/{namespace}/{name}.yaml".into(),
+            oas: "oas/{namespace}/{name}.yaml".into(),
+        }
+    }
+}
+
+impl PathTemplates {
+    fn path_for(&self, key: &ResourceKey) -> String {
+        let template = match key.kind {
+            Kind::ApiDefinition => &self.api,
+            Kind::SecurityPolicy => &self.policy,
+            Kind::TykOasApiDefinition | Kind::ConfigMap => &self.oas,
+        };
+        let name = if key.kind == Kind::ConfigMap {
+            format!("{}-configmap", key.name)
+        } else {
+            key.name.clone()
+        };
+        template
+            .replace("{namespace}", &key.namespace)
+            .replace("{name}", &name)
+    }
+}
+
+/// Why a change cannot be planned. `field` says where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct PlanError {
+    pub code: &'static str,
+    pub field: String,
+    pub message: String,
+}
+
+fn bad(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> PlanError {
+    PlanError {
+        code,
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// The planned result.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Path → (text at base, new text); `None` for absent / deleted.
+    pub files: BTreeMap<String, (Option<String>, Option<String>)>,
+    pub resources: Vec<ChangedResource>,
+    pub issues: Vec<Issue>,
+}
+
+/// Reads the files the plan needs at the base commit.
+pub trait FileSource {
+    fn read(&self, path: &str) -> Result<Option<String>, PlanError>;
+}
+
+struct Files<'s> {
+    source: &'s dyn FileSource,
+    texts: BTreeMap<String, (Option<String>, Option<String>)>,
+}
+
+impl Files<'_> {
+    fn current(&mut self, path: &str) -> Result<Option<String>, PlanError> {
+        if let Some((_, now)) = self.texts.get(path) {
+            return Ok(now.clone());
+        }
+        let base = self.source.read(path)?;
+        self.texts
+            .insert(path.to_owned(), (base.clone(), base.clone()));
+        Ok(base)
+    }
+
+    fn set(&mut self, path: &str, text: Option<String>) -> Result<(), PlanError> {
+        self.current(path)?;
+        if let Some(entry) = self.texts.get_mut(path) {
+            entry.1 = text;
+        }
+        Ok(())
+    }
+}
+
+/// RFC 7386 JSON merge patch.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(map) = target {
+        for (k, v) in patch {
+            if v.is_null() {
+                map.remove(k);
+            } else {
+                merge_patch(map.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+    }
+}
+
+/// The document's segment in the current text of its file, found by its key.
+fn find_segment(
+    text: &str,
+    key: &ResourceKey,
+    default_ns: &str,
+) -> Result<Option<(std::ops::Range<usize>, Value)>, PlanError> {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let bom = text.len() - body.len();
+    let segments =
+        yaml::split(body).map_err(|e| bad("unreadable_file", key.to_string(), e.to_string()))?;
+    for seg in segments {
+        let Ok(value) = yaml::parse_document(&body[seg.span.clone()], seg.start_line) else {
+            continue;
+        };
+        if let Ok(Some(r)) = Resource::from_value(&value)
+            && r.key(default_ns) == *key
+        {
+            return Ok(Some((seg.span.start + bom..seg.span.end + bom, value)));
+        }
+    }
+    Ok(None)
+}
+
+/// Removes a document and the separator before it (or after it, for the first document).
+fn remove_segment(text: &str, span: std::ops::Range<usize>) -> Option<String> {
+    let before = &text[..span.start];
+    let after = &text[span.end..];
+    let rest = if let Some(sep) = before
+        .trim_end_matches('\n')
+        .rfind("\n---")
+        .map(|i| i + 1)
+        .or_else(|| before.starts_with("---").then_some(0))
+    {
+        // Drop from the separator line before the document.
+        format!("{}{}", &text[..sep], after)
+    } else if let Some(stripped) = after.strip_prefix("---") {
+        let next_line = stripped.find('\n').map_or(stripped.len(), |i| i + 1);
+        format!("{}{}", before, &stripped[next_line..])
+    } else {
+        format!("{before}{after}")
+    };
+    let has_content = rest.lines().any(|l| {
+        let t = l.trim();
+        !(t.is_empty() || t.starts_with('#') || t == "---" || t == "...")
+    });
+    has_content.then_some(rest)
+}
+
+/// Plans `edits` against the index and files at the base commit.
+pub fn plan(
+    index: &RepoIndex,
+    source: &dyn FileSource,
+    edits: &[EditRequest],
+    templates: &PathTemplates,
+    default_ns: &str,
+) -> Result<Plan, PlanError> {
+    if edits.is_empty() {
+        return Err(bad("no_edits", "edits", "a change needs at least one edit"));
+    }
+    let mut files = Files {
+        source,
+        texts: BTreeMap::new(),
+    };
+    let mut resources = Vec::new();
+    let mut issues = Vec::new();
+    // The documents after the change, for validation: key → Some(doc) or None (deleted).
+    let mut after: HashMap<ResourceKey, Option<Value>> = HashMap::new();
+    let mut seen = Vec::new();
+
+    for (i, e) in edits.iter().enumerate() {
+        let field = format!("edits[{i}]");
+        let kind = Kind::parse(&e.kind).ok_or_else(|| {
+            bad(
+                "unknown_kind",
+                format!("{field}.kind"),
+                format!("unknown kind `{}`", e.kind),
+            )
+        })?;
+        let key = ResourceKey::new(kind, &e.namespace, &e.name);
+        if seen.contains(&key) {
+            return Err(bad(
+                "duplicate_edit",
+                field,
+                format!("{key} is edited twice in this change"),
+            ));
+        }
+        seen.push(key.clone());
+        let modes = usize::from(e.document.is_some())
+            + usize::from(e.merge_patch.is_some())
+            + usize::from(e.yaml.is_some())
+            + usize::from(e.delete);
+        if modes != 1 {
+            return Err(bad(
+                "invalid_edit",
+                field,
+                "give exactly one of `document`, `merge_patch`, `yaml` or `delete: true`",
+            ));
+        }
+        let existing: Option<&IndexedResource> = index.get(&key);
+
+        if e.delete {
+            let existing = existing
+                .ok_or_else(|| bad("not_found", &field, format!("{key} does not exist")))?;
+            delete_doc(&mut files, existing, &key, default_ns)?;
+            after.insert(key.clone(), None);
+            resources.push(changed(&key, "delete", &existing.path));
+            continue;
+        }
+
+        let new_doc = match (&e.document, &e.merge_patch) {
+            (Some(doc), _) => doc.clone(),
+            (None, None) if e.yaml.is_some() => {
+                let text = e.yaml.as_deref().unwrap_or_default();
+                let docs = yaml::read_all(text.as_bytes(), yaml::DEFAULT_MAX_FILE_BYTES)
+                    .map_err(|err| bad("invalid_yaml", format!("{field}.yaml"), err.to_string()))?;
+                match <[yaml::Document; 1]>::try_from(docs) {
+                    Ok([d]) => d.value,
+                    Err(_) => {
+                        return Err(bad(
+                            "invalid_yaml",
+                            format!("{field}.yaml"),
+                            "give exactly one YAML document",
+                        ));
+                    }
+                }
+            }
+            (None, Some(patch)) => {
+                let existing = existing.ok_or_else(|| {
+                    bad(
+                        "not_found",
+                        &field,
+                        format!("{key} does not exist, so it cannot be patched"),
+                    )
+                })?;
+                let mut doc = existing
+                    .resource
+                    .to_value()
+                    .map_err(|e| bad("invalid_resource", &field, e.message))?;
+                merge_patch(&mut doc, patch);
+                doc
+            }
+            (None, None) => return Err(bad("invalid_edit", field, "nothing to do")),
+        };
+        let new_kind = Kind::of_document(&new_doc);
+        if new_kind != Some(kind) {
+            return Err(bad(
+                "kind_mismatch",
+                format!("{field}.document"),
+                format!("the document must be a {kind} (apiVersion and kind)"),
+            ));
+        }
+        let typed = Resource::from_value(&new_doc)
+            .map_err(|e| bad("invalid_resource", format!("{field}.document"), e.message))?
+            .ok_or_else(|| {
+                bad(
+                    "invalid_resource",
+                    format!("{field}.document"),
+                    "not a managed resource",
+                )
+            })?;
+        let new_key = typed.key(default_ns);
+
+        match existing {
+            Some(existing) if new_key == key => {
+                let path = existing.path.to_string();
+                let text = files
+                    .current(&path)?
+                    .ok_or_else(|| bad("conflict", &field, format!("{path} is gone")))?;
+                let (span, old_value) =
+                    find_segment(&text, &key, default_ns)?.ok_or_else(|| {
+                        bad("conflict", &field, format!("{key} is no longer in {path}"))
+                    })?;
+                let new_segment = edit::edit_document(&text[span.clone()], &old_value, &new_doc)
+                    .map_err(|err| {
+                        bad("edit_refused", format!("{field} ({path})"), err.to_string())
+                    })?;
+                let new_text = format!(
+                    "{}{}{}",
+                    &text[..span.start],
+                    new_segment,
+                    &text[span.end..]
+                );
+                files.set(&path, Some(new_text))?;
+                resources.push(changed(&key, "update", &path));
+            }
+            Some(existing) => {
+                // Rename or namespace move: Tyk sees a new object.
+                if index.get(&new_key).is_some() || after.get(&new_key).is_some_and(Option::is_some)
+                {
+                    return Err(bad(
+                        "already_exists",
+                        format!("{field}.document.metadata"),
+                        format!("{new_key} already exists"),
+                    ));
+                }
+                delete_doc(&mut files, existing, &key, default_ns)?;
+                let path = create_doc(&mut files, &new_key, &new_doc, templates, &field)?;
+                after.insert(key.clone(), None);
+                resources.push(changed(&key, "delete", &existing.path));
+                resources.push(changed(&new_key, "rename", &path));
+                issues.push(Issue {
+                    resource: new_key.to_string(),
+                    field: "metadata.name".into(),
+                    severity: Severity::Warning,
+                    code: "renamed".into(),
+                    message: format!(
+                        "renaming {}/{} to {}/{} makes Tyk see a new object: it gets a new id, and keys issued for the old one stop working",
+                        key.namespace, key.name, new_key.namespace, new_key.name
+                    ),
+                });
+            }
+            None => {
+                if new_key != key {
+                    return Err(bad(
+                        "name_mismatch",
+                        format!("{field}.document.metadata"),
+                        format!("{key} does not exist; the document names {new_key}"),
+                    ));
+                }
+                let path = create_doc(&mut files, &key, &new_doc, templates, &field)?;
+                resources.push(changed(&key, "create", &path));
+            }
+        }
+        after.insert(new_key, Some(new_doc));
+    }
+
+    // Validation: each new document, then the environment after the change.
+    for (key, doc) in &after {
+        let Some(doc) = doc else { continue };
+        let id = key.to_string();
+        match key.kind {
+            Kind::ApiDefinition => issues.extend(validate::validate_api(&id, doc)),
+            Kind::SecurityPolicy => issues.extend(validate::validate_policy(&id, doc)),
+            Kind::TykOasApiDefinition | Kind::ConfigMap => {}
+        }
+    }
+    let touched: Vec<String> = resources
+        .iter()
+        .map(|r| format!("{}/{}/{}", r.kind, r.namespace, r.name))
+        .collect();
+    issues.extend(validate::validate_environment(
+        &environment(index, &after, default_ns),
+        &touched,
+    ));
+    issues.sort_by(|a, b| {
+        (a.severity == Severity::Warning, &a.resource, &a.field).cmp(&(
+            b.severity == Severity::Warning,
+            &b.resource,
+            &b.field,
+        ))
+    });
+
+    let files = files
+        .texts
+        .into_iter()
+        .filter(|(_, (old, new))| old != new)
+        .collect();
+    Ok(Plan {
+        files,
+        resources,
+        issues,
+    })
+}
+
+fn changed(key: &ResourceKey, action: &str, path: &str) -> ChangedResource {
+    ChangedResource {
+        kind: key.kind.as_str().into(),
+        namespace: key.namespace.clone(),
+        name: key.name.clone(),
+        action: action.into(),
+        path: path.into(),
+    }
+}
+
+fn delete_doc(
+    files: &mut Files<'_>,
+    existing: &IndexedResource,
+    key: &ResourceKey,
+    default_ns: &str,
+) -> Result<(), PlanError> {
+    let path = existing.path.to_string();
+    let text = files
+        .current(&path)?
+        .ok_or_else(|| bad("conflict", key.to_string(), format!("{path} is gone")))?;
+    let (span, _) = find_segment(&text, key, default_ns)?.ok_or_else(|| {
+        bad(
+            "conflict",
+            key.to_string(),
+            format!("{key} is no longer in {path}"),
+        )
+    })?;
+    files.set(&path, remove_segment(&text, span))
+}
+
+fn create_doc(
+    files: &mut Files<'_>,
+    key: &ResourceKey,
+    doc: &Value,
+    templates: &PathTemplates,
+    field: &str,
+) -> Result<String, PlanError> {
+    let path = templates.path_for(key);
+    if path
+        .split('/')
+        .any(|p| p.is_empty() || p == ".." || p == ".")
+    {
+        return Err(bad(
+            "invalid_path",
+            field,
+            format!("the file path `{path}` is not valid"),
+        ));
+    }
+    let text = edit::render_document(doc);
+    match files.current(&path)? {
+        None => files.set(&path, Some(text))?,
+        Some(existing) => {
+            let sep = if existing.ends_with('\n') { "" } else { "\n" };
+            files.set(&path, Some(format!("{existing}{sep}---\n{text}")))?;
+        }
+    }
+    Ok(path)
+}
+
+/// The environment after the change, for cross-resource rules.
+fn environment(
+    index: &RepoIndex,
+    after: &HashMap<ResourceKey, Option<Value>>,
+    default_ns: &str,
+) -> Environment {
+    let mut docs: BTreeMap<ResourceKey, Value> = BTreeMap::new();
+    for r in index.resources() {
+        if matches!(
+            r.key.kind,
+            Kind::ApiDefinition | Kind::SecurityPolicy | Kind::TykOasApiDefinition
+        ) && let Ok(v) = r.resource.to_value()
+        {
+            docs.insert(r.key.clone(), v);
+        }
+    }
+    for (key, doc) in after {
+        match doc {
+            Some(doc) => docs.insert(key.clone(), doc.clone()),
+            None => docs.remove(key),
+        };
+    }
+    let mut env = Environment::default();
+    let text = |v: &Value, path: &[&str]| {
+        path.iter()
+            .try_fold(v, |n, k| n.get(*k))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    for (key, doc) in &docs {
+        match key.kind {
+            Kind::ApiDefinition => {
+                env.apis.push(ApiRef {
+                    kind: key.kind.as_str().into(),
+                    namespace: key.namespace.clone(),
+                    name: key.name.clone(),
+                    domain: text(doc, &["spec", "domain"]).unwrap_or_default(),
+                    listen_path: text(doc, &["spec", "proxy", "listen_path"]),
+                });
+                for p in doc["spec"]["jwt_default_policies"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
+                    let (ns, name) = p.split_once('/').unwrap_or((key.namespace.as_str(), p));
+                    env.jwt_defaults.push((
+                        key.namespace.clone(),
+                        key.name.clone(),
+                        ns.into(),
+                        name.into(),
+                    ));
+                }
+            }
+            Kind::TykOasApiDefinition => env.apis.push(ApiRef {
+                kind: key.kind.as_str().into(),
+                namespace: key.namespace.clone(),
+                name: key.name.clone(),
+                domain: String::new(),
+                listen_path: None,
+            }),
+            Kind::SecurityPolicy => {
+                env.policies.push((key.namespace.clone(), key.name.clone()));
+                for right in doc["spec"]["access_rights_array"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(name) = right["name"].as_str() else {
+                        continue;
+                    };
+                    env.grants.push(GrantRef {
+                        policy_namespace: key.namespace.clone(),
+                        policy_name: key.name.clone(),
+                        api_kind: right["kind"].as_str().unwrap_or("ApiDefinition").into(),
+                        api_namespace: right["namespace"].as_str().unwrap_or(&key.namespace).into(),
+                        api_name: name.into(),
+                    });
+                }
+            }
+            Kind::ConfigMap => {}
+        }
+    }
+    let _ = default_ns;
+    env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_follows_rfc_7386() {
+        let mut doc = json!({"a": "b", "c": {"d": "e", "f": "g"}});
+        merge_patch(&mut doc, &json!({"a": "z", "c": {"f": null}}));
+        assert_eq!(doc, json!({"a": "z", "c": {"d": "e"}}));
+        let mut doc = json!({"a": [1, 2]});
+        merge_patch(&mut doc, &json!({"a": [3], "n": {"x": 1}}));
+        assert_eq!(doc, json!({"a": [3], "n": {"x": 1}}));
+    }
+
+    #[test]
+    fn removing_a_document_keeps_the_others() {
+        let text = "# head\na: 1\n---\nb: 2\n--- # three\nc: 3\n";
+        let b = text.find("b: 2").unwrap_or(0);
+        assert_eq!(
+            remove_segment(text, b..b + 5).as_deref(),
+            Some("# head\na: 1\n--- # three\nc: 3\n")
+        );
+        let a = text.find("a: 1").unwrap_or(0);
+        assert_eq!(
+            remove_segment(text, 0..a + 5).as_deref(),
+            Some("b: 2\n--- # three\nc: 3\n")
+        );
+        assert_eq!(
+            remove_segment("a: 1\n", 0..5),
+            None,
+            "the file goes when its last document does"
+        );
+    }
+}

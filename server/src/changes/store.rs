@@ -1,0 +1,248 @@
+//! Change requests in the database: drafts, proposed changes, their resources and events.
+
+use crate::db::{Db, DbError};
+use crate::db_run;
+use frontend::api::ChangedResource;
+
+/// A `changes` row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChangeRow {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub author: String,
+    pub state: String,
+    pub edits: String,
+    pub base_commit: String,
+    pub branch: Option<String>,
+    pub head_commit: Option<String>,
+    pub merge_commit: Option<String>,
+    pub conflict: Option<String>,
+    pub issues: String,
+    pub error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A `change_events` row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub kind: String,
+    pub author: String,
+    pub body: String,
+    pub created_at: String,
+}
+
+/// A `change_resources` row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ResourceRow {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub action: String,
+    pub path: String,
+}
+
+const COLUMNS: &str = "id, title, description, author, state, edits, base_commit, branch, head_commit, merge_commit, conflict, issues, error, created_at, updated_at";
+
+pub fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+#[derive(sqlx::FromRow)]
+struct Id {
+    id: i64,
+}
+
+pub async fn insert_draft(
+    db: &Db,
+    title: &str,
+    description: &str,
+    author: &str,
+    edits: &str,
+    base: &str,
+    idempotency_key: Option<&str>,
+) -> Result<i64, DbError> {
+    let now = now();
+    let row = db_run!(db, fetch_one, Id,
+        "INSERT INTO changes (title, description, author, state, edits, base_commit, idempotency_key, created_at, updated_at)
+         VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, $7) RETURNING id",
+        title, description, author, edits, base, idempotency_key, &now)?;
+    Ok(row.id)
+}
+
+pub async fn by_idempotency_key(
+    db: &Db,
+    author: &str,
+    key: &str,
+) -> Result<Option<ChangeRow>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM changes WHERE author = $1 AND idempotency_key = $2");
+    Ok(db_run!(db, fetch_optional, ChangeRow, &sql, author, key)?)
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<Option<ChangeRow>, DbError> {
+    let sql = format!("SELECT {COLUMNS} FROM changes WHERE id = $1");
+    Ok(db_run!(db, fetch_optional, ChangeRow, &sql, id)?)
+}
+
+pub async fn list(db: &Db, state: Option<&str>) -> Result<Vec<ChangeRow>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM changes WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT 500"
+    );
+    Ok(db_run!(db, fetch_all, ChangeRow, &sql, state)?)
+}
+
+/// Open (or draft) changes touching a resource.
+pub async fn open_touching(
+    db: &Db,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<Vec<ChangeRow>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM changes WHERE state IN ('draft', 'open') AND id IN
+         (SELECT change_id FROM change_resources WHERE kind = $1 AND namespace = $2 AND name = $3) ORDER BY id DESC"
+    );
+    Ok(db_run!(
+        db, fetch_all, ChangeRow, &sql, kind, namespace, name
+    )?)
+}
+
+/// Records the proposed branch and commit, and the resources the change touches.
+pub async fn set_proposed(
+    db: &Db,
+    id: i64,
+    base: &str,
+    branch: &str,
+    head: &str,
+    resources: &[ChangedResource],
+    issues: &str,
+) -> Result<(), DbError> {
+    let now = now();
+    db_run!(
+        db,
+        execute,
+        "UPDATE changes SET state = 'open', base_commit = $2, branch = $3, head_commit = $4, issues = $5, error = NULL, conflict = NULL, updated_at = $6 WHERE id = $1",
+        id,
+        base,
+        branch,
+        head,
+        issues,
+        &now
+    )?;
+    db_run!(
+        db,
+        execute,
+        "DELETE FROM change_resources WHERE change_id = $1",
+        id
+    )?;
+    for r in resources {
+        db_run!(db, execute,
+            "INSERT INTO change_resources (change_id, kind, namespace, name, action, path) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (change_id, kind, namespace, name) DO NOTHING",
+            id, &r.kind, &r.namespace, &r.name, &r.action, &r.path)?;
+    }
+    Ok(())
+}
+
+pub async fn set_error(db: &Db, id: i64, error: Option<&str>, issues: &str) -> Result<(), DbError> {
+    db_run!(
+        db,
+        execute,
+        "UPDATE changes SET error = $2, issues = $3, updated_at = $4 WHERE id = $1",
+        id,
+        error,
+        issues,
+        &now()
+    )?;
+    Ok(())
+}
+
+pub async fn set_conflict(db: &Db, id: i64, conflict: Option<&str>) -> Result<(), DbError> {
+    db_run!(
+        db,
+        execute,
+        "UPDATE changes SET conflict = $2, updated_at = $3 WHERE id = $1",
+        id,
+        conflict,
+        &now()
+    )?;
+    Ok(())
+}
+
+pub async fn set_merged(db: &Db, id: i64, merge_commit: &str) -> Result<(), DbError> {
+    db_run!(
+        db,
+        execute,
+        "UPDATE changes SET state = 'merged', merge_commit = $2, conflict = NULL, updated_at = $3 WHERE id = $1",
+        id,
+        merge_commit,
+        &now()
+    )?;
+    Ok(())
+}
+
+pub async fn set_closed(db: &Db, id: i64) -> Result<(), DbError> {
+    db_run!(
+        db,
+        execute,
+        "UPDATE changes SET state = 'closed', updated_at = $2 WHERE id = $1",
+        id,
+        &now()
+    )?;
+    Ok(())
+}
+
+pub async fn resources(db: &Db, id: i64) -> Result<Vec<ResourceRow>, DbError> {
+    Ok(db_run!(
+        db,
+        fetch_all,
+        ResourceRow,
+        "SELECT kind, namespace, name, action, path FROM change_resources WHERE change_id = $1 ORDER BY kind, namespace, name",
+        id
+    )?)
+}
+
+/// Adds an event; `false` when it already exists (a second approval by the same person).
+pub async fn add_event(
+    db: &Db,
+    id: i64,
+    kind: &str,
+    author: &str,
+    body: &str,
+) -> Result<bool, DbError> {
+    let n = db_run!(
+        db,
+        execute,
+        "INSERT INTO change_events (change_id, kind, author, body, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        id,
+        kind,
+        author,
+        body,
+        &now()
+    )?;
+    Ok(n > 0)
+}
+
+pub async fn events(db: &Db, id: i64) -> Result<Vec<EventRow>, DbError> {
+    Ok(db_run!(
+        db,
+        fetch_all,
+        EventRow,
+        "SELECT kind, author, body, created_at FROM change_events WHERE change_id = $1 ORDER BY id",
+        id
+    )?)
+}
+
+/// Approvals no longer count once the change's content is regenerated.
+pub async fn dismiss_approvals(db: &Db, id: i64) -> Result<(), DbError> {
+    db_run!(
+        db,
+        execute,
+        "UPDATE change_events SET kind = 'dismissed_approval' WHERE change_id = $1 AND kind = 'approval'",
+        id
+    )?;
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! REST handlers for change requests (`/api/v1/changes`), on the built-in local host.
+
+use super::{AppState, WebError};
+use crate::auth::CurrentUser;
+use axum::Json;
+use axum::extract::{Path, Query, State, rejection::JsonRejection};
+use axum::http::{HeaderMap, StatusCode};
+use frontend::api::{
+    ApiError, ChangeSummary, ChangeView, CommentRequest, CreateChangeRequest, CreatedChange,
+};
+use serde::Deserialize;
+
+/// The signed-in user, or 401.
+pub struct RequireUser(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequireUser {
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match CurrentUser::from_request_parts(parts, state).await?.0 {
+            Some(user) => Ok(Self(user.login)),
+            None => Err(ApiError::new("unauthenticated", "sign in first").into()),
+        }
+    }
+}
+
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, WebError> {
+    body.map(|Json(b)| b)
+        .map_err(|e| WebError::bad_request("invalid_json", e.body_text()))
+}
+
+/// Propose a change: saved as a draft, committed on a branch, opened for review.
+#[utoipa::path(post, path = "/api/v1/changes", request_body = CreateChangeRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Send the same key to retry safely: one change, one branch")),
+    responses((status = 201, body = CreatedChange), (status = 401, body = ApiError), (status = 409, body = ApiError),
+        (status = 422, description = "invalid edits or failed validation (with `issues`)", body = ApiError)))]
+pub async fn create_change(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    headers: HeaderMap,
+    body: Result<Json<CreateChangeRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<CreatedChange>), WebError> {
+    let req = json_body(body)?;
+    let key = match headers.get("idempotency-key") {
+        Some(v) => Some(v.to_str().map_err(|_| {
+            WebError::bad_request("invalid_idempotency_key", "Idempotency-Key must be ASCII")
+        })?),
+        None => None,
+    };
+    let (_, created) = state.app.changes.create(&user, req, key).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Plan a change without writing anything: the diff and the validation results.
+#[utoipa::path(post, path = "/api/v1/changes/preview", request_body = CreateChangeRequest,
+    responses((status = 200, body = ChangeView), (status = 422, body = ApiError)))]
+pub async fn preview_change(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    body: Result<Json<CreateChangeRequest>, JsonRejection>,
+) -> Result<Json<ChangeView>, WebError> {
+    let req = json_body(body)?;
+    Ok(Json(state.app.changes.preview(&user, req).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ChangeFilter {
+    /// `draft`, `open`, `merged` or `closed`.
+    pub state: Option<String>,
+}
+
+/// Change requests, newest first.
+#[utoipa::path(get, path = "/api/v1/changes", params(ChangeFilter), responses((status = 200, body = Vec<ChangeSummary>)))]
+pub async fn list_changes(
+    State(state): State<AppState>,
+    Query(filter): Query<ChangeFilter>,
+) -> Result<Json<Vec<ChangeSummary>>, WebError> {
+    Ok(Json(
+        state
+            .app
+            .changes
+            .list(filter.state.as_deref().filter(|s| !s.is_empty()))
+            .await?,
+    ))
+}
+
+/// One change request: state, diff, validation, approvals, events.
+#[utoipa::path(get, path = "/api/v1/changes/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = ChangeView), (status = 404, body = ApiError)))]
+pub async fn get_change(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<ChangeView>, WebError> {
+    Ok(Json(state.app.changes.view(id).await?))
+}
+
+/// The change's description as markdown (what a remote host gets as the pull request body).
+pub async fn get_change_description(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<String, WebError> {
+    Ok(state.app.changes.description(id).await?)
+}
+
+/// Approve (not your own change).
+#[utoipa::path(post, path = "/api/v1/changes/{id}/approve", params(("id" = i64, Path)),
+    responses((status = 200, body = ChangeView), (status = 403, body = ApiError), (status = 409, body = ApiError)))]
+pub async fn approve_change(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    Path(id): Path<i64>,
+) -> Result<Json<ChangeView>, WebError> {
+    Ok(Json(state.app.changes.approve(id, &user).await?))
+}
+
+/// Merge onto the base branch (re-applied if it moved; a conflict if a touched file changed).
+#[utoipa::path(post, path = "/api/v1/changes/{id}/merge", params(("id" = i64, Path)),
+    responses((status = 200, body = ChangeView), (status = 409, body = ApiError)))]
+pub async fn merge_change(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    Path(id): Path<i64>,
+) -> Result<Json<ChangeView>, WebError> {
+    Ok(Json(state.app.changes.merge(id, &user).await?))
+}
+
+/// Close without merging.
+#[utoipa::path(post, path = "/api/v1/changes/{id}/close", params(("id" = i64, Path)),
+    responses((status = 200, body = ChangeView), (status = 409, body = ApiError)))]
+pub async fn close_change(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    Path(id): Path<i64>,
+) -> Result<Json<ChangeView>, WebError> {
+    Ok(Json(state.app.changes.close(id, &user).await?))
+}
+
+/// Regenerate a conflicting change from the new base (author only).
+#[utoipa::path(post, path = "/api/v1/changes/{id}/rebase", params(("id" = i64, Path)),
+    responses((status = 200, body = ChangeView), (status = 403, body = ApiError), (status = 409, body = ApiError)))]
+pub async fn rebase_change(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    Path(id): Path<i64>,
+) -> Result<Json<ChangeView>, WebError> {
+    Ok(Json(state.app.changes.rebase(id, &user).await?))
+}
+
+/// Comment on a change.
+#[utoipa::path(post, path = "/api/v1/changes/{id}/comments", params(("id" = i64, Path)), request_body = CommentRequest,
+    responses((status = 200, body = ChangeView)))]
+pub async fn comment_change(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    Path(id): Path<i64>,
+    body: Result<Json<CommentRequest>, JsonRejection>,
+) -> Result<Json<ChangeView>, WebError> {
+    let req = json_body(body)?;
+    Ok(Json(state.app.changes.comment(id, &user, &req.body).await?))
+}
+
+/// Open change requests touching a resource.
+#[utoipa::path(get, path = "/api/v1/resources/{kind}/{namespace}/{name}/changes",
+    params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = Vec<ChangeSummary>)))]
+pub async fn resource_changes(
+    State(state): State<AppState>,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+) -> Result<Json<Vec<ChangeSummary>>, WebError> {
+    let kind = crate::resources::Kind::parse(&kind)
+        .ok_or_else(|| WebError::bad_request("unknown_kind", format!("unknown kind `{kind}`")))?;
+    Ok(Json(
+        state
+            .app
+            .changes
+            .open_for(kind.as_str(), &namespace, &name)
+            .await?,
+    ))
+}
