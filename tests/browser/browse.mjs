@@ -6,58 +6,14 @@
 // Opens the APIs list, waits for hydration, filters client-side (no reload), opens a detail
 // page, signs in as a demo user, and saves screenshots in tests/browser/output/.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { startServer, launch, output as out } from './harness.mjs';
 
-const here = path.dirname(new URL(import.meta.url).pathname);
-const out = path.join(here, 'output');
-mkdirSync(out, { recursive: true });
-const bin = process.env.TOLLGATE_BIN;
-assert.ok(bin, 'TOLLGATE_BIN must point at the tollgate binary');
-
-const data = mkdtempSync(path.join(tmpdir(), 'tollgate-browser-'));
-const server = spawn(bin, ['demo', '--data-dir', data], {
-  env: { ...process.env, TOLLGATE__SERVER__BIND: '127.0.0.1:0', TOLLGATE_LOG: 'warn' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-
-function cleanup() {
-  server.kill('SIGINT');
-  rmSync(data, { recursive: true, force: true });
-}
-
-const base = await new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error('server did not start within 30 s')), 30_000);
-  let buffer = '';
-  server.stdout.on('data', (chunk) => {
-    buffer += chunk;
-    const m = buffer.match(/running at (http:\/\/[0-9.:]+)\//);
-    if (m) { clearTimeout(timer); resolve(m[1]); }
-  });
-  server.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-});
-
-async function waitReady() {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    try { if ((await fetch(`${base}/readyz`)).ok) return; } catch {}
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('not ready');
-}
-
+const { base, stop: cleanup } = await startServer();
 let browser;
 try {
-  await waitReady();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-quic', '--no-first-run'],
-  });
+  browser = await launch();
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));

@@ -40,6 +40,14 @@ pub fn ChangesPage() -> impl IntoView {
     }
 }
 
+/// `2026-11-27T12:04:16.6Z` → `2026-11-27 12:04 UTC`.
+fn short_time(at: &str) -> String {
+    match (at.get(..10), at.get(11..16)) {
+        (Some(d), Some(t)) => format!("{d} {t} UTC"),
+        _ => at.to_owned(),
+    }
+}
+
 /// One side of a diff row: line number and text.
 type Side = Option<(u32, String)>;
 
@@ -208,8 +216,9 @@ pub fn ChangePage() -> impl IntoView {
                         <h2>"Activity"</h2>
                         <ol class="events">
                             {c.events.iter().map(|e| view! {
-                                <li><strong>{e.author.clone()}</strong> " " {e.kind.replace('_', " ")} " " <span class="muted">{e.at.clone()}</span>
-                                    {(!e.body.is_empty()).then(|| view! { <p>{e.body.clone()}</p> })}</li>
+                                <li><strong>{e.author.clone()}</strong> " " {e.kind.replace('_', " ")} " " <time class="muted" datetime=e.at.clone()>{short_time(&e.at)}</time>
+                                    {(!e.body.is_empty() && e.kind == "merge").then(|| view! { " as " <code>{e.body.chars().take(12).collect::<String>()}</code> })}
+                                    {(!e.body.is_empty() && e.kind != "merge").then(|| view! { <p class="event-body">{e.body.clone()}</p> })}</li>
                             }).collect_view()}
                         </ol>
                         {me.is_some().then(|| view! {

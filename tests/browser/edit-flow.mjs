@@ -1,0 +1,88 @@
+// Browser test of the change flow: fill the API form, see an inline validation error, fix it,
+// preview the diff, propose as alice, approve and merge as bob, see the new value on the API
+// page. Real headless Chromium against the real `tollgate demo` server; screenshots saved.
+//
+//   TOLLGATE_BIN=path/to/tollgate node tests/browser/edit-flow.mjs
+
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { startServer, launch, output } from './harness.mjs';
+
+const { base, stop } = await startServer();
+let browser;
+try {
+  browser = await launch();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  const shot = (name) => page.screenshot({ path: path.join(output, `${name}.png`), fullPage: true });
+
+  // Alice signs in and opens the form for an API.
+  await page.goto(`${base}/login`);
+  await page.getByRole('button', { name: 'Continue as alice' }).click();
+  await page.waitForSelector('.who .user');
+  await page.goto(`${base}/apis/payments/refunds`);
+  await page.waitForSelector('body[data-hydrated="true"]');
+  await page.locator('#edit').click();
+  await page.waitForSelector('#spec-proxy-target_url');
+  assert.equal(await page.locator('#spec-proxy-target_url').inputValue(), 'http://refunds.payments.svc:8080');
+
+  // An invalid value is flagged next to the field, and proposing is blocked.
+  await page.locator('#spec-proxy-target_url').fill('refunds-v2 svc');
+  await page.waitForSelector('#spec-proxy-target_url[aria-invalid="true"]');
+  assert.match(await page.locator('#spec-proxy-target_url-errors').textContent(), /must be a URL/);
+  assert.equal(await page.locator('#propose').isDisabled(), true);
+  await shot('edit-invalid');
+
+  // Fixed: the error goes away; the preview shows a one-line diff.
+  await page.locator('#spec-proxy-target_url').fill('http://refunds-v2.payments.svc:8080');
+  await page.waitForSelector('#spec-proxy-target_url[aria-invalid="false"]');
+  assert.equal(await page.locator('#spec-proxy-target_url-errors').textContent(), '');
+  await page.locator('#preview').click();
+  await page.waitForSelector('#preview-panel table.diff');
+  assert.equal(await page.locator('#preview-panel td.del').count(), 1);
+  assert.equal(await page.locator('#preview-panel td.add').count(), 1);
+  assert.match(await page.locator('#preview-panel td.add').textContent(), /target_url: http:\/\/refunds-v2\.payments\.svc:8080/);
+  assert.match(await page.locator('#preview-panel #validation').textContent(), /All checks passed/);
+  await shot('edit-preview');
+
+  // Propose: a change request opens.
+  await page.locator('#change-title').fill('Move refunds to v2');
+  await page.locator('#propose').click();
+  await page.waitForURL(/\/changes\/\d+$/);
+  await page.waitForSelector('#change-state');
+  assert.equal(await page.locator('#change-state').textContent(), 'open');
+  assert.equal(await page.locator('#approve').count(), 0, 'the author cannot approve');
+  const changeUrl = page.url();
+  await shot('change-open');
+
+  // Bob approves and merges.
+  const bob = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  bob.on('pageerror', (e) => errors.push(`pageerror (bob): ${e.message}`));
+  await bob.goto(`${base}/login`);
+  await bob.getByRole('button', { name: 'Continue as bob' }).click();
+  await bob.waitForSelector('.who .user');
+  await bob.goto(changeUrl);
+  await bob.waitForSelector('body[data-hydrated="true"]');
+  await bob.locator('#approve').click();
+  await bob.waitForFunction(() => !document.querySelector('#merge')?.disabled, null, { timeout: 10_000 });
+  await bob.locator('#merge').click();
+  await bob.waitForFunction(() => document.querySelector('#change-state')?.textContent === 'merged', null, { timeout: 10_000 });
+  await bob.screenshot({ path: path.join(output, 'change-merged.png'), fullPage: true });
+
+  // The API page shows the new target.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    await page.goto(`${base}/apis/payments/refunds`);
+    if ((await page.locator('.fields').textContent()).includes('http://refunds-v2.payments.svc:8080')) break;
+    assert.ok(Date.now() < deadline, 'the merged value never showed');
+    await page.waitForTimeout(200);
+  }
+  await shot('api-after-merge');
+  assert.deepEqual(errors, []);
+  console.log('edit-flow browser test passed');
+} finally {
+  await browser?.close();
+  stop();
+}
