@@ -3,6 +3,8 @@
 //! Pages load data through [`data`]: during server rendering straight from the server's
 //! services (the [`Backend`] the server provides), in the browser from the REST API.
 
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod data;
 mod layout;
@@ -94,9 +96,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/yaml/:kind/:namespace/:name") view=pages::YamlEditPage/>
                     <Route path=path!("/changes") view=pages::ChangesPage/>
                     <Route path=path!("/changes/:id") view=pages::ChangePage/>
+                    <Route path=path!("/oas/new") view=pages::OasEditPage/>
                     <Route path=path!("/oas/:namespace/:name") view=pages::OasDetailPage/>
+                    <Route path=path!("/oas/:namespace/:name/edit") view=pages::OasEditPage/>
                     <Route path=path!("/policies") view=pages::PoliciesPage/>
+                    <Route path=path!("/policies/new") view=pages::PolicyEditPage/>
                     <Route path=path!("/policies/:namespace/:name") view=pages::PolicyDetailPage/>
+                    <Route path=path!("/policies/:namespace/:name/edit") view=pages::PolicyEditPage/>
                     <Route path=path!("/problems") view=pages::ProblemsPage/>
                     <Route path=path!("/login") view=pages::LoginPage/>
                 </Routes>

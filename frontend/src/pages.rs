@@ -5,8 +5,10 @@ mod api_edit;
 mod apis;
 mod changes;
 mod login;
+mod oas_edit;
 mod policies;
 mod policy_detail;
+mod policy_edit;
 mod problems;
 mod yaml_edit;
 
@@ -15,8 +17,10 @@ pub use api_edit::ApiEditPage;
 pub use apis::ApisPage;
 pub use changes::{ChangePage, ChangesPage};
 pub use login::LoginPage;
+pub use oas_edit::OasEditPage;
 pub use policies::PoliciesPage;
 pub use policy_detail::PolicyDetailPage;
+pub use policy_edit::PolicyEditPage;
 pub use problems::ProblemsPage;
 pub use yaml_edit::YamlEditPage;
 

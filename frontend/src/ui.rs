@@ -11,6 +11,12 @@ pub fn ErrorBox(error: ApiError) -> impl IntoView {
             <strong>{error.code.replace('_', " ")}</strong>
             ": "
             {error.message}
+            {error.field.map(|f| view! { " (" <code>{f}</code> ")" })}
+            {(!error.issues.is_empty()).then(|| view! {
+                <ul>
+                    {error.issues.into_iter().map(|i| view! { <li><code>{i.resource}</code> " " <code>{i.field}</code> ": " {i.message}</li> }).collect_view()}
+                </ul>
+            })}
         </div>
     }
 }

@@ -445,6 +445,66 @@ pub fn validate_policy(resource: &str, doc: &Value) -> Vec<Issue> {
     out.issues
 }
 
+/// The rules for a `TykOasApiDefinition` and the OAS document its ConfigMap holds.
+pub fn validate_oas(resource: &str, cr: &Value, document: Option<&Value>) -> Vec<Issue> {
+    let mut out = Out {
+        resource,
+        issues: Vec::new(),
+    };
+    check_meta(cr, &mut out);
+    for key in ["name", "keyName"] {
+        if s(cr, &["spec", "tykOAS", "configmapRef", key])
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            out.error(
+                &format!("spec.tykOAS.configmapRef.{key}"),
+                "required",
+                format!("the ConfigMap reference needs a {key}"),
+            );
+        }
+    }
+    let Some(doc) = document else {
+        out.error(
+            "spec.tykOAS.configmapRef",
+            "missing_configmap",
+            "the referenced ConfigMap key holds no OAS document",
+        );
+        return out.issues;
+    };
+    let Some(gw) = doc.get("x-tyk-api-gateway").filter(|v| v.is_object()) else {
+        out.error("x-tyk-api-gateway", "required", "the OAS document needs an x-tyk-api-gateway section (the operator refuses it otherwise)");
+        return out.issues;
+    };
+    if s(gw, &["info", "name"])
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        out.error(
+            "x-tyk-api-gateway.info.name",
+            "required",
+            "the API needs a name",
+        );
+    }
+    match s(gw, &["server", "listenPath", "value"]).and_then(Value::as_str) {
+        Some(lp) if lp.starts_with('/') && !lp.contains(char::is_whitespace) => {}
+        _ => out.error(
+            "x-tyk-api-gateway.server.listenPath.value",
+            "invalid_listen_path",
+            "the listen path must start with / and have no spaces",
+        ),
+    }
+    match s(gw, &["upstream", "url"]).and_then(Value::as_str) {
+        Some(url) if check_url(url) => {}
+        _ => out.error(
+            "x-tyk-api-gateway.upstream.url",
+            "invalid_url",
+            "the upstream must be a URL such as http://service.namespace.svc:8080",
+        ),
+    }
+    out.issues
+}
+
 /// An API as the cross-resource rules see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiRef {

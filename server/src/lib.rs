@@ -4,6 +4,8 @@
 //! config repo with gix; `catalog` is the read model pages and the API serve; `db` and `auth`
 //! hold sessions and users; `web` is the HTTP surface; `app` wires it all together.
 
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod auth;
 pub mod catalog;

@@ -54,6 +54,8 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match tokio::runtime::Builder::new_multi_thread()
+        // Server-rendered pages nest deeply; debug builds need more than the 2 MiB default.
+        .thread_stack_size(16 * 1024 * 1024)
         .enable_all()
         .build()
     {

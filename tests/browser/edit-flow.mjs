@@ -86,3 +86,43 @@ try {
   await browser?.close();
   stop();
 }
+
+// The policy and OAS forms: change a field, the preview is a one-line diff.
+{
+  const { base, stop } = await startServer();
+  let browser;
+  try {
+    browser = await launch();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    await page.goto(`${base}/login`);
+    await page.getByRole('button', { name: 'Continue as carol' }).click();
+    await page.waitForSelector('.who .user');
+
+    await page.goto(`${base}/policies/catalog/partner-gold/edit`);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.waitForSelector('#spec-rate');
+    await page.locator('#spec-rate').fill('250');
+    await page.locator('#preview').click();
+    await page.waitForSelector('#preview-panel table.diff');
+    assert.match(await page.locator('#preview-panel td.add').textContent(), /rate: 250/);
+    assert.equal(await page.locator('#preview-panel td.add').count(), 1);
+    await page.screenshot({ path: path.join(output, 'policy-edit.png'), fullPage: true });
+
+    await page.goto(`${base}/oas/catalog/pet-store/edit`);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.waitForSelector('#oas-upstream');
+    await page.locator('#oas-upstream').fill('http://petstore-v2.catalog.svc:8080');
+    await page.locator('#preview').click();
+    await page.waitForSelector('#preview-panel table.diff');
+    assert.equal(await page.locator('#preview-panel td.add').count(), 1, 'one line of the OAS JSON changes');
+    assert.match(await page.locator('#preview-panel td.add').textContent(), /petstore-v2/);
+    await page.screenshot({ path: path.join(output, 'oas-edit.png'), fullPage: true });
+    assert.deepEqual(errors, []);
+    console.log('policy and OAS form browser test passed');
+  } finally {
+    await browser?.close();
+    stop();
+  }
+}

@@ -708,3 +708,74 @@ async fn concurrent_edits_merge_cleanly_or_conflict() {
     .await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn oas_document_edits_change_only_their_lines() {
+    let app = TestApp::demo().await;
+    let alice = app.login("alice").await;
+    let (_, cm) = app
+        .json("/api/v1/resources/ConfigMap/catalog/pet-store-oas")
+        .await;
+    let mut cm = cm["document"].clone();
+    let text = cm["data"]["pet-store.json"]
+        .as_str()
+        .expect("oas text")
+        .to_owned();
+    let mut oas: Value = serde_json::from_str(&text).expect("json");
+    oas["x-tyk-api-gateway"]["upstream"]["url"] = json!("http://petstore-v2.catalog.svc:8080");
+    cm["data"]["pet-store.json"] = json!(format!(
+        "{}\n",
+        serde_json::to_string_pretty(&oas).expect("json")
+    ));
+    let edit = json!({"kind": "ConfigMap", "namespace": "catalog", "name": "pet-store-oas", "document": cm});
+    let (status, created) = app
+        .call(
+            "POST",
+            "/api/v1/changes",
+            Some(&alice),
+            Some(change("Pet store v2", vec![edit])),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let commit = created["commit"].as_str().expect("commit");
+    let diff = app.git(&["diff", "--unified=0", &format!("{commit}~1"), commit]);
+    let changed: Vec<&str> = diff
+        .lines()
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
+        .collect();
+    assert_eq!(changed.len(), 2, "{diff}");
+    assert!(
+        changed[1].contains("\"url\": \"http://petstore-v2.catalog.svc:8080\""),
+        "{diff}"
+    );
+
+    // A broken document is refused with the OAS rules, naming the API that reads it.
+    oas["x-tyk-api-gateway"]["server"]["listenPath"]["value"] = json!("pets");
+    cm["data"]["pet-store.json"] = json!(serde_json::to_string_pretty(&oas).expect("json"));
+    let edit = json!({"kind": "ConfigMap", "namespace": "catalog", "name": "pet-store-oas", "document": cm});
+    let (status, err) = app
+        .call(
+            "POST",
+            "/api/v1/changes",
+            Some(&alice),
+            Some(change("Break pets", vec![edit])),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (422, Some("validation_failed")),
+        "{err}"
+    );
+    assert_eq!(
+        err["issues"][0]["resource"],
+        "TykOasApiDefinition/catalog/pet-store"
+    );
+    assert_eq!(err["issues"][0]["code"], "invalid_listen_path");
+    app.stop().await;
+}

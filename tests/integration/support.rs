@@ -5,9 +5,18 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 use tollgate::config::Config;
 
-/// The shared corpus beside the project.
+/// The shared corpus beside the project (`../shared/corpus` from the checkout), or where
+/// `TOLLGATE_CORPUS` points.
 pub fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
+    let dir = std::env::var_os("TOLLGATE_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
+    assert!(
+        dir.is_dir(),
+        "the shared corpus is expected at {} (beside the checkout) or in TOLLGATE_CORPUS",
+        dir.display()
+    );
+    dir
 }
 
 /// A git repository with a work tree, driven by the real `git` CLI.

@@ -76,11 +76,40 @@ pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView
         encode(&namespace),
         encode(&name)
     );
+    let confirming = RwSignal::new(false);
+    let failed = RwSignal::new(None::<crate::api::ApiError>);
+    let navigate = leptos_router::hooks::use_navigate();
+    let (dk, dns, dn) = (kind.clone(), namespace.clone(), name.clone());
+    let delete = move |_| {
+        let body = serde_json::json!({
+            "title": format!("Delete {dk} {dns}/{dn}"),
+            "edits": [{"kind": dk, "namespace": dns, "name": dn, "delete": true}]
+        });
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match data::post_json::<crate::api::CreatedChange>("/api/v1/changes", &body, None).await
+            {
+                Ok(c) => navigate(&format!("/changes/{}", c.id), Default::default()),
+                Err(e) => failed.set(Some(e)),
+            }
+        });
+    };
     view! {
         <div class="actions edit-links">
             {form.map(|href| view! { <a class="button primary" id="edit" href=href>"Edit"</a> })}
             <a class="button" id="edit-yaml" href=yaml>"Edit YAML"</a>
+            {move || if confirming.get() {
+                let delete = delete.clone();
+                view! {
+                    <span role="alert">"Propose deleting it?"</span>
+                    <button type="button" id="confirm-delete" class="danger" on:click=delete>"Propose delete"</button>
+                    <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                }.into_any()
+            } else {
+                view! { <button type="button" id="delete" on:click=move |_| confirming.set(true)>"Delete…"</button> }.into_any()
+            }}
         </div>
+        {move || failed.get().map(|error| view! { <ErrorBox error/> })}
         <Suspense fallback=|| ()>
             {move || open.get().and_then(Result::ok).filter(|c| !c.is_empty()).map(|changes| view! {
                 <div class="open-changes" role="note">

@@ -90,7 +90,7 @@ fn field_errors(
 }
 
 #[component]
-fn Messages(id: String, issues: Memo<Vec<Issue>>, field: String) -> impl IntoView {
+pub(super) fn Messages(id: String, issues: Memo<Vec<Issue>>, field: String) -> impl IntoView {
     let errors = field_errors(issues, field);
     view! {
         <div class="field-errors" id=id aria-live="polite">
@@ -99,9 +99,86 @@ fn Messages(id: String, issues: Memo<Vec<Issue>>, field: String) -> impl IntoVie
     }
 }
 
+/// Title, validation status, Preview and Propose: shared by every form. `edits` gives the
+/// edits to send (a JSON array of `EditRequest`).
+#[component]
+pub(super) fn ProposeBox(
+    edits: Callback<(), Value>,
+    issues: Memo<Vec<Issue>>,
+    default_title: String,
+) -> impl IntoView {
+    let title = RwSignal::new(default_title);
+    let preview = RwSignal::new(None::<Result<ChangeView, ApiError>>);
+    let failed = RwSignal::new(None::<ApiError>);
+    let busy = RwSignal::new(false);
+    let key = StoredValue::new(String::new());
+    let navigate = use_navigate();
+    let body =
+        move || json!({"title": title.get_untracked(), "description": "", "edits": edits.run(())});
+    let on_preview = move |_| {
+        let body = body();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            preview.set(Some(
+                data::post_json::<ChangeView>("/api/v1/changes/preview", &body, None).await,
+            ));
+            busy.set(false);
+        });
+    };
+    let on_propose = move |_| {
+        // One key per draft: a retried click never opens a second change request.
+        if key.get_value().is_empty() {
+            key.set_value(random_key());
+        }
+        let (body, k, navigate) = (body(), key.get_value(), navigate.clone());
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match data::post_json::<CreatedChange>("/api/v1/changes", &body, Some(&k)).await {
+                Ok(created) => navigate(&format!("/changes/{}", created.id), Default::default()),
+                Err(e) => failed.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    let errors = move || {
+        issues.with(|i| {
+            i.iter()
+                .filter(|i| i.severity == validate::Severity::Error)
+                .count()
+        })
+    };
+    view! {
+        <fieldset>
+            <legend>"Propose"</legend>
+            <div class="field">
+                <label for="change-title">"Change title"</label>
+                <input id="change-title" type="text" prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
+            </div>
+            <p class="muted" id="form-status" aria-live="polite">
+                {move || match errors() { 0 => "No problems found.".to_owned(), n => format!("{n} problem(s) to fix before proposing.") }}
+            </p>
+            <div class="actions">
+                <button type="button" id="preview" on:click=on_preview disabled=move || busy.get()>"Preview"</button>
+                <button type="button" id="propose" class="primary" on:click=on_propose disabled=move || { busy.get() || errors() > 0 }>"Propose change"</button>
+            </div>
+            {move || failed.get().map(|error| view! { <ErrorBox error/> })}
+        </fieldset>
+        <section id="preview-panel" aria-live="polite">
+            {move || preview.get().map(|p| match p {
+                Err(error) => view! { <ErrorBox error/> }.into_any(),
+                Ok(view) => view! {
+                    <h2>"Preview"</h2>
+                    <IssueList issues=view.issues.clone()/>
+                    <DiffView files=view.files.clone()/>
+                }.into_any(),
+            })}
+        </section>
+    }
+}
+
 /// A text input bound to a path of the document; empty removes the key.
 #[component]
-fn Text(
+pub(super) fn Text(
     doc: RwSignal<Value>,
     issues: Memo<Vec<Issue>>,
     path: &'static [&'static str],
@@ -155,7 +232,7 @@ fn Text(
 
 /// A checkbox bound to a boolean path; unchecked writes `false`.
 #[component]
-fn Check(
+pub(super) fn Check(
     doc: RwSignal<Value>,
     path: &'static [&'static str],
     label: &'static str,
@@ -170,60 +247,139 @@ fn Check(
     }
 }
 
+const AUTH_FLAGS: [(&str, &str); 6] = [
+    ("keyless", "use_keyless"),
+    ("auth-token", "use_standard_auth"),
+    ("jwt", "enable_jwt"),
+    ("oauth2", "use_oauth2"),
+    ("basic", "use_basic_auth"),
+    ("mtls", "use_mutual_tls_auth"),
+];
+
 fn auth_mode(doc: &Value) -> &'static str {
     let on = |k: &str| doc["spec"][k].as_bool() == Some(true);
-    if on("use_keyless") {
-        "keyless"
-    } else if on("enable_jwt") {
-        "jwt"
-    } else if on("use_standard_auth") {
-        "auth-token"
-    } else {
-        "other"
+    // The gateway's precedence: keyless, then JWT, OAuth2, basic, mTLS, auth token.
+    for mode in ["keyless", "jwt", "oauth2", "basic", "mtls", "auth-token"] {
+        if AUTH_FLAGS.iter().any(|(m, flag)| *m == mode && on(flag)) {
+            return mode;
+        }
     }
+    "other"
 }
 
 fn set_auth_mode(doc: &mut Value, mode: &str) {
-    let had_keyless = doc["spec"].get("use_keyless").is_some();
-    match mode {
-        "keyless" => {
-            set(doc, &["spec", "use_keyless"], Some(Value::Bool(true)));
-            set(doc, &["spec", "use_standard_auth"], None);
-            set(doc, &["spec", "enable_jwt"], None);
+    // Flags the file has are switched off explicitly; others stay absent.
+    for (m, flag) in AUTH_FLAGS {
+        if m == mode {
+            set(doc, &["spec", flag], Some(Value::Bool(true)));
+        } else if doc["spec"].get(flag).is_some() {
+            set(doc, &["spec", flag], Some(Value::Bool(false)));
         }
-        "auth-token" => {
-            set(
-                doc,
-                &["spec", "use_keyless"],
-                had_keyless.then_some(Value::Bool(false)),
-            );
-            set(doc, &["spec", "enable_jwt"], None);
-            set(doc, &["spec", "use_standard_auth"], Some(Value::Bool(true)));
+    }
+    match mode {
+        "auth-token"
             if get(
                 doc,
                 &["spec", "auth_configs", "authToken", "auth_header_name"],
             )
-            .is_null()
-            {
-                set(
-                    doc,
-                    &["spec", "auth_configs", "authToken", "auth_header_name"],
-                    Some(json!("Authorization")),
-                );
-            }
-        }
-        _ => {
+            .is_null() =>
+        {
             set(
                 doc,
-                &["spec", "use_keyless"],
-                had_keyless.then_some(Value::Bool(false)),
+                &["spec", "auth_configs", "authToken", "auth_header_name"],
+                Some(json!("Authorization")),
             );
-            set(doc, &["spec", "use_standard_auth"], None);
-            set(doc, &["spec", "enable_jwt"], Some(Value::Bool(true)));
-            if get(doc, &["spec", "jwt_signing_method"]).is_null() {
-                set(doc, &["spec", "jwt_signing_method"], Some(json!("rsa")));
-            }
         }
+        "jwt" if get(doc, &["spec", "jwt_signing_method"]).is_null() => {
+            set(doc, &["spec", "jwt_signing_method"], Some(json!("rsa")));
+        }
+        "oauth2" if get(doc, &["spec", "oauth_meta"]).is_null() => {
+            set(
+                doc,
+                &["spec", "oauth_meta"],
+                Some(
+                    json!({"allowed_access_types": ["authorization_code", "refresh_token"], "allowed_authorize_types": ["code"], "auth_login_redirect": ""}),
+                ),
+            );
+        }
+        _ => {}
+    }
+}
+
+/// Named versions with expiry, and the default one.
+#[component]
+fn Versions(doc: RwSignal<Value>, issues: Memo<Vec<Issue>>) -> impl IntoView {
+    let versioned = move || {
+        doc.with(|d| get(d, &["spec", "version_data", "not_versioned"]).as_bool() == Some(false))
+    };
+    let names = Memo::new(move |_| {
+        doc.with(|d| {
+            get(d, &["spec", "version_data", "versions"])
+                .as_object()
+                .map(|m| m.keys().cloned().collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+    });
+    let new_name = RwSignal::new(String::new());
+    view! {
+        <div class="field check">
+            <input id="versioned" type="checkbox" prop:checked=versioned on:change=move |ev| {
+                let on = event_target_checked(&ev);
+                doc.update(|d| {
+                    set(d, &["spec", "version_data", "not_versioned"], Some(Value::Bool(!on)));
+                    if get(d, &["spec", "version_data", "versions"]).as_object().is_none_or(|m| m.is_empty()) {
+                        set(d, &["spec", "version_data", "versions"], Some(json!({"Default": {"name": "Default"}})));
+                        set(d, &["spec", "version_data", "default_version"], Some(json!("Default")));
+                    }
+                });
+            }/>
+            <label for="versioned">"Versioned API"</label>
+        </div>
+        {move || versioned().then(|| view! {
+            <table class="list versions">
+                <thead><tr><th scope="col">"Version"</th><th scope="col">"Expires"</th><th scope="col">"Default"</th><th></th></tr></thead>
+                <tbody>
+                    <For each=move || names.get() key=|n| n.clone() let:name>
+                        {
+                            let (n1, n2, n3, n4) = (name.clone(), name.clone(), name.clone(), name.clone());
+                            view! {
+                                <tr>
+                                    <td>{name.clone()}</td>
+                                    <td><input type="text" aria-label=format!("Expiry of {name}") placeholder="2027-06-30 00:00"
+                                        prop:value=move || doc.with(|d| d["spec"]["version_data"]["versions"][&n1]["expires"].as_str().unwrap_or_default().to_owned())
+                                        on:input=move |ev| { let v = event_target_value(&ev); let n = n2.clone(); doc.update(|d| {
+                                            if let Some(ver) = d["spec"]["version_data"]["versions"].get_mut(&n).and_then(Value::as_object_mut) {
+                                                if v.is_empty() { ver.remove("expires"); } else { ver.insert("expires".into(), Value::String(v)); }
+                                            }
+                                        }); }/></td>
+                                    <td><input type="radio" name="default-version" aria-label=format!("{name} is the default")
+                                        prop:checked=move || doc.with(|d| d["spec"]["version_data"]["default_version"].as_str() == Some(n3.as_str()))
+                                        on:change=move |_| { let n = n4.clone(); doc.update(|d| set(d, &["spec", "version_data", "default_version"], Some(Value::String(n)))); }/></td>
+                                    <td><button type="button" class="link-danger" on:click={ let n = name.clone(); move |_| { let n = n.clone(); doc.update(|d| {
+                                        if let Some(m) = d["spec"]["version_data"]["versions"].as_object_mut() { m.remove(&n); }
+                                    }); } }>"Remove"</button></td>
+                                </tr>
+                            }
+                        }
+                    </For>
+                </tbody>
+            </table>
+            <div class="actions">
+                <input type="text" aria-label="New version name" placeholder="v2" prop:value=move || new_name.get() on:input=move |ev| new_name.set(event_target_value(&ev))/>
+                <button type="button" on:click=move |_| {
+                    let n = new_name.get_untracked().trim().to_owned();
+                    if n.is_empty() { return; }
+                    doc.update(|d| {
+                        if let Some(m) = d["spec"]["version_data"]["versions"].as_object_mut() {
+                            m.insert(n.clone(), json!({"name": n}));
+                        }
+                    });
+                    new_name.set(String::new());
+                }>"Add version"</button>
+            </div>
+            <Messages id="versions-errors".into() issues field="spec.version_data.versions".into()/>
+            <Messages id="default-version-errors".into() issues field="spec.version_data.default_version".into()/>
+        })}
     }
 }
 
@@ -237,7 +393,7 @@ fn new_api() -> Value {
     })
 }
 
-fn random_key() -> String {
+pub(super) fn random_key() -> String {
     #[cfg(feature = "hydrate")]
     {
         format!(
@@ -307,16 +463,10 @@ fn ApiForm(original: Option<Value>, policies: Vec<String>) -> impl IntoView {
     });
     let doc = RwSignal::new(original.clone().unwrap_or_else(new_api));
     let issues = Memo::new(move |_| doc.with(|d| validate::validate_api("form", d)));
-    let title = RwSignal::new(match &original_key {
+    let default_title = match &original_key {
         Some((ns, name)) => format!("Update {ns}/{name}"),
         None => "Add an API".to_owned(),
-    });
-    let preview = RwSignal::new(None::<Result<ChangeView, ApiError>>);
-    let proposing = RwSignal::new(None::<ApiError>);
-    let busy = RwSignal::new(false);
-    let key = StoredValue::new(String::new());
-    let navigate = use_navigate();
-
+    };
     let heading = if is_new {
         "Add an API".to_owned()
     } else {
@@ -328,7 +478,7 @@ fn ApiForm(original: Option<Value>, policies: Vec<String>) -> impl IntoView {
                 .unwrap_or_default()
         )
     };
-    let edit = move || {
+    let edits = Callback::new(move |()| {
         let d = doc.get_untracked();
         let (ns, name) = original_key.clone().unwrap_or_else(|| {
             (
@@ -342,36 +492,8 @@ fn ApiForm(original: Option<Value>, policies: Vec<String>) -> impl IntoView {
                     .to_owned(),
             )
         });
-        json!({"title": title.get_untracked(), "description": "", "edits": [{"kind": "ApiDefinition", "namespace": ns, "name": name, "document": d}]})
-    };
-    let edit_for_preview = edit.clone();
-    let on_preview = move |_| {
-        let body = edit_for_preview();
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            preview.set(Some(
-                data::post_json::<ChangeView>("/api/v1/changes/preview", &body, None).await,
-            ));
-            busy.set(false);
-        });
-    };
-    let on_propose = move |_| {
-        if key.get_value().is_empty() {
-            key.set_value(random_key());
-        }
-        let body = edit();
-        let k = key.get_value();
-        let navigate = navigate.clone();
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            match data::post_json::<CreatedChange>("/api/v1/changes", &body, Some(&k)).await {
-                Ok(created) => navigate(&format!("/changes/{}", created.id), Default::default()),
-                Err(e) => proposing.set(Some(e)),
-            }
-            busy.set(false);
-        });
-    };
-    let blocked = move || validate::has_errors(&issues.get());
+        json!([{"kind": "ApiDefinition", "namespace": ns, "name": name, "document": d}])
+    });
     let mode = move || doc.with(auth_mode);
     view! {
         <Title text=heading.clone()/>
@@ -398,11 +520,19 @@ fn ApiForm(original: Option<Value>, policies: Vec<String>) -> impl IntoView {
                 <Text doc issues path=&["spec", "proxy", "listen_path"] label="Listen path" placeholder="/orders/"/>
                 <Text doc issues path=&["spec", "proxy", "target_url"] label="Target URL" placeholder="http://orders.shop.svc:8080"/>
                 <Check doc path=&["spec", "proxy", "strip_listen_path"] label="Strip the listen path"/>
+                <Check doc path=&["spec", "proxy", "enable_load_balancing"] label="Load-balance across several targets"/>
+                {move || doc.with(|d| get(d, &["spec", "proxy", "enable_load_balancing"]).as_bool() == Some(true)).then(|| view! {
+                    <Text doc issues path=&["spec", "proxy", "target_list"] label="Targets (comma-separated URLs)" list=true/>
+                })}
+            </fieldset>
+            <fieldset>
+                <legend>"Versions"</legend>
+                <Versions doc issues/>
             </fieldset>
             <fieldset>
                 <legend>"Authentication"</legend>
                 <div class="radios" role="radiogroup" aria-label="Authentication mode">
-                    {[("keyless", "Keyless (open)"), ("auth-token", "Auth token"), ("jwt", "JWT")].map(|(value, label)| {
+                    {[("keyless", "Keyless (open)"), ("auth-token", "Auth token"), ("jwt", "JWT"), ("oauth2", "Tyk as OAuth2 provider"), ("basic", "Basic auth"), ("mtls", "Client mTLS")].map(|(value, label)| {
                         let id = format!("auth-{value}");
                         view! {
                             <span class="radio">
@@ -417,6 +547,13 @@ fn ApiForm(original: Option<Value>, policies: Vec<String>) -> impl IntoView {
                 <Messages id="auth-token-errors".into() issues field="spec.auth_configs.authToken".into()/>
                 {move || (mode() == "auth-token").then(|| view! {
                     <Text doc issues path=&["spec", "auth_configs", "authToken", "auth_header_name"] label="Header name" placeholder="Authorization"/>
+                })}
+                {move || (mode() == "oauth2").then(|| view! {
+                    <Text doc issues path=&["spec", "oauth_meta", "auth_login_redirect"] label="Login redirect URL" placeholder="https://login.example.com/"/>
+                    <Text doc issues path=&["spec", "oauth_meta", "allowed_access_types"] label="Grant types (comma-separated)" list=true/>
+                })}
+                {move || (mode() == "mtls").then(|| view! {
+                    <Text doc issues path=&["spec", "client_certificate_refs"] label="Client certificate Secrets (comma-separated)" list=true/>
                 })}
                 {
                     let policies = policies.clone();
@@ -469,34 +606,15 @@ fn ApiForm(original: Option<Value>, policies: Vec<String>) -> impl IntoView {
                 <legend>"CORS and IP lists"</legend>
                 <Check doc path=&["spec", "CORS", "enable"] label="Enable CORS"/>
                 <Text doc issues path=&["spec", "CORS", "allowed_origins"] label="Allowed origins (comma-separated)" list=true/>
+                <Text doc issues path=&["spec", "CORS", "allowed_methods"] label="Allowed methods (comma-separated)" list=true/>
+                <Text doc issues path=&["spec", "CORS", "allowed_headers"] label="Allowed headers (comma-separated)" list=true/>
+                <Check doc path=&["spec", "CORS", "allow_credentials"] label="Allow credentials"/>
                 <Check doc path=&["spec", "enable_ip_whitelisting"] label="Only allow listed IPs"/>
                 <Text doc issues path=&["spec", "allowed_ips"] label="Allowed IPs and CIDR ranges (comma-separated)" list=true/>
+                <Check doc path=&["spec", "enable_ip_blacklisting"] label="Block listed IPs"/>
+                <Text doc issues path=&["spec", "blacklisted_ips"] label="Blocked IPs and CIDR ranges (comma-separated)" list=true/>
             </fieldset>
-            <fieldset>
-                <legend>"Propose"</legend>
-                <div class="field">
-                    <label for="change-title">"Change title"</label>
-                    <input id="change-title" prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
-                </div>
-                <p class="muted" id="form-status" aria-live="polite">
-                    {move || { let n = issues.with(|i| i.iter().filter(|i| i.severity == validate::Severity::Error).count()); if n == 0 { "No problems found.".to_owned() } else { format!("{n} problem(s) to fix before proposing.") } }}
-                </p>
-                <div class="actions">
-                    <button type="button" id="preview" on:click=on_preview disabled=move || busy.get()>"Preview"</button>
-                    <button type="button" id="propose" class="primary" on:click=on_propose disabled=move || busy.get() || blocked()>"Propose change"</button>
-                </div>
-                {move || proposing.get().map(|error| view! { <ErrorBox error/> })}
-            </fieldset>
+            <ProposeBox edits issues default_title/>
         </form>
-        <section id="preview-panel" aria-live="polite">
-            {move || preview.get().map(|p| match p {
-                Err(error) => view! { <ErrorBox error/> }.into_any(),
-                Ok(view) => view! {
-                    <h2>"Preview"</h2>
-                    <IssueList issues=view.issues.clone()/>
-                    <DiffView files=view.files.clone()/>
-                }.into_any(),
-            })}
-        </section>
     }
 }

@@ -11,7 +11,7 @@ pub fn PoliciesPage() -> impl IntoView {
     let list = list_resource("SecurityPolicy", params);
     view! {
         <Title text="Policies"/>
-        <h1>"Policies"</h1>
+        <h1>"Policies" <a class="button primary small" href="/policies/new" id="new-policy">"Add a policy"</a></h1>
         <FilterForm base="/policies" params placeholder="Name, namespace, tag…"/>
         <Transition fallback=|| view! { <p class="muted">"Loading policies…"</p> }>
             {move || list.get().map(|result| match result {

@@ -279,3 +279,26 @@ case!(references_must_exist, {
         vec!["missing_api"]
     );
 });
+
+case!(oas_rules, {
+    let cr = json!({"apiVersion": "tyk.tyk.io/v1alpha1", "kind": "TykOasApiDefinition", "metadata": {"name": "pets", "namespace": "default"},
+        "spec": {"tykOAS": {"configmapRef": {"name": "pets", "keyName": "oas.json"}}}});
+    let doc = json!({"openapi": "3.0.3", "x-tyk-api-gateway": {"info": {"name": "Pets", "state": {"active": true}},
+        "server": {"listenPath": {"value": "/pets/", "strip": true}}, "upstream": {"url": "http://pets:8080"}}});
+    assert!(validate_oas("o", &cr, Some(&doc)).is_empty());
+    let mut bad = doc.clone();
+    bad["x-tyk-api-gateway"]["server"]["listenPath"]["value"] = json!("pets");
+    bad["x-tyk-api-gateway"]["upstream"]["url"] = json!("");
+    assert_eq!(
+        codes(&validate_oas("o", &cr, Some(&bad))),
+        vec!["invalid_listen_path", "invalid_url"]
+    );
+    assert_eq!(
+        codes(&validate_oas("o", &cr, Some(&json!({"openapi": "3.0.3"})))),
+        vec!["required"]
+    );
+    assert_eq!(
+        codes(&validate_oas("o", &cr, None)),
+        vec!["missing_configmap"]
+    );
+});

@@ -354,7 +354,32 @@ pub fn plan(
         match key.kind {
             Kind::ApiDefinition => issues.extend(validate::validate_api(&id, doc)),
             Kind::SecurityPolicy => issues.extend(validate::validate_policy(&id, doc)),
-            Kind::TykOasApiDefinition | Kind::ConfigMap => {}
+            Kind::TykOasApiDefinition => issues.extend(validate::validate_oas(
+                &id,
+                doc,
+                oas_document(index, &after, key, doc).as_ref(),
+            )),
+            Kind::ConfigMap => {
+                // The OAS APIs that read this ConfigMap, as they will be.
+                for r in index.of_kind(Kind::TykOasApiDefinition) {
+                    if after.contains_key(&r.key) {
+                        continue;
+                    }
+                    let Ok(cr) = r.resource.to_value() else {
+                        continue;
+                    };
+                    let cm_ref = &cr["spec"]["tykOAS"]["configmapRef"];
+                    if cm_ref["name"].as_str() == Some(key.name.as_str())
+                        && cm_ref["namespace"].as_str().unwrap_or(&r.key.namespace) == key.namespace
+                    {
+                        issues.extend(validate::validate_oas(
+                            &r.key.to_string(),
+                            &cr,
+                            oas_document(index, &after, &r.key, &cr).as_ref(),
+                        ));
+                    }
+                }
+            }
         }
     }
     let touched: Vec<String> = resources
@@ -383,6 +408,32 @@ pub fn plan(
         resources,
         issues,
     })
+}
+
+/// The OAS document a `TykOasApiDefinition` points at, after the change.
+fn oas_document(
+    index: &RepoIndex,
+    after: &HashMap<ResourceKey, Option<Value>>,
+    key: &ResourceKey,
+    cr: &Value,
+) -> Option<Value> {
+    let cm_ref = &cr["spec"]["tykOAS"]["configmapRef"];
+    let cm_key = ResourceKey::new(
+        Kind::ConfigMap,
+        cm_ref["namespace"].as_str().unwrap_or(&key.namespace),
+        cm_ref["name"].as_str()?,
+    );
+    let cm = match after.get(&cm_key) {
+        Some(doc) => doc.clone()?,
+        None => index.get(&cm_key)?.resource.to_value().ok()?,
+    };
+    let text = cm["data"][cm_ref["keyName"].as_str()?].as_str()?.to_owned();
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') {
+        serde_json::from_str(trimmed).ok()
+    } else {
+        yaml::parse_document(&text, 1).ok()
+    }
 }
 
 fn changed(key: &ResourceKey, action: &str, path: &str) -> ChangedResource {

@@ -1,0 +1,314 @@
+//! The policy form: state, limits, quotas, throttling, key expiry, tags, metadata, and the APIs
+//! it grants (picked from the existing ones) with versions, allowed URLs and per-API limits.
+
+use super::api_edit::{Check, Messages, ProposeBox, Text, get, set};
+use crate::api::ResourceQuery;
+use crate::data;
+use crate::ui::ErrorBox;
+use crate::validate::{self, Issue};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use serde_json::{Value, json};
+
+fn new_policy() -> Value {
+    json!({
+        "apiVersion": "tyk.tyk.io/v1alpha1",
+        "kind": "SecurityPolicy",
+        "metadata": {"name": "", "namespace": "default"},
+        "spec": {"name": "", "state": "active", "active": true, "access_rights_array": []}
+    })
+}
+
+#[component]
+pub fn PolicyEditPage() -> impl IntoView {
+    let params = use_params_map();
+    let target = move || {
+        let p = params.read();
+        p.get("namespace").zip(p.get("name"))
+    };
+    let detail = Resource::new(target, |t| async move {
+        match t {
+            Some((ns, name)) => data::detail("SecurityPolicy".into(), ns, name)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    });
+    let apis = Resource::new(
+        || (),
+        |_| {
+            data::list(ResourceQuery {
+                kind: Some("ApiDefinition,TykOasApiDefinition".into()),
+                limit: Some(500),
+                ..Default::default()
+            })
+        },
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Some(match (detail.get()?, apis.get()?) {
+                (Err(error), _) | (_, Err(error)) => view! { <h1>"Edit policy"</h1><ErrorBox error/> }.into_any(),
+                (Ok(original), Ok(apis)) => {
+                    let choices: Vec<(String, String, String)> = apis.items.iter().map(|a| (a.kind.clone(), a.namespace.clone(), a.name.clone())).collect();
+                    view! { <PolicyForm original=original.map(|d| d.document) apis=choices/> }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// `GET,POST /path` per line ↔ `allowed_urls`.
+fn urls_text(v: &Value) -> String {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|u| {
+                    let methods: Vec<&str> = u["methods"]
+                        .as_array()
+                        .map(|m| m.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
+                    format!(
+                        "{} {}",
+                        methods.join(","),
+                        u["url"].as_str().unwrap_or_default()
+                    )
+                    .trim()
+                    .to_owned()
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+fn text_urls(text: &str) -> Option<Value> {
+    let items: Vec<Value> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| match l.split_once(' ') {
+            Some((methods, url)) if methods.chars().all(|c| c.is_ascii_uppercase() || c == ',') => {
+                json!({"url": url.trim(), "methods": methods.split(',').filter(|m| !m.is_empty()).collect::<Vec<_>>()})
+            }
+            _ => json!({"url": l, "methods": []}),
+        })
+        .collect();
+    (!items.is_empty()).then_some(Value::Array(items))
+}
+
+fn right_path(i: usize, key: &str) -> [String; 4] {
+    [
+        "spec".into(),
+        "access_rights_array".into(),
+        i.to_string(),
+        key.into(),
+    ]
+}
+
+fn get_at(doc: &Value, path: &[String]) -> Value {
+    path.iter()
+        .fold(doc, |n, k| match n {
+            Value::Array(a) => k
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| a.get(i))
+                .unwrap_or(&Value::Null),
+            _ => n.get(k.as_str()).unwrap_or(&Value::Null),
+        })
+        .clone()
+}
+
+fn set_right(doc: &mut Value, i: usize, key: &str, value: Option<Value>) {
+    if let Some(right) = doc["spec"]["access_rights_array"]
+        .get_mut(i)
+        .and_then(Value::as_object_mut)
+    {
+        match value {
+            Some(v) => {
+                right.insert(key.to_owned(), v);
+            }
+            None => {
+                right.remove(key);
+            }
+        }
+    }
+}
+
+#[component]
+fn PolicyForm(original: Option<Value>, apis: Vec<(String, String, String)>) -> impl IntoView {
+    let original_key = original.as_ref().map(|d| {
+        (
+            d["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default")
+                .to_owned(),
+            d["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    });
+    let doc = RwSignal::new(original.unwrap_or_else(new_policy));
+    let issues = Memo::new(move |_| doc.with(|d| validate::validate_policy("form", d)));
+    let heading = match &original_key {
+        Some((ns, n)) => format!("Edit policy {ns}/{n}"),
+        None => "Add a policy".to_owned(),
+    };
+    let default_title = match &original_key {
+        Some((ns, n)) => format!("Update policy {ns}/{n}"),
+        None => "Add a policy".to_owned(),
+    };
+    let edits = Callback::new(move |()| {
+        let d = doc.get_untracked();
+        let (ns, name) = original_key.clone().unwrap_or_else(|| {
+            (
+                d["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or("default")
+                    .to_owned(),
+                d["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        });
+        json!([{"kind": "SecurityPolicy", "namespace": ns, "name": name, "document": d}])
+    });
+    let count = Memo::new(move |_| {
+        doc.with(|d| {
+            d["spec"]["access_rights_array"]
+                .as_array()
+                .map_or(0, Vec::len)
+        })
+    });
+    let add_right = move |_| {
+        doc.update(|d| {
+            let ns = d["metadata"]["namespace"].as_str().unwrap_or("default").to_owned();
+            if !d["spec"]["access_rights_array"].is_array() {
+                set(d, &["spec", "access_rights_array"], Some(json!([])));
+            }
+            if let Some(list) = d["spec"]["access_rights_array"].as_array_mut() {
+                list.push(json!({"name": "", "namespace": ns, "kind": "ApiDefinition", "versions": ["Default"]}));
+            }
+        });
+    };
+    view! {
+        <Title text=heading.clone()/>
+        <h1>{heading}</h1>
+        <form class="edit" on:submit=|ev| ev.prevent_default() novalidate>
+            <fieldset>
+                <legend>"Identity and state"</legend>
+                <Text doc issues path=&["metadata", "name"] label="Resource name" placeholder="gold"/>
+                <Text doc issues path=&["metadata", "namespace"] label="Namespace" placeholder="default"/>
+                <Text doc issues path=&["spec", "name"] label="Display name" placeholder="Gold plan"/>
+                <div class="field">
+                    <label for="spec-state">"State"</label>
+                    <select id="spec-state" prop:value=move || doc.with(|d| get(d, &["spec", "state"]).as_str().unwrap_or("active").to_owned())
+                        on:change=move |ev| { let v = event_target_value(&ev); doc.update(|d| set(d, &["spec", "state"], Some(Value::String(v)))); }>
+                        <option value="active">"active: keys work, new keys can be issued"</option>
+                        <option value="draft">"draft: existing keys work, no new keys"</option>
+                        <option value="deny">"deny: every key is refused"</option>
+                    </select>
+                    <Messages id="spec-state-errors".into() issues field="spec.state".into()/>
+                </div>
+                <Check doc path=&["spec", "active"] label="Active (loaded by Tyk)"/>
+                <Text doc issues path=&["spec", "tags"] label="Tags (comma-separated)" list=true/>
+            </fieldset>
+            <fieldset>
+                <legend>"Limits"</legend>
+                <Text doc issues path=&["spec", "rate"] label="Rate: requests (-1 unlimited)" number=true/>
+                <Text doc issues path=&["spec", "per"] label="Rate: per seconds" number=true/>
+                <Text doc issues path=&["spec", "quota_max"] label="Quota: requests (-1 unlimited)" number=true/>
+                <Text doc issues path=&["spec", "quota_renewal_rate"] label="Quota: renews every seconds" number=true/>
+                <Text doc issues path=&["spec", "throttle_interval"] label="Throttle: retry every seconds" number=true/>
+                <Text doc issues path=&["spec", "throttle_retry_limit"] label="Throttle: retries" number=true/>
+                <Text doc issues path=&["spec", "key_expires_in"] label="Keys expire after seconds (0 never)" number=true/>
+            </fieldset>
+            <fieldset>
+                <legend>"APIs granted"</legend>
+                <For each=move || 0..count.get() key=|i| *i let:i>
+                    <AccessRight doc issues apis=apis.clone() i/>
+                </For>
+                <button type="button" id="add-right" on:click=add_right>"Grant another API"</button>
+            </fieldset>
+            <ProposeBox edits issues default_title/>
+        </form>
+    }
+}
+
+#[component]
+fn AccessRight(
+    doc: RwSignal<Value>,
+    issues: Memo<Vec<Issue>>,
+    apis: Vec<(String, String, String)>,
+    i: usize,
+) -> impl IntoView {
+    let selected = move || {
+        doc.with(|d| {
+            let r = &d["spec"]["access_rights_array"][i];
+            format!(
+                "{}/{}/{}",
+                r["kind"].as_str().unwrap_or("ApiDefinition"),
+                r["namespace"].as_str().unwrap_or_default(),
+                r["name"].as_str().unwrap_or_default()
+            )
+        })
+    };
+    let id = format!("right-{i}");
+    let field = format!("spec.access_rights_array[{i}]");
+    view! {
+        <div class="access-right" role="group" aria-label=format!("Granted API {}", i + 1)>
+            <div class="field">
+                <label for=format!("{id}-api")>"API"</label>
+                <select id=format!("{id}-api") prop:value=selected on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    let mut parts = v.splitn(3, '/');
+                    let (kind, ns, name) = (parts.next().unwrap_or_default().to_owned(), parts.next().unwrap_or_default().to_owned(), parts.next().unwrap_or_default().to_owned());
+                    doc.update(|d| {
+                        set_right(d, i, "kind", Some(Value::String(kind)));
+                        set_right(d, i, "namespace", Some(Value::String(ns)));
+                        set_right(d, i, "name", Some(Value::String(name)));
+                    });
+                }>
+                    <option value="ApiDefinition//">"Choose an API…"</option>
+                    {apis.into_iter().map(|(k, ns, n)| {
+                        let value = format!("{k}/{ns}/{n}");
+                        let label = if k == "TykOasApiDefinition" { format!("{ns}/{n} (OAS)") } else { format!("{ns}/{n}") };
+                        view! { <option value=value>{label}</option> }
+                    }).collect_view()}
+                </select>
+                <Messages id=format!("{id}-errors") issues field=field/>
+            </div>
+            <div class="field">
+                <label for=format!("{id}-versions")>"Versions (comma-separated)"</label>
+                <input id=format!("{id}-versions") type="text"
+                    prop:value=move || doc.with(|d| get_at(d, &right_path(i, "versions")).as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default())
+                    on:input=move |ev| {
+                        let list: Vec<Value> = event_target_value(&ev).split(',').map(str::trim).filter(|v| !v.is_empty()).map(|v| Value::String(v.to_owned())).collect();
+                        doc.update(|d| set_right(d, i, "versions", (!list.is_empty()).then_some(Value::Array(list))));
+                    }/>
+            </div>
+            <div class="field">
+                <label for=format!("{id}-urls")>"Allowed URLs (one per line: GET,POST /path)"</label>
+                <textarea id=format!("{id}-urls") rows="2"
+                    prop:value=move || doc.with(|d| urls_text(&get_at(d, &right_path(i, "allowed_urls"))))
+                    on:change=move |ev| { let t = event_target_value(&ev); doc.update(|d| set_right(d, i, "allowed_urls", text_urls(&t))); }></textarea>
+            </div>
+            <div class="field">
+                <label for=format!("{id}-rate")>"Per-API rate (requests per 60 s; empty: the policy's)"</label>
+                <input id=format!("{id}-rate") type="number"
+                    prop:value=move || doc.with(|d| get_at(d, &right_path(i, "limit")).get("rate").map(Value::to_string).unwrap_or_default())
+                    on:input=move |ev| {
+                        let v = event_target_value(&ev).trim().parse::<i64>().ok();
+                        doc.update(|d| set_right(d, i, "limit", v.map(|rate| json!({"rate": rate, "per": 60, "quota_max": -1, "quota_renewal_rate": -1, "throttle_interval": -1, "throttle_retry_limit": -1}))));
+                    }/>
+            </div>
+            <button type="button" class="link-danger" on:click=move |_| doc.update(|d| {
+                if let Some(list) = d["spec"]["access_rights_array"].as_array_mut().filter(|l| i < l.len()) {
+                    list.remove(i);
+                }
+            })>"Remove this grant"</button>
+        </div>
+    }
+}
