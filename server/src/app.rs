@@ -35,7 +35,9 @@ impl App {
             config.repo.branch.clone(),
             options.clone(),
         ));
+        let schemas = Arc::new(load_schemas(&config.validation.crd_files)?);
         let settings = ChangeSettings {
+            schemas,
             approvals_required: config.changes.approvals_required,
             templates: PathTemplates {
                 api: config.changes.api_path.clone(),
@@ -92,6 +94,25 @@ impl App {
             }
         });
     }
+}
+
+/// Reads the configured CRD files; a missing or broken file stops the start with its name.
+fn load_schemas(files: &[std::path::PathBuf]) -> anyhow::Result<crate::resources::CrdSchemas> {
+    let mut documents = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("validation.crd_files: cannot read {}", file.display()))?;
+        documents.extend(
+            crate::yaml::parse_trusted(&text)
+                .map_err(|e| anyhow::anyhow!("validation.crd_files: {}: {e}", file.display()))?,
+        );
+    }
+    let schemas = crate::resources::CrdSchemas::from_documents(&documents)
+        .map_err(|e| anyhow::anyhow!("validation.crd_files: {e}"))?;
+    if !files.is_empty() {
+        tracing::info!(kinds = ?schemas.kinds(), "loaded CRD schemas");
+    }
+    Ok(schemas)
 }
 
 /// A running server: where it listens, and how to stop it.

@@ -39,6 +39,8 @@ fn person(login: &str) -> Person {
 #[derive(Debug, Clone)]
 pub struct ChangeSettings {
     pub approvals_required: u32,
+    /// CRD schemas edits are checked against (may be empty).
+    pub schemas: Arc<crate::resources::CrdSchemas>,
     pub templates: PathTemplates,
     /// Base URL for links back to Tollgate in commit messages.
     pub public_url: String,
@@ -293,7 +295,7 @@ impl ChangeService {
                         commit: base,
                     },
                     &edits,
-                    &s.settings.templates,
+                    &s.settings,
                     &s.options.default_namespace,
                 )
             })
@@ -419,7 +421,7 @@ impl ChangeService {
                         commit: base,
                     },
                     &edits,
-                    &s.settings.templates,
+                    &s.settings,
                     &s.options.default_namespace,
                 )
             })

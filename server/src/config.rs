@@ -18,6 +18,15 @@ pub struct Config {
     pub repo: RepoConfig,
     pub auth: AuthConfig,
     pub changes: ChangesConfig,
+    pub validation: ValidationConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationConfig {
+    /// CRD files (YAML) whose OpenAPI schemas every edit is checked against, e.g. the Tyk
+    /// Operator release's `crds.yaml`.
+    pub crd_files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -125,6 +134,7 @@ impl Default for Config {
                 secure_cookies: false,
                 session_hours: 24 * 7,
             },
+            validation: ValidationConfig::default(),
             changes: ChangesConfig {
                 approvals_required: 1,
                 api_path: "apis/{namespace}/{name}.yaml".into(),

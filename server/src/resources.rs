@@ -7,6 +7,7 @@ mod api_definition;
 mod identity;
 mod oas;
 mod object;
+mod schema;
 mod security_policy;
 
 pub use api_definition::{
@@ -15,6 +16,7 @@ pub use api_definition::{
 pub use identity::{Kind, ResourceKey, Target, tyk_id};
 pub use oas::{ConfigMapRef, OasConfigMap, OasSummary, TykOasApiDefinitionSpec, TykOasRef};
 pub use object::{Object, ObjectMeta, TypedError};
+pub use schema::CrdSchemas;
 pub use security_policy::{AccessRight, AllowedUrl, ApiLimit, SecurityPolicySpec};
 
 use serde_json::Value;

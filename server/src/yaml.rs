@@ -135,18 +135,35 @@ fn truncate(s: &str, max: usize) -> String {
 /// Parses one document with kubectl's reading and the budgets. `first_line` is the document's
 /// line in its file, so errors point at the file's line.
 pub fn parse_document(text: &str, first_line: u32) -> Result<Value, YamlError> {
+    parse_with(text, first_line, false)
+}
+
+/// Like [`parse_document`] with room for large trusted files (CRDs nest deeply).
+pub fn parse_trusted(text: &str) -> Result<Vec<Value>, YamlError> {
+    let mut out = Vec::new();
+    for seg in split(text)? {
+        let value = parse_with(&text[seg.span.clone()], seg.start_line, true)?;
+        if !value.is_null() {
+            out.push(value);
+        }
+    }
+    Ok(out)
+}
+
+fn parse_with(text: &str, first_line: u32, trusted: bool) -> Result<Value, YamlError> {
+    let scale = if trusted { 16 } else { 1 };
     let options = serde_saphyr::options! {
         legacy_octal_numbers: true,
         with_snippet: false,
         budget: serde_saphyr::budget! {
-            max_depth: 48,
-            max_nodes: 200_000,
-            max_events: 400_000,
+            max_depth: if trusted { 200 } else { 48 },
+            max_nodes: 200_000 * scale,
+            max_events: 400_000 * scale,
             max_aliases: 500,
             max_anchors: 500,
             max_documents: 2,
-            max_total_scalar_bytes: DEFAULT_MAX_FILE_BYTES * 2,
-            max_reader_input_bytes: Some(DEFAULT_MAX_FILE_BYTES),
+            max_total_scalar_bytes: DEFAULT_MAX_FILE_BYTES * 2 * scale,
+            max_reader_input_bytes: Some(DEFAULT_MAX_FILE_BYTES * scale),
         },
         alias_limits: serde_saphyr::alias_limits! {
             max_total_replayed_events: 20_000,

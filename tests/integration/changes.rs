@@ -779,3 +779,48 @@ async fn oas_document_edits_change_only_their_lines() {
     assert_eq!(err["issues"][0]["code"], "invalid_listen_path");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn edits_are_checked_against_configured_crd_schemas() {
+    let crds = crate::support::corpus().join("tyk-operator/crds/v1/crd-v1.4.2.yaml");
+    let app = TestApp::start(move |c| c.validation.crd_files = vec![crds], true).await;
+    let alice = app.login("alice").await;
+    // A field no form covers, with a value outside the CRD's enum.
+    let body = change(
+        "Old TLS",
+        vec![patch(
+            "ApiDefinition",
+            "catalog",
+            "products",
+            json!({"spec": {"proxy": {"transport": {"ssl_min_version": 999}}}}),
+        )],
+    );
+    let (status, err) = app
+        .call("POST", "/api/v1/changes", Some(&alice), Some(body), None)
+        .await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (422, Some("validation_failed")),
+        "{err}"
+    );
+    let issue = &err["issues"][0];
+    assert_eq!(
+        (issue["code"].as_str(), issue["field"].as_str()),
+        (Some("schema"), Some("spec.proxy.transport.ssl_min_version")),
+        "{err}"
+    );
+    let body = change(
+        "TLS 1.2",
+        vec![patch(
+            "ApiDefinition",
+            "catalog",
+            "products",
+            json!({"spec": {"proxy": {"transport": {"ssl_min_version": 771}}}}),
+        )],
+    );
+    let (status, created) = app
+        .call("POST", "/api/v1/changes", Some(&alice), Some(body), None)
+        .await;
+    assert_eq!(status, 201, "{created}");
+    app.stop().await;
+}

@@ -174,9 +174,10 @@ pub fn plan(
     index: &RepoIndex,
     source: &dyn FileSource,
     edits: &[EditRequest],
-    templates: &PathTemplates,
+    settings: &super::ChangeSettings,
     default_ns: &str,
 ) -> Result<Plan, PlanError> {
+    let templates = &settings.templates;
     if edits.is_empty() {
         return Err(bad("no_edits", "edits", "a change needs at least one edit"));
     }
@@ -351,6 +352,7 @@ pub fn plan(
     for (key, doc) in &after {
         let Some(doc) = doc else { continue };
         let id = key.to_string();
+        issues.extend(settings.schemas.validate(key.kind, &id, doc));
         match key.kind {
             Kind::ApiDefinition => issues.extend(validate::validate_api(&id, doc)),
             Kind::SecurityPolicy => issues.extend(validate::validate_policy(&id, doc)),
