@@ -18,29 +18,48 @@ pub const MAX_PAGE: usize = 500;
 /// Page size when none is given.
 pub const DEFAULT_PAGE: usize = 50;
 
+/// A list row: the summary, its kind, and its lower-cased search text.
+type Row = (ResourceSummary, Kind, String);
+
 /// Everything derived from one index.
 pub struct Snapshot {
     pub index: Arc<RepoIndex>,
-    /// Summaries in kind/namespace/name order, each with its lower-cased search text.
-    rows: Vec<(ResourceSummary, Kind, String)>,
+    /// Rows in kind/namespace/name order.
+    rows: Vec<Arc<Row>>,
+    /// Rows by the address of the resource they were made from, to reuse unchanged ones.
+    by_resource: HashMap<usize, Arc<Row>>,
     /// API key → the policies that grant it.
     granted_by: HashMap<ResourceKey, Vec<ResourceKey>>,
 }
 
 impl Snapshot {
-    pub fn new(index: Arc<RepoIndex>) -> Self {
+    /// Builds the views; rows of resources unchanged since `previous` are shared, not rebuilt
+    /// (OAS APIs are always rebuilt: their row reads their ConfigMap).
+    pub fn new(index: Arc<RepoIndex>, previous: Option<&Snapshot>) -> Self {
         let granted_by = views::granted_by(&index);
-        let rows = index
-            .resources()
-            .map(|r| {
-                let summary = views::summary(&index, r);
-                let search = views::search_text(&summary);
-                (summary, r.key.kind, search)
-            })
-            .collect();
+        let mut rows = Vec::new();
+        let mut by_resource = HashMap::new();
+        for r in index.resources() {
+            let address = Arc::as_ptr(&r.resource) as usize;
+            let reused = previous
+                .filter(|_| r.key.kind != Kind::TykOasApiDefinition)
+                .and_then(|p| p.by_resource.get(&address))
+                .filter(|row| row.0.path == *r.path && row.0.line == r.line);
+            let row = match reused {
+                Some(row) => Arc::clone(row),
+                None => {
+                    let summary = views::summary(&index, r);
+                    let search = views::search_text(&summary);
+                    Arc::new((summary, r.key.kind, search))
+                }
+            };
+            by_resource.insert(address, Arc::clone(&row));
+            rows.push(row);
+        }
         Self {
             index,
             rows,
+            by_resource,
             granted_by,
         }
     }
@@ -99,7 +118,7 @@ impl Catalog {
             &self.options,
         )?;
         let stats = index.stats();
-        let snapshot = Arc::new(Snapshot::new(Arc::new(index)));
+        let snapshot = Arc::new(Snapshot::new(Arc::new(index), previous.as_deref()));
         tracing::info!(
             commit = %head, files_read = stats.files_read, files_reused = stats.files_reused,
             resources = snapshot.rows.len(), problems = snapshot.index.problems().len(),
@@ -134,7 +153,8 @@ impl Catalog {
         let mut namespaces = BTreeSet::new();
         let mut total = 0;
         let mut items = Vec::new();
-        for (summary, kind, search) in &snap.rows {
+        for row in &snap.rows {
+            let (summary, kind, search) = row.as_ref();
             if !kinds.contains(kind) {
                 continue;
             }

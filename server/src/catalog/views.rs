@@ -131,7 +131,7 @@ pub fn granted_by(index: &RepoIndex) -> HashMap<ResourceKey, Vec<ResourceKey>> {
             if let Some(api) = right_key(right, &r.key.namespace) {
                 let list = map.entry(api).or_default();
                 if !list.contains(&r.key) {
-                    list.push(r.key.clone());
+                    list.push((*r.key).clone());
                 }
             }
         }

@@ -510,7 +510,7 @@ fn environment(
             Kind::ApiDefinition | Kind::SecurityPolicy | Kind::TykOasApiDefinition
         ) && let Ok(v) = r.resource.to_value()
         {
-            docs.insert(r.key.clone(), v);
+            docs.insert((*r.key).clone(), v);
         }
     }
     for (key, doc) in after {

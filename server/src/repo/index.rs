@@ -46,29 +46,18 @@ pub struct Problem {
     pub message: String,
 }
 
-/// One managed document found in a file.
-#[derive(Debug)]
-pub struct FileDoc {
-    pub resource: Arc<Resource>,
-    pub doc_index: usize,
-    pub line: u32,
-    pub span: Range<usize>,
-    /// The document's own text, as in the file.
-    pub source: Arc<str>,
-}
-
 /// What reading one file gave.
 #[derive(Debug)]
 struct FileEntry {
     blob: ObjectId,
-    docs: Vec<FileDoc>,
+    docs: Vec<Arc<IndexedResource>>,
     problems: Vec<Problem>,
 }
 
 /// A resource of the index: where it is and what it holds.
 #[derive(Debug, Clone)]
 pub struct IndexedResource {
-    pub key: ResourceKey,
+    pub key: Arc<ResourceKey>,
     pub path: Arc<str>,
     pub line: u32,
     pub doc_index: usize,
@@ -108,8 +97,8 @@ pub struct IndexStats {
 pub struct RepoIndex {
     commit: Option<ObjectId>,
     trees: HashMap<String, ObjectId>,
-    files: BTreeMap<String, Arc<FileEntry>>,
-    resources: BTreeMap<ResourceKey, IndexedResource>,
+    files: BTreeMap<Arc<str>, Arc<FileEntry>>,
+    resources: BTreeMap<Arc<ResourceKey>, Arc<IndexedResource>>,
     problems: Vec<Problem>,
     stats: IndexStats,
 }
@@ -153,9 +142,9 @@ impl RepoIndex {
         stats.files_read = todo.len();
 
         for (path, entry) in read_files(repo, todo, options) {
-            files.insert(path, Arc::new(entry));
+            files.insert(Arc::from(path.as_str()), Arc::new(entry));
         }
-        let (resources, problems) = assemble(&files, options);
+        let (resources, problems) = assemble(&files);
         Ok(Self {
             commit: Some(commit),
             trees,
@@ -175,20 +164,20 @@ impl RepoIndex {
     }
 
     pub fn get(&self, key: &ResourceKey) -> Option<&IndexedResource> {
-        self.resources.get(key)
+        self.resources.get(key).map(AsRef::as_ref)
     }
 
     /// All resources in key order (kind, namespace, name).
     pub fn resources(&self) -> impl Iterator<Item = &IndexedResource> {
-        self.resources.values()
+        self.resources.values().map(AsRef::as_ref)
     }
 
     /// Resources of one kind, in namespace/name order.
     pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &IndexedResource> {
         let start = ResourceKey::new(kind, "", "");
         self.resources
-            .range(start..)
-            .map(|(_, r)| r)
+            .range::<ResourceKey, _>((std::ops::Bound::Included(start), std::ops::Bound::Unbounded))
+            .map(|(_, r)| r.as_ref())
             .take_while(move |r| r.key.kind == kind)
     }
 
@@ -205,7 +194,7 @@ impl RepoIndex {
 struct Walk<'p> {
     previous: &'p RepoIndex,
     trees: HashMap<String, ObjectId>,
-    files: BTreeMap<String, Arc<FileEntry>>,
+    files: BTreeMap<Arc<str>, Arc<FileEntry>>,
     todo: Vec<(String, ObjectId)>,
     stats: IndexStats,
 }
@@ -237,10 +226,10 @@ impl Walk<'_> {
             if entry.mode.is_tree() {
                 subdirs.push((child, oid));
             } else if entry.mode.is_blob() && is_yaml(&child) {
-                match self.previous.files.get(&child) {
-                    Some(old) if old.blob == oid => {
+                match self.previous.files.get_key_value(child.as_str()) {
+                    Some((path, old)) if old.blob == oid => {
                         self.stats.files_reused += 1;
-                        self.files.insert(child, Arc::clone(old));
+                        self.files.insert(Arc::clone(path), Arc::clone(old));
                     }
                     _ => self.todo.push((child, oid)),
                 }
@@ -260,12 +249,17 @@ impl Walk<'_> {
         } else {
             format!("{dir}/")
         };
-        for (path, entry) in self.previous.files.range(prefix.clone()..) {
+        let from = std::ops::Bound::Included(prefix.as_str());
+        for (path, entry) in self
+            .previous
+            .files
+            .range::<str, _>((from, std::ops::Bound::Unbounded))
+        {
             if !path.starts_with(&prefix) {
                 break;
             }
             self.stats.files_reused += 1;
-            self.files.insert(path.clone(), Arc::clone(entry));
+            self.files.insert(Arc::clone(path), Arc::clone(entry));
         }
         for (path, id) in &self.previous.trees {
             if path == dir || path.starts_with(&prefix) {
@@ -322,6 +316,7 @@ fn read_file(
     blob: ObjectId,
     options: &IndexOptions,
 ) -> (String, FileEntry) {
+    let shared_path: Arc<str> = Arc::from(path.as_str());
     let mut entry = FileEntry {
         blob,
         docs: Vec::new(),
@@ -377,13 +372,16 @@ fn read_file(
                     continue;
                 }
                 let source: Arc<str> = String::from_utf8_lossy(&data[doc.span.clone()]).into();
-                entry.docs.push(FileDoc {
-                    resource: Arc::new(resource),
-                    doc_index: doc.index,
+                entry.docs.push(Arc::new(IndexedResource {
+                    key: Arc::new(resource.key(&options.default_namespace)),
+                    path: Arc::clone(&shared_path),
                     line: doc.line,
+                    doc_index: doc.index,
                     span: doc.span,
+                    blob,
+                    resource: Arc::new(resource),
                     source,
-                });
+                }));
             }
             Err(e) => {
                 let kind = Kind::of_document(&doc.value).map_or("document", Kind::as_str);
@@ -397,43 +395,36 @@ fn read_file(
     (path, entry)
 }
 
-/// Keys every document, reporting duplicates (the first definition in path order wins).
+/// Keys every document, reporting duplicates (the first definition in path order wins). Only
+/// shared pointers are copied, so this stays cheap on large repos.
 fn assemble(
-    files: &BTreeMap<String, Arc<FileEntry>>,
-    options: &IndexOptions,
-) -> (BTreeMap<ResourceKey, IndexedResource>, Vec<Problem>) {
-    let mut resources: BTreeMap<ResourceKey, IndexedResource> = BTreeMap::new();
+    files: &BTreeMap<Arc<str>, Arc<FileEntry>>,
+) -> (
+    BTreeMap<Arc<ResourceKey>, Arc<IndexedResource>>,
+    Vec<Problem>,
+) {
+    let mut resources: BTreeMap<Arc<ResourceKey>, Arc<IndexedResource>> = BTreeMap::new();
     let mut problems = Vec::new();
     for (path, entry) in files {
         problems.extend(entry.problems.iter().cloned());
-        let shared_path: Arc<str> = Arc::from(path.as_str());
         for doc in &entry.docs {
-            let key = doc.resource.key(&options.default_namespace);
-            if let Some(first) = resources.get(&key) {
-                problems.push(Problem {
-                    path: path.clone(),
-                    line: Some(doc.line),
-                    kind: ProblemKind::Duplicate,
-                    message: format!(
-                        "{} {}/{} is already defined at {}:{}",
-                        key.kind, key.namespace, key.name, first.path, first.line
-                    ),
-                });
-                continue;
+            match resources.entry(Arc::clone(&doc.key)) {
+                std::collections::btree_map::Entry::Occupied(first) => {
+                    let (key, first) = (&doc.key, first.get());
+                    problems.push(Problem {
+                        path: path.to_string(),
+                        line: Some(doc.line),
+                        kind: ProblemKind::Duplicate,
+                        message: format!(
+                            "{} {}/{} is already defined at {}:{}",
+                            key.kind, key.namespace, key.name, first.path, first.line
+                        ),
+                    });
+                }
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(Arc::clone(doc));
+                }
             }
-            resources.insert(
-                key.clone(),
-                IndexedResource {
-                    key,
-                    path: Arc::clone(&shared_path),
-                    line: doc.line,
-                    doc_index: doc.doc_index,
-                    span: doc.span.clone(),
-                    blob: entry.blob,
-                    resource: Arc::clone(&doc.resource),
-                    source: Arc::clone(&doc.source),
-                },
-            );
         }
     }
     problems.sort();
