@@ -120,6 +120,30 @@ fn main() {
         stats(incremental)
     );
 
+    // The whole refresh a new commit triggers: index plus the list views.
+    let catalog = tollgate::catalog::Catalog::new(
+        ConfigRepo::open(&path).unwrap(),
+        "main".into(),
+        options.clone(),
+    );
+    catalog.refresh().unwrap();
+    let mut refresh = Vec::new();
+    for round in 0..30 {
+        let i = (round * 53 + 11) % APIS;
+        let change = vec![(
+            format!("apis/team-{}/api-{i}.yaml", i % NAMESPACES),
+            api_yaml(i, &format!("http://refresh-{round}:8080")).into_bytes(),
+        )];
+        head = commit_files(&repo, "main", Some(head), &change, "one change").unwrap();
+        let t = Instant::now();
+        assert!(catalog.refresh().unwrap());
+        refresh.push(t.elapsed());
+    }
+    println!(
+        "catalog refresh (index + list views) after a one-file commit: {}",
+        stats(refresh)
+    );
+
     // The read model and HTTP under load.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

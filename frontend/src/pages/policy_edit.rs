@@ -97,6 +97,33 @@ fn text_urls(text: &str) -> Option<Value> {
     (!items.is_empty()).then_some(Value::Array(items))
 }
 
+/// `tier=gold, team=a` ↔ `meta_data`.
+fn meta_text(v: &Value) -> String {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{k}={}",
+                        v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+fn text_meta(text: &str) -> Option<Value> {
+    let map: serde_json::Map<String, Value> = text
+        .split(',')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), Value::String(v.trim().to_owned())))
+        .filter(|(k, _)| !k.is_empty())
+        .collect();
+    (!map.is_empty()).then_some(Value::Object(map))
+}
+
 fn right_path(i: usize, key: &str) -> [String; 4] {
     [
         "spec".into(),
@@ -214,6 +241,12 @@ fn PolicyForm(original: Option<Value>, apis: Vec<(String, String, String)>) -> i
                 </div>
                 <Check doc path=&["spec", "active"] label="Active (loaded by Tyk)"/>
                 <Text doc issues path=&["spec", "tags"] label="Tags (comma-separated)" list=true/>
+                <div class="field">
+                    <label for="spec-meta_data">"Metadata (key=value, comma-separated)"</label>
+                    <input id="spec-meta_data" type="text"
+                        prop:value=move || doc.with(|d| meta_text(&get(d, &["spec", "meta_data"])))
+                        on:change=move |ev| { let t = event_target_value(&ev); doc.update(|d| set(d, &["spec", "meta_data"], text_meta(&t))); }/>
+                </div>
             </fieldset>
             <fieldset>
                 <legend>"Limits"</legend>
