@@ -14,5 +14,6 @@ pub mod config;
 pub mod db;
 pub mod repo;
 pub mod resources;
+pub mod sync;
 pub mod web;
 pub mod yaml;

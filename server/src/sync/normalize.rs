@@ -1,0 +1,152 @@
+//! Comparing desired with live: only what Git specifies, minus what the platform writes.
+
+use crate::resources::Kind;
+use crate::yaml::edit::{Seg, same};
+use serde_json::Value;
+
+/// One difference between desired and live.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Difference {
+    pub path: Vec<Seg>,
+    pub desired: Option<Value>,
+    pub live: Option<Value>,
+}
+
+impl Difference {
+    /// `spec.proxy.target_url`, `spec.tags[1]`.
+    pub fn path_text(&self) -> String {
+        let mut out = String::new();
+        for seg in &self.path {
+            match seg {
+                Seg::Key(k) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(k);
+                }
+                Seg::Index(i) => out.push_str(&format!("[{i}]")),
+            }
+        }
+        out
+    }
+}
+
+/// Fields the operator or its webhooks write into the spec, per kind: never drift.
+pub fn ignored_paths(kind: Kind) -> &'static [&'static [&'static str]] {
+    match kind {
+        Kind::SecurityPolicy => &[
+            &["spec", "id"],
+            &["spec", "_id"],
+            &["spec", "org_id"],
+            &["spec", "access_rights"],
+            &["spec", "access_rights_array", "*", "api_id"],
+            &["spec", "access_rights_array", "*", "api_name"],
+        ],
+        Kind::ApiDefinition => &[&["spec", "org_id"], &["spec", "id"]],
+        Kind::TykOasApiDefinition | Kind::ConfigMap => &[],
+    }
+}
+
+/// Certificate ids the operator writes back next to the Secret references a user gave.
+const WRITTEN_BACK: [(&str, &str); 4] = [
+    ("certificates", "certificate_secret_names"),
+    ("client_certificates", "client_certificate_refs"),
+    ("upstream_certificates", "upstream_certificate_refs"),
+    ("pinned_public_keys", "pinned_public_keys_refs"),
+];
+
+fn ignored(kind: Kind, path: &[Seg], desired_spec: &Value) -> bool {
+    let matches = |pattern: &[&str]| {
+        pattern.len() == path.len()
+            && pattern.iter().zip(path).all(|(p, s)| match s {
+                Seg::Key(k) => p == k,
+                Seg::Index(_) => *p == "*",
+            })
+    };
+    if ignored_paths(kind).iter().any(|p| matches(p)) {
+        return true;
+    }
+    if kind == Kind::ApiDefinition
+        && path.len() == 2
+        && path[0] == Seg::Key("spec".into())
+        && let Seg::Key(field) = &path[1]
+    {
+        return WRITTEN_BACK
+            .iter()
+            .any(|(id, refs)| field == id && !desired_spec[*refs].is_null());
+    }
+    false
+}
+
+/// Differences between what Git specifies (`desired`) and `live`: `metadata.labels` and
+/// `metadata.annotations` keys that Git sets, and `spec` (or `data` for a ConfigMap). Keys the
+/// live object has beyond Git's are not differences (server defaults, webhook defaults).
+pub fn compare(kind: Kind, desired: &Value, live: &Value) -> Vec<Difference> {
+    let mut out = Vec::new();
+    let spec = &desired["spec"];
+    let mut path = Vec::new();
+    for section in ["labels", "annotations"] {
+        if let Some(d) = desired["metadata"].get(section).filter(|v| !v.is_null()) {
+            path.extend([Seg::Key("metadata".into()), Seg::Key(section.into())]);
+            walk(
+                kind,
+                spec,
+                d,
+                live["metadata"].get(section),
+                &mut path,
+                &mut out,
+            );
+            path.clear();
+        }
+    }
+    for top in ["spec", "data"] {
+        if let Some(d) = desired.get(top).filter(|v| !v.is_null()) {
+            path.push(Seg::Key(top.into()));
+            walk(kind, spec, d, live.get(top), &mut path, &mut out);
+            path.clear();
+        }
+    }
+    out
+}
+
+fn walk(
+    kind: Kind,
+    spec: &Value,
+    desired: &Value,
+    live: Option<&Value>,
+    path: &mut Vec<Seg>,
+    out: &mut Vec<Difference>,
+) {
+    if desired.is_null() || ignored(kind, path, spec) {
+        return;
+    }
+    let differ = |out: &mut Vec<Difference>, path: &[Seg]| {
+        out.push(Difference {
+            path: path.to_vec(),
+            desired: Some(desired.clone()),
+            live: live.cloned(),
+        });
+    };
+    match (desired, live) {
+        (Value::Object(d), Some(Value::Object(l))) => {
+            for (k, v) in d {
+                path.push(Seg::Key(k.clone()));
+                walk(kind, spec, v, l.get(k), path, out);
+                path.pop();
+            }
+        }
+        // Lists of objects compare item by item (operators add keys to items); lists of
+        // scalars compare whole.
+        (Value::Array(d), Some(Value::Array(l)))
+            if d.len() == l.len() && d.iter().all(Value::is_object) =>
+        {
+            for (i, (v, w)) in d.iter().zip(l).enumerate() {
+                path.push(Seg::Index(i));
+                walk(kind, spec, v, Some(w), path, out);
+                path.pop();
+            }
+        }
+        (_, Some(l)) if same(desired, l) => {}
+        _ => differ(out, path),
+    }
+}
