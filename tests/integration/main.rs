@@ -7,6 +7,7 @@ mod changes;
 mod corpus;
 mod db;
 mod edits;
+mod emulator;
 mod http;
 mod index;
 mod support;

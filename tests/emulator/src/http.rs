@@ -1,0 +1,411 @@
+//! The REST and watch protocol over the store.
+
+use crate::store::{ApiErr, PatchKind, Store, TypeInfo};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub fn router(store: Arc<Store>) -> Router {
+    Router::new().fallback(handle).with_state(store)
+}
+
+fn json_response(code: u16, body: &Value) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn error(e: &ApiErr) -> Response {
+    json_response(e.code, &e.status())
+}
+
+fn query(req: &Request) -> HashMap<String, String> {
+    req.uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|kv| kv.split_once('=').or(Some((kv, ""))))
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.to_owned(), percent_decode(v)))
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Where a request points.
+struct Target {
+    t: TypeInfo,
+    namespace: Option<String>,
+    name: Option<String>,
+    status: bool,
+}
+
+fn resource_list(store: &Store, group: &str, version: &str) -> Value {
+    let resources: Vec<Value> = store
+        .types()
+        .into_iter()
+        .filter(|t| t.group == group && t.version == version)
+        .flat_map(|t| {
+            let mut out = vec![json!({
+                "name": t.plural, "singularName": t.kind.to_lowercase(), "namespaced": t.namespaced, "kind": t.kind,
+                "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]
+            })];
+            if t.status_subresource {
+                out.push(json!({"name": format!("{}/status", t.plural), "singularName": "", "namespaced": t.namespaced,
+                    "kind": t.kind, "verbs": ["get", "patch", "update"]}));
+            }
+            out
+        })
+        .collect();
+    let gv = if group.is_empty() {
+        version.to_owned()
+    } else {
+        format!("{group}/{version}")
+    };
+    json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources})
+}
+
+fn groups(store: &Store) -> Value {
+    let mut seen: Vec<(String, String)> = store
+        .types()
+        .into_iter()
+        .filter(|t| !t.group.is_empty())
+        .map(|t| (t.group, t.version))
+        .collect();
+    seen.sort();
+    seen.dedup();
+    let groups: Vec<Value> = seen
+        .into_iter()
+        .map(|(g, v)| {
+            let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
+            json!({"name": g, "versions": [gv.clone()], "preferredVersion": gv})
+        })
+        .collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+async fn handle(State(store): State<Arc<Store>>, req: Request) -> Response {
+    let path = req.uri().path().trim_matches('/').to_owned();
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    match parts.as_slice() {
+        ["version"] => {
+            return json_response(
+                200,
+                &json!({"major": "1", "minor": "33", "gitVersion": "v1.33.0-tollgate-emulator", "platform": "linux/amd64"}),
+            );
+        }
+        ["api"] => {
+            return json_response(
+                200,
+                &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}),
+            );
+        }
+        ["api", "v1"] => return json_response(200, &resource_list(&store, "", "v1")),
+        ["apis"] => return json_response(200, &groups(&store)),
+        ["apis", g, v] => return json_response(200, &resource_list(&store, g, v)),
+        _ => {}
+    }
+    let (group, version, rest) = match parts.as_slice() {
+        ["api", "v1", rest @ ..] => ("", "v1", rest),
+        ["apis", g, v, rest @ ..] => (*g, *v, rest),
+        _ => {
+            return error(&ApiErr::new(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            ));
+        }
+    };
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, r, tail @ ..] => (Some((*ns).to_owned()), {
+            let mut v = vec![*r];
+            v.extend_from_slice(tail);
+            v
+        }),
+        r => (None, r.to_vec()),
+    };
+    let (plural, name, status) = match rest.as_slice() {
+        [p] => (*p, None, false),
+        [p, n] => (*p, Some((*n).to_owned()), false),
+        [p, n, "status"] => (*p, Some((*n).to_owned()), true),
+        _ => {
+            return error(&ApiErr::new(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            ));
+        }
+    };
+    let Some(t) = store.type_for(group, version, plural) else {
+        return error(&ApiErr::new(
+            404,
+            "NotFound",
+            format!(
+                "the server could not find the requested resource ({plural}.{group}/{version})"
+            ),
+        ));
+    };
+    let target = Target {
+        t,
+        namespace,
+        name,
+        status,
+    };
+    let q = query(&req);
+    let method = req.method().clone();
+    let headers = req.headers().clone();
+    let body = match axum::body::to_bytes(req.into_body(), 8 << 20).await {
+        Ok(b) => b,
+        Err(_) => {
+            return error(&ApiErr::new(
+                413,
+                "RequestEntityTooLarge",
+                "request body too large",
+            ));
+        }
+    };
+    dispatch(&store, &method, &headers, &q, target, body).await
+}
+
+fn manager(q: &HashMap<String, String>, headers: &HeaderMap) -> String {
+    if let Some(m) = q.get("fieldManager").filter(|m| !m.is_empty()) {
+        return m.clone();
+    }
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown");
+    agent.split('/').next().unwrap_or("unknown").to_owned()
+}
+
+fn parse_body(body: &Bytes) -> Result<Value, ApiErr> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiErr::new(400, "BadRequest", "body is not UTF-8"))?;
+    if text.trim_start().starts_with(['{', '[']) {
+        serde_json::from_str(text).map_err(|e| ApiErr::new(400, "BadRequest", e.to_string()))
+    } else {
+        serde_saphyr::from_str(text).map_err(|e| ApiErr::new(400, "BadRequest", e.to_string()))
+    }
+}
+
+async fn dispatch(
+    store: &Arc<Store>,
+    method: &Method,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+    target: Target,
+    body: Bytes,
+) -> Response {
+    let Target {
+        t,
+        namespace,
+        name,
+        status,
+    } = target;
+    let ns = namespace.clone().unwrap_or_default();
+    let manager = manager(q, headers);
+    let result = match (method.as_str(), &name) {
+        ("GET", None) if matches!(q.get("watch").map(String::as_str), Some("true" | "1")) => {
+            return watch(Arc::clone(store), t, namespace, q);
+        }
+        ("GET", None) => {
+            let (items, rv) = store.list(&t, namespace.as_deref());
+            return json_response(
+                200,
+                &json!({"apiVersion": t.api_version(), "kind": format!("{}List", t.kind),
+                "metadata": {"resourceVersion": rv.to_string()}, "items": items}),
+            );
+        }
+        ("GET", Some(n)) => store.get(&t, &ns, n).ok_or_else(|| {
+            ApiErr::new(
+                404,
+                "NotFound",
+                format!("{}.{} \"{n}\" not found", t.plural, t.group),
+            )
+        }),
+        ("POST", None) => match parse_body(&body) {
+            Ok(obj) => store
+                .create(&t, &ns, obj, &manager, "Update")
+                .map(return_created),
+            Err(e) => Err(e),
+        },
+        ("PUT", Some(n)) => {
+            parse_body(&body).and_then(|obj| store.update(&t, &ns, n, obj, &manager, status))
+        }
+        ("PATCH", Some(n)) => {
+            let ct = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            let kind = if ct.starts_with("application/json-patch") {
+                PatchKind::Json
+            } else if ct.starts_with("application/apply-patch") {
+                PatchKind::Apply
+            } else {
+                PatchKind::Merge
+            };
+            if kind == PatchKind::Apply && q.get("fieldManager").is_none_or(String::is_empty) {
+                Err(ApiErr::new(
+                    422,
+                    "Invalid",
+                    "fieldManager is required for apply requests",
+                ))
+            } else {
+                parse_body(&body).and_then(|b| store.patch(&t, &ns, n, kind, &b, &manager, status))
+            }
+        }
+        ("DELETE", Some(n)) => store.delete(&t, &ns, n),
+        _ => Err(ApiErr::new(
+            405,
+            "MethodNotAllowed",
+            format!("{method} is not supported here"),
+        )),
+    };
+    match result {
+        Ok(obj) if obj.get("__created").is_some() => {
+            let mut obj = obj;
+            if let Some(m) = obj.as_object_mut() {
+                m.remove("__created");
+            }
+            json_response(201, &obj)
+        }
+        Ok(obj) => json_response(200, &obj),
+        Err(e) => error(&e),
+    }
+}
+
+fn return_created(mut obj: Value) -> Value {
+    obj["__created"] = json!(true);
+    obj
+}
+
+fn line(kind: &str, object: &Value) -> Bytes {
+    let mut text = json!({"type": kind, "object": object}).to_string();
+    text.push('\n');
+    Bytes::from(text)
+}
+
+/// A watch: events after `resourceVersion` (or all current objects as ADDED when none is
+/// given), then live events, bookmarks when asked, until `timeoutSeconds`.
+fn watch(
+    store: Arc<Store>,
+    t: TypeInfo,
+    namespace: Option<String>,
+    q: &HashMap<String, String>,
+) -> Response {
+    let from = q
+        .get("resourceVersion")
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|v| *v > 0);
+    let bookmarks = matches!(
+        q.get("allowWatchBookmarks").map(String::as_str),
+        Some("true" | "1")
+    );
+    let timeout = q
+        .get("timeoutSeconds")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(1800)
+        .min(3600);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(256);
+    let mut live = store.subscribe();
+    let backlog = match from {
+        Some(rv) => store
+            .events_since(&t, namespace.as_deref(), rv)
+            .map(|events| {
+                let last = events.last().map_or(rv, |e| e.rv);
+                (
+                    events
+                        .iter()
+                        .map(|e| line(e.kind, &e.object))
+                        .collect::<Vec<_>>(),
+                    last,
+                )
+            }),
+        None => {
+            let (items, rv) = store.list(&t, namespace.as_deref());
+            Ok((items.iter().map(|o| line("ADDED", o)).collect(), rv))
+        }
+    };
+    tokio::spawn(async move {
+        let mut last = match backlog {
+            Ok((lines, last)) => {
+                for l in lines {
+                    if tx.send(l).await.is_err() {
+                        return;
+                    }
+                }
+                last
+            }
+            Err(e) => {
+                let _ = tx.send(line("ERROR", &e.status())).await;
+                return;
+            }
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => return,
+                _ = tick.tick(), if bookmarks => {
+                    let rv = store.resource_version().max(last);
+                    let mark = json!({"apiVersion": t.api_version(), "kind": t.kind, "metadata": {"resourceVersion": rv.to_string()}});
+                    if tx.send(line("BOOKMARK", &mark)).await.is_err() {
+                        return;
+                    }
+                }
+                event = live.recv() => match event {
+                    Ok(e) if e.rv > last && e.group == t.group && e.plural == t.plural && namespace.as_deref().is_none_or(|n| n == e.namespace) => {
+                        last = e.rv;
+                        if tx.send(line(e.kind, &e.object)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        let gone = ApiErr::new(410, "Expired", "watch fell behind");
+                        let _ = tx.send(line("ERROR", &gone.status())).await;
+                        return;
+                    }
+                    Err(_) => return,
+                }
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, std::convert::Infallible>(b), rx))
+    });
+    Response::builder()
+        .status(200)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(stream))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
