@@ -328,3 +328,88 @@ pub struct ChangeSummary {
 pub struct CommentRequest {
     pub body: String,
 }
+
+/// Query of `GET /api/v1/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+pub struct StatusQuery {
+    pub namespace: Option<String>,
+    /// `synced`, `pending`, `drifted`, `missing`, `orphaned`, `failed` or `unknown`.
+    pub state: Option<String>,
+    pub cluster: Option<String>,
+}
+
+/// A watched cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ClusterInfo {
+    pub name: String,
+    pub environment: String,
+    pub reachable: bool,
+    pub last_seen: Option<String>,
+    pub error: Option<String>,
+    /// `argocd`, `flux` or `none`.
+    pub agent: String,
+    /// The commit the agent reports as applied.
+    pub applied_revision: Option<String>,
+    /// The head of the environment's branch.
+    pub head_revision: Option<String>,
+}
+
+/// A drifted field and who changed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DriftView {
+    pub path: String,
+    pub desired: Option<serde_json::Value>,
+    pub live: Option<serde_json::Value>,
+    pub manager: Option<String>,
+    pub operation: Option<String>,
+    pub time: Option<String>,
+    /// `agent`, `operator` or `manual`.
+    pub actor: Option<String>,
+}
+
+/// One resource in one cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct StatusCell {
+    pub cluster: String,
+    pub state: String,
+    pub drift: Vec<DriftView>,
+    /// The operator's error, for `failed`.
+    pub error: Option<String>,
+    /// For `unknown`: the state last observed, and when.
+    pub last_known: Option<String>,
+    pub last_seen: Option<String>,
+}
+
+/// One resource across the clusters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct StatusRow {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub cells: Vec<StatusCell>,
+}
+
+/// How many cells are in a state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct StateCount {
+    pub state: String,
+    pub count: usize,
+}
+
+/// `GET /api/v1/status`: every API and policy × every cluster.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct StatusReport {
+    pub clusters: Vec<ClusterInfo>,
+    pub rows: Vec<StatusRow>,
+    pub counts: Vec<StateCount>,
+    /// Increases with every change; the event stream announces it.
+    pub version: u64,
+    pub generated_at: String,
+}

@@ -141,6 +141,29 @@ pub async fn resource_changes(
     }
 }
 
+pub async fn sync_status(
+    query: crate::api::StatusQuery,
+) -> Result<crate::api::StatusReport, ApiError> {
+    #[cfg(feature = "ssr")]
+    {
+        Ok(backend()?.0.sync_status(&query))
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let mut params = Vec::new();
+        for (key, value) in [
+            ("namespace", &query.namespace),
+            ("state", &query.state),
+            ("cluster", &query.cluster),
+        ] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                params.push(format!("{key}={}", encode(v)));
+            }
+        }
+        get_json(&format!("/api/v1/status?{}", params.join("&"))).await
+    }
+}
+
 /// POSTs JSON from the browser (actions only run after hydration).
 pub async fn post_json<T: serde::de::DeserializeOwned>(
     url: &str,

@@ -29,6 +29,7 @@ pub trait Backend: Send + Sync {
     ) -> Result<api::ResourceDetail, api::ApiError>;
     fn problems(&self) -> Result<api::ProblemList, api::ApiError>;
     fn status(&self) -> api::RepoStatus;
+    fn sync_status(&self, query: &api::StatusQuery) -> api::StatusReport;
     fn changes(
         &self,
         state: Option<String>,
@@ -104,6 +105,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/policies/:namespace/:name") view=pages::PolicyDetailPage/>
                     <Route path=path!("/policies/:namespace/:name/edit") view=pages::PolicyEditPage/>
                     <Route path=path!("/problems") view=pages::ProblemsPage/>
+                    <Route path=path!("/status") view=pages::StatusPage/>
                     <Route path=path!("/login") view=pages::LoginPage/>
                 </Routes>
             </main>

@@ -10,6 +10,7 @@ mod policies;
 mod policy_detail;
 mod policy_edit;
 mod problems;
+mod status;
 mod yaml_edit;
 
 pub use api_detail::{ApiDetailPage, OasDetailPage};
@@ -22,6 +23,7 @@ pub use policies::PoliciesPage;
 pub use policy_detail::PolicyDetailPage;
 pub use policy_edit::PolicyEditPage;
 pub use problems::ProblemsPage;
+pub use status::StatusPage;
 pub use yaml_edit::YamlEditPage;
 
 use leptos::prelude::*;

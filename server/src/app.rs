@@ -16,6 +16,9 @@ pub struct App {
     pub db: Db,
     pub catalog: Arc<Catalog>,
     pub changes: ChangeService,
+    pub status: Arc<crate::status::StatusService>,
+    /// Set when the server stops, so long-lived responses (event streams) end.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl App {
@@ -48,17 +51,22 @@ impl App {
         };
         let changes = ChangeService::new(
             db.clone(),
-            repo,
+            repo.clone(),
             Arc::clone(&catalog),
             config.repo.branch.clone(),
-            options,
+            options.clone(),
             settings,
         );
+        let status =
+            crate::status::StatusService::start(&config, repo, Arc::clone(&catalog), options)
+                .await?;
         Ok(Arc::new(Self {
             config,
             db,
             catalog,
             changes,
+            status,
+            stopping: tokio::sync::watch::channel(false).0,
         }))
     }
 
@@ -125,6 +133,7 @@ pub struct Running {
 
 impl Running {
     pub async fn stop(self) -> std::io::Result<()> {
+        self.app.stopping.send_replace(true);
         let _ = self.shutdown.send(());
         self.task.await.unwrap_or(Ok(()))
     }

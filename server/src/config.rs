@@ -19,6 +19,57 @@ pub struct Config {
     pub auth: AuthConfig,
     pub changes: ChangesConfig,
     pub validation: ValidationConfig,
+    /// Slices of the config repo that clusters follow, by name.
+    pub environments: std::collections::BTreeMap<String, EnvironmentConfig>,
+    /// The clusters whose live state is compared with Git.
+    pub clusters: Vec<ClusterConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentConfig {
+    /// Repo path prefix holding this environment's manifests (empty: the whole repo).
+    #[serde(default)]
+    pub path: String,
+    /// The branch this environment follows.
+    pub branch: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    pub name: String,
+    /// A kubeconfig file.
+    pub kubeconfig: PathBuf,
+    /// The kubeconfig context (default: its current context).
+    #[serde(default)]
+    pub context: Option<String>,
+    /// The environment (from `[environments.<name>]`) this cluster runs.
+    pub environment: String,
+    /// The GitOps agent that applies the environment to this cluster.
+    #[serde(default)]
+    pub agent: AgentConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// `argocd` (an Application), `flux` (a Kustomization) or `none`.
+    #[serde(default)]
+    pub kind: AgentKind,
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentKind {
+    Argocd,
+    Flux,
+    #[default]
+    None,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -135,6 +186,8 @@ impl Default for Config {
                 session_hours: 24 * 7,
             },
             validation: ValidationConfig::default(),
+            environments: std::collections::BTreeMap::new(),
+            clusters: Vec::new(),
             changes: ChangesConfig {
                 approvals_required: 1,
                 api_path: "apis/{namespace}/{name}.yaml".into(),
@@ -199,6 +252,29 @@ impl Config {
                 "database.url must start with sqlite:, postgres:// or postgresql://, got `{}`",
                 redact_url(&self.database.url)
             )));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for c in &self.clusters {
+            if c.name.trim().is_empty() || !names.insert(c.name.clone()) {
+                return Err(ConfigError(format!(
+                    "clusters: every cluster needs a unique name (`{}`)",
+                    c.name
+                )));
+            }
+            if !self.environments.contains_key(&c.environment) {
+                return Err(ConfigError(format!(
+                    "clusters.{}: environment `{}` is not defined under [environments]",
+                    c.name, c.environment
+                )));
+            }
+            if c.agent.kind != AgentKind::None
+                && (c.agent.namespace.is_empty() || c.agent.name.is_empty())
+            {
+                return Err(ConfigError(format!(
+                    "clusters.{}: the agent needs a namespace and a name",
+                    c.name
+                )));
+            }
         }
         if self.repo.branch.trim().is_empty() {
             return Err(ConfigError("repo.branch must not be empty".into()));

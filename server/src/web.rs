@@ -6,6 +6,7 @@ mod assets;
 mod changes;
 mod error;
 mod openapi;
+mod status;
 
 pub use error::WebError;
 
@@ -55,6 +56,9 @@ impl frontend::Backend for PageBackend {
     }
     fn status(&self) -> frontend::api::RepoStatus {
         self.0.catalog.status()
+    }
+    fn sync_status(&self, query: &frontend::api::StatusQuery) -> frontend::api::StatusReport {
+        self.0.status.query(query)
     }
     fn changes(
         &self,
@@ -129,6 +133,9 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
             "/api/v1/resources/{kind}/{namespace}/{name}/changes",
             get(changes::resource_changes),
         )
+        .route("/api/v1/status", get(status::get_status))
+        .route("/api/v1/status/events", get(status::status_events))
+        .route("/metrics", get(status::get_metrics))
         .route(
             "/api/v1/changes",
             get(changes::list_changes).post(changes::create_change),

@@ -10,4 +10,5 @@ mod edits;
 mod emulator;
 mod http;
 mod index;
+mod status;
 mod support;

@@ -24,7 +24,8 @@ use utoipa::OpenApi;
         super::changes::close_change,
         super::changes::rebase_change,
         super::changes::comment_change,
-        super::changes::resource_changes
+        super::changes::resource_changes,
+        super::status::get_status
     ),
     components(schemas(
         frontend::api::ApiError,
@@ -38,7 +39,12 @@ use utoipa::OpenApi;
         frontend::api::ChangeEvent,
         frontend::api::ChangedResource,
         frontend::validate::Issue,
-        frontend::validate::Severity
+        frontend::validate::Severity,
+        frontend::api::StatusCell,
+        frontend::api::StatusRow,
+        frontend::api::ClusterInfo,
+        frontend::api::DriftView,
+        frontend::api::StateCount
     ))
 )]
 pub struct ApiDoc;

@@ -11,8 +11,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub fn router(store: Arc<Store>) -> Router {
-    Router::new().fallback(handle).with_state(store)
+/// The handler state: the store, and a signal that ends open watches when the server stops.
+#[derive(Clone)]
+pub struct Server {
+    pub store: Arc<Store>,
+    pub stopping: tokio::sync::watch::Receiver<bool>,
+}
+
+pub fn router(store: Arc<Store>, stopping: tokio::sync::watch::Receiver<bool>) -> Router {
+    Router::new()
+        .fallback(handle)
+        .with_state(Server { store, stopping })
 }
 
 fn json_response(code: u16, body: &Value) -> Response {
@@ -111,7 +120,8 @@ fn groups(store: &Store) -> Value {
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
-async fn handle(State(store): State<Arc<Store>>, req: Request) -> Response {
+async fn handle(State(server): State<Server>, req: Request) -> Response {
+    let store = server.store;
     let path = req.uri().path().trim_matches('/').to_owned();
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     match parts.as_slice() {
@@ -191,7 +201,7 @@ async fn handle(State(store): State<Arc<Store>>, req: Request) -> Response {
             ));
         }
     };
-    dispatch(&store, &method, &headers, &q, target, body).await
+    dispatch(&store, server.stopping, &method, &headers, &q, target, body).await
 }
 
 fn manager(q: &HashMap<String, String>, headers: &HeaderMap) -> String {
@@ -217,6 +227,7 @@ fn parse_body(body: &Bytes) -> Result<Value, ApiErr> {
 
 async fn dispatch(
     store: &Arc<Store>,
+    stopping: tokio::sync::watch::Receiver<bool>,
     method: &Method,
     headers: &HeaderMap,
     q: &HashMap<String, String>,
@@ -233,7 +244,7 @@ async fn dispatch(
     let manager = manager(q, headers);
     let result = match (method.as_str(), &name) {
         ("GET", None) if matches!(q.get("watch").map(String::as_str), Some("true" | "1")) => {
-            return watch(Arc::clone(store), t, namespace, q);
+            return watch(Arc::clone(store), stopping, t, namespace, q);
         }
         ("GET", None) => {
             let (items, rv) = store.list(&t, namespace.as_deref());
@@ -316,6 +327,7 @@ fn line(kind: &str, object: &Value) -> Bytes {
 /// given), then live events, bookmarks when asked, until `timeoutSeconds`.
 fn watch(
     store: Arc<Store>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
     t: TypeInfo,
     namespace: Option<String>,
     q: &HashMap<String, String>,
@@ -373,6 +385,7 @@ fn watch(
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => return,
+                _ = stopping.changed() => return,
                 _ = tick.tick(), if bookmarks => {
                     let rv = store.resource_version().max(last);
                     let mark = json!({"apiVersion": t.api_version(), "kind": t.kind, "metadata": {"resourceVersion": rv.to_string()}});

@@ -22,7 +22,7 @@ use std::sync::Arc;
 pub struct Emulator {
     pub addr: SocketAddr,
     pub store: Arc<Store>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    shutdown: Option<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Emulator {
@@ -36,12 +36,12 @@ impl Emulator {
     pub async fn serve(addr: SocketAddr, store: Arc<Store>) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let app = http::router(Arc::clone(&store));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (tx, mut rx) = tokio::sync::watch::channel(false);
+        let app = http::router(Arc::clone(&store), rx.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
+                .with_graceful_shutdown(async move {
+                    let _ = rx.changed().await;
                 })
                 .await;
         });
@@ -67,7 +67,8 @@ impl Emulator {
     /// Stops serving; the store survives, so a new emulator can serve it again.
     pub fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+            // Ends open watches too, so clients see the server go away.
+            let _ = tx.send(true);
         }
     }
 }

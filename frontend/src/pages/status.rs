@@ -1,0 +1,171 @@
+//! The ops status board: every API and policy × every cluster, with counts per state and
+//! filters. Rendered on the server (works without JavaScript, e.g. on a wall screen), then live:
+//! a server-sent event announces each new report and the board refetches it.
+
+use crate::api::{StatusCell, StatusQuery};
+use crate::data::{self, encode};
+use crate::ui::ErrorBox;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+fn board_url(namespace: &str, state: &str, cluster: &str) -> String {
+    let mut params = Vec::new();
+    for (k, v) in [
+        ("namespace", namespace),
+        ("state", state),
+        ("cluster", cluster),
+    ] {
+        if !v.is_empty() {
+            params.push(format!("{k}={}", encode(v)));
+        }
+    }
+    if params.is_empty() {
+        "/status".into()
+    } else {
+        format!("/status?{}", params.join("&"))
+    }
+}
+
+/// Opens the event stream once hydrated; each event bumps `tick`.
+fn listen(tick: RwSignal<u64>) {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        use wasm_bindgen::JsCast;
+        use wasm_bindgen::closure::Closure;
+        let Ok(source) = web_sys::EventSource::new("/api/v1/status/events") else {
+            return;
+        };
+        let on_status =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_: web_sys::MessageEvent| {
+                tick.update(|t| *t += 1)
+            });
+        let _ =
+            source.add_event_listener_with_callback("status", on_status.as_ref().unchecked_ref());
+        on_status.forget();
+        let source = send_wrapper::SendWrapper::new(source);
+        on_cleanup(move || source.close());
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = tick;
+}
+
+fn cell_detail(c: &StatusCell) -> Option<String> {
+    match c.state.as_str() {
+        "drifted" => Some(
+            c.drift
+                .iter()
+                .map(|d| {
+                    let who = match (&d.manager, &d.time) {
+                        (Some(m), Some(t)) => format!(" (changed by {m} at {t})"),
+                        (Some(m), None) => format!(" (changed by {m})"),
+                        _ => String::new(),
+                    };
+                    let show = |v: &Option<serde_json::Value>| {
+                        v.as_ref()
+                            .map_or_else(|| "absent".to_owned(), ToString::to_string)
+                    };
+                    format!(
+                        "{}: Git {} → live {}{who}",
+                        d.path,
+                        show(&d.desired),
+                        show(&d.live)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        "failed" => c.error.clone(),
+        "unknown" => Some(format!(
+            "cluster unreachable; last {} seen {}",
+            c.last_known
+                .clone()
+                .unwrap_or_else(|| "state unknown".into()),
+            c.last_seen.clone().unwrap_or_else(|| "never".into())
+        )),
+        _ => None,
+    }
+}
+
+#[component]
+pub fn StatusPage() -> impl IntoView {
+    let query = use_query_map();
+    let tick = RwSignal::new(0u64);
+    listen(tick);
+    let params = move || {
+        let q = query.read();
+        (
+            q.get("namespace").unwrap_or_default(),
+            q.get("state").unwrap_or_default(),
+            q.get("cluster").unwrap_or_default(),
+        )
+    };
+    let report = Resource::new(
+        move || (params(), tick.get()),
+        |((namespace, state, cluster), _)| {
+            data::sync_status(StatusQuery {
+                namespace: Some(namespace),
+                state: Some(state),
+                cluster: Some(cluster),
+            })
+        },
+    );
+    view! {
+        <Title text="Status"/>
+        <h1>"Status"</h1>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || report.get().map(|r| match r {
+                Err(error) => view! { <ErrorBox error/> }.into_any(),
+                Ok(report) if report.clusters.is_empty() && params() == Default::default() => view! {
+                    <p class="muted" id="no-clusters">"No clusters are configured. Add [[clusters]] to the configuration to see what runs where."</p>
+                }.into_any(),
+                Ok(report) => {
+                    let (ns, st, cl) = params();
+                    let clusters = report.clusters.clone();
+                    view! {
+                        <div class="clusters" role="list" aria-label="Clusters">
+                            {clusters.iter().map(|c| view! {
+                                <div role="listitem" class=if c.reachable { "cluster up" } else { "cluster down" }>
+                                    <strong>{c.name.clone()}</strong>
+                                    <span class="sub">{format!(" {} · {}", c.environment, if c.reachable { "reachable" } else { "unreachable" })}</span>
+                                    <div class="sub">{c.applied_revision.as_deref().map(|r| format!("applied {}", &r[..r.len().min(8)])).unwrap_or_default()}</div>
+                                </div>
+                            }).collect_view()}
+                        </div>
+                        <nav class="chips" aria-label="States" id="state-counts">
+                            <a class="chip" href=board_url(&ns, "", &cl) aria-current=st.is_empty().then_some("true")>"all"</a>
+                            {report.counts.iter().filter(|c| c.count > 0).map(|c| view! {
+                                <a class=format!("chip state-{}", c.state) href=board_url(&ns, &c.state, &cl) aria-current=(st == c.state).then_some("true")>
+                                    {format!("{} {}", c.state, c.count)}
+                                </a>
+                            }).collect_view()}
+                        </nav>
+                        <table class="list board" id="board">
+                            <thead><tr>
+                                <th scope="col">"Resource"</th>
+                                {clusters.iter().map(|c| view! { <th scope="col"><a href=board_url(&ns, &st, &c.name)>{c.name.clone()}</a></th> }).collect_view()}
+                            </tr></thead>
+                            <tbody>
+                                {report.rows.iter().map(|row| view! {
+                                    <tr data-resource=format!("{}/{}/{}", row.kind, row.namespace, row.name)>
+                                        <td><span class="badge kind">{row.kind.clone()}</span> " " {format!("{}/{}", row.namespace, row.name)}</td>
+                                        {row.cells.iter().map(|c| {
+                                            let detail = cell_detail(c);
+                                            view! {
+                                                <td data-cluster=c.cluster.clone()>
+                                                    <span class=format!("badge sync-{}", c.state)>{c.state.clone()}</span>
+                                                    {detail.map(|d| view! { <div class="sub cell-detail">{d}</div> })}
+                                                </td>
+                                            }
+                                        }).collect_view()}
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <p class="muted">{format!("Report {} at {}", report.version, report.generated_at)}</p>
+                    }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,329 @@
+//! Live status against emulated clusters: synced, drifted (attributed), failed, orphaned,
+//! missing, pending then synced with an Argo CD agent, unknown while a cluster is away and back
+//! within seconds; the JSON API, the event stream and the metrics.
+
+use crate::support::{TestApp, corpus};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tollgate::config::{AgentConfig, AgentKind, ClusterConfig, EnvironmentConfig};
+use tollgate_emulator::{Emulator, Store};
+
+fn store_with_crds() -> Arc<Store> {
+    let store = Arc::new(Store::new());
+    let text = std::fs::read_to_string(corpus().join("tyk-operator/crds/v1/crd-v1.4.2.yaml"))
+        .expect("CRDs");
+    for doc in tollgate::yaml::parse_trusted(&text).expect("parses") {
+        store.register_crd(&doc).expect("registers");
+    }
+    let argo = std::fs::read_to_string(corpus().join("gitops-crds/argoproj.io_applications.yaml"))
+        .expect("Argo CRD");
+    for doc in tollgate::yaml::parse_trusted(&argo).expect("parses") {
+        store.register_crd(&doc).expect("registers");
+    }
+    store
+}
+
+async fn kube_api(
+    emulator: &Emulator,
+    gvk: GroupVersionKind,
+    plural: &str,
+    ns: &str,
+) -> Api<DynamicObject> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let kubeconfig =
+        kube::config::Kubeconfig::from_yaml(&emulator.kubeconfig("t")).expect("kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .expect("config");
+    let client = kube::Client::try_from(config).expect("client");
+    Api::namespaced_with(client, ns, &ApiResource::from_gvk_with_plural(&gvk, plural))
+}
+
+async fn cell(app: &TestApp, resource: &str, cluster: &str) -> Value {
+    let (_, report) = app.json(&format!("/api/v1/status?cluster={cluster}")).await;
+    report["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| {
+            format!(
+                "{}/{}/{}",
+                r["kind"].as_str().unwrap_or(""),
+                r["namespace"].as_str().unwrap_or(""),
+                r["name"].as_str().unwrap_or("")
+            ) == resource
+        })
+        .and_then(|r| r["cells"].as_array().and_then(|c| c.first()).cloned())
+        .unwrap_or(Value::Null)
+}
+
+async fn wait_state(
+    app: &TestApp,
+    resource: &str,
+    cluster: &str,
+    state: &str,
+    within: Duration,
+) -> Value {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let c = cell(app, resource, cluster).await;
+        if c["state"] == state {
+            return c;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{resource} in {cluster} never became {state}; last {c}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn live_status_follows_the_clusters() {
+    let store = store_with_crds();
+    let mut emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
+        .await
+        .expect("serves");
+    let addr = emulator.addr;
+    let kubeconfig = tempfile::NamedTempFile::new().expect("file");
+    std::fs::write(kubeconfig.path(), emulator.kubeconfig("staging")).expect("write");
+    let kc = kubeconfig.path().to_owned();
+    let app = TestApp::start(
+        move |c| {
+            c.changes.approvals_required = 0;
+            c.environments.insert(
+                "main".into(),
+                EnvironmentConfig {
+                    path: String::new(),
+                    branch: "main".into(),
+                },
+            );
+            c.clusters.push(ClusterConfig {
+                name: "staging".into(),
+                kubeconfig: kc,
+                context: None,
+                environment: "main".into(),
+                agent: AgentConfig {
+                    kind: AgentKind::Argocd,
+                    namespace: "argocd".into(),
+                    name: "tyk-apis".into(),
+                },
+            });
+        },
+        true,
+    )
+    .await;
+    let apis = kube_api(
+        &emulator,
+        GroupVersionKind::gvk("tyk.tyk.io", "v1alpha1", "ApiDefinition"),
+        "apidefinitions",
+        "payments",
+    )
+    .await;
+    let apps = kube_api(
+        &emulator,
+        GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application"),
+        "applications",
+        "argocd",
+    )
+    .await;
+    let seed = app.git(&["rev-parse", "main"]);
+
+    // Argo CD applied the seed commit: payments-api runs as Git says.
+    let (_, detail) = app
+        .json("/api/v1/resources/ApiDefinition/payments/payments-api")
+        .await;
+    let doc: DynamicObject = serde_json::from_value(detail["document"].clone()).expect("object");
+    apis.patch(
+        "payments-api",
+        &PatchParams::apply("argocd-controller").force(),
+        &Patch::Apply(&doc),
+    )
+    .await
+    .expect("apply");
+    let application: DynamicObject = serde_json::from_value(json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": "tyk-apis", "namespace": "argocd"}, "spec": {}, "status": {"sync": {"status": "Synced", "revision": seed}}})).expect("app");
+    apps.create(&PostParams::default(), &application)
+        .await
+        .expect("application");
+    let resource = "ApiDefinition/payments/payments-api";
+    wait_state(&app, resource, "staging", "synced", Duration::from_secs(10)).await;
+    let c = cell(&app, "ApiDefinition/payments/refunds", "staging").await;
+    assert_eq!(
+        c["state"], "missing",
+        "in Git at the applied revision, not in the cluster"
+    );
+
+    // Someone edits the cluster: drift, attributed.
+    apis.patch(
+        "payments-api",
+        &PatchParams {
+            field_manager: Some("kubectl-edit".into()),
+            ..Default::default()
+        },
+        &Patch::Merge(json!({"spec": {"proxy": {"target_url": "http://hotfix:8080"}}})),
+    )
+    .await
+    .expect("edit");
+    let c = wait_state(&app, resource, "staging", "drifted", Duration::from_secs(5)).await;
+    let drift = &c["drift"][0];
+    assert_eq!(
+        (
+            drift["path"].as_str(),
+            drift["manager"].as_str(),
+            drift["actor"].as_str()
+        ),
+        (
+            Some("spec.proxy.target_url"),
+            Some("kubectl-edit"),
+            Some("manual")
+        )
+    );
+    assert_eq!(
+        (drift["desired"].as_str(), drift["live"].as_str()),
+        (
+            Some("http://payments-api.payments.svc:8080"),
+            Some("http://hotfix:8080")
+        )
+    );
+
+    // The agent heals it; then the operator reports a failure.
+    apis.patch(
+        "payments-api",
+        &PatchParams::apply("argocd-controller").force(),
+        &Patch::Apply(&doc),
+    )
+    .await
+    .expect("apply");
+    wait_state(&app, resource, "staging", "synced", Duration::from_secs(5)).await;
+    apis.patch_status("payments-api", &PatchParams { field_manager: Some("tyk-operator".into()), ..Default::default() },
+        &Patch::Merge(json!({"status": {"latestTransaction": {"status": "Failed", "error": "listen path already in use"}}}))).await.expect("status");
+    let c = wait_state(&app, resource, "staging", "failed", Duration::from_secs(5)).await;
+    assert_eq!(c["error"], "listen path already in use");
+    apis.patch_status(
+        "payments-api",
+        &PatchParams::default(),
+        &Patch::Merge(
+            json!({"status": {"latestTransaction": {"status": "Successful", "error": null}}}),
+        ),
+    )
+    .await
+    .expect("status");
+
+    // A change merged in Git is pending until Argo CD applies it.
+    let alice = app.login("alice").await;
+    let (status, created) = app.call("POST", "/api/v1/changes", Some(&alice), Some(json!({"title": "v2", "edits": [{"kind": "ApiDefinition", "namespace": "payments", "name": "payments-api", "merge_patch": {"spec": {"proxy": {"target_url": "http://payments-v2:8080"}}}}]})), None).await;
+    assert_eq!(status, 201, "{created}");
+    let (status, _) = app
+        .call(
+            "POST",
+            &format!("/api/v1/changes/{}/merge", created["id"]),
+            Some(&alice),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    wait_state(
+        &app,
+        resource,
+        "staging",
+        "pending",
+        Duration::from_secs(10),
+    )
+    .await;
+    let head = app.git(&["rev-parse", "main"]);
+    let (_, detail) = app
+        .json("/api/v1/resources/ApiDefinition/payments/payments-api")
+        .await;
+    let doc2: DynamicObject = serde_json::from_value(detail["document"].clone()).expect("object");
+    apis.patch(
+        "payments-api",
+        &PatchParams::apply("argocd-controller").force(),
+        &Patch::Apply(&doc2),
+    )
+    .await
+    .expect("apply");
+    apps.patch_status(
+        "tyk-apis",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {"sync": {"revision": head}}})),
+    )
+    .await
+    .expect("revision");
+    wait_state(&app, resource, "staging", "synced", Duration::from_secs(5)).await;
+    let (_, report) = app.json("/api/v1/status").await;
+    assert_eq!(report["clusters"][0]["applied_revision"], head);
+
+    // Something nobody put in Git.
+    let stray: DynamicObject = serde_json::from_value(json!({"apiVersion": "tyk.tyk.io/v1alpha1", "kind": "ApiDefinition",
+        "metadata": {"name": "stray", "namespace": "payments"}, "spec": {"name": "stray", "protocol": "http", "proxy": {"target_url": "http://x", "listen_path": "/x"}}})).expect("stray");
+    apis.create(&PostParams::default(), &stray)
+        .await
+        .expect("create");
+    wait_state(
+        &app,
+        "ApiDefinition/payments/stray",
+        "staging",
+        "orphaned",
+        Duration::from_secs(5),
+    )
+    .await;
+    apis.delete("stray", &DeleteParams::default())
+        .await
+        .expect("delete");
+
+    // Filters, metrics and the event stream.
+    let (_, drifted) = app.json("/api/v1/status?state=orphaned").await;
+    assert!(
+        drifted["rows"]
+            .as_array()
+            .is_some_and(|r| r.iter().all(|row| row["cells"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|x| x["state"] == "orphaned"))))
+    );
+    let metrics = app.get("/metrics").await.text().await.expect("text");
+    assert!(
+        metrics.contains("tollgate_resources{cluster=\"staging\",state=\"synced\"}")
+            && metrics.contains("tollgate_cluster_reachable{cluster=\"staging\"} 1"),
+        "{metrics}"
+    );
+    let mut events = app
+        .client
+        .get(app.url("/api/v1/status/events"))
+        .send()
+        .await
+        .expect("sse");
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    let first = tokio::time::timeout(Duration::from_secs(5), events.chunk())
+        .await
+        .expect("in time")
+        .expect("chunk")
+        .expect("data");
+    assert!(String::from_utf8_lossy(&first).contains("event: status"));
+
+    // The cluster goes away: unknown, with the last state; it comes back within seconds.
+    emulator.stop();
+    let c = wait_state(
+        &app,
+        resource,
+        "staging",
+        "unknown",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(c["last_known"], "synced");
+    assert!(c["last_seen"].is_string());
+    let back = std::time::Instant::now();
+    emulator = Emulator::serve(addr, Arc::clone(&store))
+        .await
+        .expect("serves again");
+    wait_state(&app, resource, "staging", "synced", Duration::from_secs(5)).await;
+    assert!(back.elapsed() < Duration::from_secs(5));
+    drop(emulator);
+    app.stop().await;
+}
