@@ -1,0 +1,76 @@
+// Browser test of the live status board: tollgate watches an emulated cluster (the
+// `kube-emulator` binary); objects change in the cluster; the open board updates without a
+// reload. Real headless Chromium; screenshots saved.
+//
+//   TOLLGATE_BIN=... EMULATOR_BIN=... node tests/browser/status-board.mjs
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startServer, launch, output } from './harness.mjs';
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+const crds = path.resolve(here, '../../../shared/corpus/tyk-operator/crds/v1/crd-v1.4.2.yaml');
+const dir = mkdtempSync(path.join(tmpdir(), 'tollgate-board-'));
+const kubeconfig = path.join(dir, 'staging.kubeconfig');
+
+const emulator = spawn(process.env.EMULATOR_BIN, ['--listen', '127.0.0.1:0', '--kubeconfig', kubeconfig, '--context', 'staging', crds], { stdio: ['ignore', 'pipe', 'inherit'] });
+const emu = await new Promise((resolve, reject) => {
+  const timer = setTimeout(() => reject(new Error('emulator did not start')), 20_000);
+  let buffer = '';
+  emulator.stdout.on('data', (c) => {
+    buffer += c;
+    const m = buffer.match(/at (http:\/\/[0-9.:]+)/);
+    if (m) { clearTimeout(timer); resolve(m[1]); }
+  });
+  emulator.on('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
+});
+const config = path.join(dir, 'tollgate.toml');
+writeFileSync(config, `[environments.main]\npath = ""\nbranch = "main"\n\n[[clusters]]\nname = "staging"\nkubeconfig = "${kubeconfig}"\nenvironment = "main"\n`);
+
+const { base, stop } = await startServer(['--config', config]);
+let browser;
+const k8s = (method, url, body, contentType = 'application/json') =>
+  fetch(`${emu}${url}`, { method, headers: { 'content-type': contentType }, body: body && JSON.stringify(body) }).then(async (r) => {
+    const text = await r.text();
+    assert.ok(r.ok, `${method} ${url}: ${r.status} ${text}`);
+    return JSON.parse(text);
+  });
+try {
+  browser = await launch();
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/status`);
+  await page.waitForSelector('body[data-hydrated="true"]');
+  const cell = '#board tr[data-resource="ApiDefinition/payments/payments-api"] td[data-cluster="staging"]';
+  await page.waitForFunction((sel) => document.querySelector(sel)?.textContent.includes('missing'), cell, { timeout: 15_000 });
+  await page.evaluate(() => { window.__noReload = true; });
+
+  // The agent applies the API from Git: the board shows it synced, live.
+  const doc = (await (await fetch(`${base}/api/v1/resources/ApiDefinition/payments/payments-api`)).json()).document;
+  const started = Date.now();
+  await k8s('POST', '/apis/tyk.tyk.io/v1alpha1/namespaces/payments/apidefinitions?fieldManager=argocd-controller', doc);
+  await page.waitForFunction((sel) => document.querySelector(sel)?.textContent.includes('synced'), cell, { timeout: 10_000 });
+  const latency = Date.now() - started;
+  await page.screenshot({ path: path.join(output, 'status-synced.png'), fullPage: true });
+
+  // Someone edits the cluster: drifted, with who did it.
+  await k8s('PATCH', '/apis/tyk.tyk.io/v1alpha1/namespaces/payments/apidefinitions/payments-api?fieldManager=kubectl-edit',
+    { spec: { proxy: { target_url: 'http://hotfix:8080' } } }, 'application/merge-patch+json');
+  await page.waitForFunction((sel) => document.querySelector(sel)?.textContent.includes('drifted'), cell, { timeout: 10_000 });
+  const text = await page.locator(cell).textContent();
+  assert.match(text, /spec\.proxy\.target_url/);
+  assert.match(text, /kubectl-edit/);
+  assert.equal(await page.evaluate(() => window.__noReload), true, 'the board updated without a reload');
+  await page.screenshot({ path: path.join(output, 'status-drifted.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  console.log(`status board browser test passed (cluster event to board: ${latency} ms)`);
+} finally {
+  await browser?.close();
+  stop();
+  emulator.kill('SIGINT');
+  rmSync(dir, { recursive: true, force: true });
+}
