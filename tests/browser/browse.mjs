@@ -21,7 +21,7 @@ try {
 
   // 1. The list, rendered on the server, then hydrated.
   await page.goto(`${base}/apis`);
-  assert.equal(await page.locator('#apis tbody tr').count(), 13, 'all 13 APIs on the first page');
+  assert.equal(await page.locator('#apis tbody tr').count(), 14, 'all 14 APIs on the first page');
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 15_000 });
   await page.screenshot({ path: path.join(out, 'apis.png'), fullPage: true });
 

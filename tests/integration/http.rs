@@ -10,7 +10,7 @@ async fn rest_api_serves_the_indexed_repo() {
 
     let (status, body) = app.json("/api/v1/resources?kind=ApiDefinition").await;
     assert_eq!(status, 200);
-    assert_eq!(body["total"], 12);
+    assert_eq!(body["total"], 13);
     assert_eq!(
         body["namespaces"],
         serde_json::json!(["catalog", "identity", "payments"])
@@ -20,7 +20,7 @@ async fn rest_api_serves_the_indexed_repo() {
     let (_, body) = app.json("/api/v1/resources").await;
     assert_eq!(
         body["total"],
-        12 + 4 + 1,
+        13 + 4 + 1,
         "APIs, policies and the OAS API; ConfigMaps only on request"
     );
 
@@ -39,7 +39,7 @@ async fn rest_api_serves_the_indexed_repo() {
             page["total"].as_u64(),
             page["items"].as_array().map(Vec::len)
         ),
-        (Some(12), Some(2))
+        (Some(13), Some(3))
     );
 
     let (status, detail) = app
@@ -142,7 +142,7 @@ async fn pages_render_their_data_on_the_server() {
         "payments-api",
         "/payments/payments-api/",
         "http://refunds.payments.svc:8080",
-        "Showing 1–13 of 13 APIs",
+        "Showing 1–14 of 14 APIs",
         "pet-store",
         "/pkg/frontend.js",
     ] {

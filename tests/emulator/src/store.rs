@@ -271,6 +271,43 @@ impl Store {
         store
     }
 
+    /// Registers the Tyk Operator's kinds and the GitOps agents' objects without their CRD
+    /// files (the emulator does not validate schemas), so the demo needs nothing beside the
+    /// binary.
+    pub fn register_builtin_crds(&self) {
+        for (group, version, plural, kind) in [
+            ("tyk.tyk.io", "v1alpha1", "apidefinitions", "ApiDefinition"),
+            (
+                "tyk.tyk.io",
+                "v1alpha1",
+                "securitypolicies",
+                "SecurityPolicy",
+            ),
+            (
+                "tyk.tyk.io",
+                "v1alpha1",
+                "tykoasapidefinitions",
+                "TykOasApiDefinition",
+            ),
+            ("argoproj.io", "v1alpha1", "applications", "Application"),
+            (
+                "kustomize.toolkit.fluxcd.io",
+                "v1",
+                "kustomizations",
+                "Kustomization",
+            ),
+        ] {
+            self.register(TypeInfo {
+                group: group.into(),
+                version: version.into(),
+                plural: plural.into(),
+                kind: kind.into(),
+                namespaced: true,
+                status_subresource: true,
+            });
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner
             .lock()
