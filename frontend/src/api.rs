@@ -413,3 +413,13 @@ pub struct StatusReport {
     pub version: u64,
     pub generated_at: String,
 }
+
+/// `POST /api/v1/status/adopt`: turn a drifted resource's live values into a change request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AdoptRequest {
+    pub cluster: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}

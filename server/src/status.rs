@@ -321,6 +321,99 @@ impl StatusService {
         }
     }
 
+    /// Turns a drifted resource's live values into a change request, with who changed what in
+    /// its description.
+    pub async fn adopt(
+        &self,
+        changes: &crate::changes::ChangeService,
+        user: &str,
+        req: frontend::api::AdoptRequest,
+    ) -> Result<frontend::api::CreatedChange, frontend::api::ApiError> {
+        let not_drifted = || {
+            frontend::api::ApiError::new(
+                "not_drifted",
+                format!(
+                    "{}/{}/{} is not drifted in {}",
+                    req.kind, req.namespace, req.name, req.cluster
+                ),
+            )
+        };
+        let kind = Kind::parse(&req.kind).ok_or_else(|| {
+            frontend::api::ApiError::new("unknown_kind", format!("unknown kind `{}`", req.kind))
+        })?;
+        let report = self.current();
+        let cell = report
+            .rows
+            .iter()
+            .find(|r| r.kind == kind.as_str() && r.namespace == req.namespace && r.name == req.name)
+            .and_then(|r| r.cells.iter().find(|c| c.cluster == req.cluster))
+            .filter(|c| c.state == "drifted")
+            .ok_or_else(not_drifted)?;
+        let cluster = self
+            .clusters
+            .iter()
+            .find(|c| c.config.name == req.cluster)
+            .ok_or_else(not_drifted)?;
+        let key = ResourceKey::new(kind, &req.namespace, &req.name);
+        let live = cluster.live().remove(&key).ok_or_else(not_drifted)?;
+        let desired = self
+            .catalog
+            .snapshot()
+            .and_then(|s| s.index.get(&key).and_then(|r| r.resource.to_value().ok()))
+            .ok_or_else(|| {
+                frontend::api::ApiError::new(
+                    "not_found",
+                    format!("{key} is not in the config repo"),
+                )
+            })?;
+        let paths: Vec<String> = cell.drift.iter().map(|d| d.path.clone()).collect();
+        let patch = sync::adopt_patch(&desired, &live, &paths);
+        let mut description = format!(
+            "Adopts into Git what runs in cluster `{}`:\n\n| Field | Git | Cluster | Changed by |\n| --- | --- | --- | --- |\n",
+            req.cluster
+        );
+        for d in &cell.drift {
+            let show = |v: &Option<Value>| {
+                v.as_ref()
+                    .map_or_else(|| "(absent)".to_owned(), ToString::to_string)
+            };
+            let who = match (&d.manager, &d.time) {
+                (Some(m), Some(t)) => {
+                    format!("{m} ({}) at {t}", d.operation.clone().unwrap_or_default())
+                }
+                (Some(m), None) => m.clone(),
+                _ => "unknown".into(),
+            };
+            description.push_str(&format!(
+                "| `{}` | `{}` | `{}` | {} |\n",
+                d.path,
+                show(&d.desired),
+                show(&d.live),
+                who
+            ));
+        }
+        let request = frontend::api::CreateChangeRequest {
+            title: format!(
+                "Adopt drift of {}/{} from {}",
+                req.namespace, req.name, req.cluster
+            ),
+            description,
+            edits: vec![frontend::api::EditRequest {
+                kind: kind.as_str().into(),
+                namespace: req.namespace.clone(),
+                name: req.name.clone(),
+                document: None,
+                merge_patch: Some(patch),
+                yaml: None,
+                delete: false,
+            }],
+        };
+        changes
+            .create(user, request, None)
+            .await
+            .map(|(_, created)| created)
+    }
+
     /// Prometheus text exposition: resources per cluster and state, and reachability.
     pub fn metrics(&self) -> String {
         let report = self.current();

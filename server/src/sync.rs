@@ -201,3 +201,71 @@ pub fn applied_commit(agent: &Value) -> Option<String> {
 
 #[cfg(test)]
 mod tests;
+
+/// The RFC 7386 merge patch that makes Git say what the cluster runs, for the drifted `paths`
+/// (`spec.proxy.target_url`, `spec.access_rights_array[0].versions`): a field missing live is
+/// removed; inside a list of objects only the drifted field of the item changes, so what the
+/// operator adds to items never lands in Git.
+pub fn adopt_patch(desired: &Value, live: &Value, paths: &[String]) -> Value {
+    let mut patch = Value::Object(serde_json::Map::new());
+    let mut lists: std::collections::BTreeMap<String, Value> = std::collections::BTreeMap::new();
+    for path in paths {
+        match path.split_once('[') {
+            Some((list_path, rest)) => {
+                let Some((index, inner)) = rest.split_once(']') else {
+                    continue;
+                };
+                let Ok(index) = index.parse::<usize>() else {
+                    continue;
+                };
+                let list = lists
+                    .entry(list_path.to_owned())
+                    .or_insert_with(|| at(desired, list_path).cloned().unwrap_or(Value::Null));
+                let inner = inner.trim_start_matches('.');
+                let live_item = at(live, list_path).and_then(|l| l.get(index));
+                if let Some(item) = list.get_mut(index) {
+                    if inner.is_empty() {
+                        *item = live_item.cloned().unwrap_or(Value::Null);
+                    } else {
+                        set(item, inner, live_item.and_then(|i| at(i, inner)).cloned());
+                    }
+                }
+            }
+            None => {
+                let value = at(live, path).cloned().unwrap_or(Value::Null);
+                set(&mut patch, path, Some(value));
+            }
+        }
+    }
+    for (path, list) in lists {
+        set(&mut patch, &path, Some(list));
+    }
+    patch
+}
+
+fn at<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
+    path.split('.').try_fold(v, |node, key| node.get(key))
+}
+
+fn set(v: &mut Value, path: &str, value: Option<Value>) {
+    let mut node = v;
+    let keys: Vec<&str> = path.split('.').collect();
+    let Some((last, parents)) = keys.split_last() else {
+        return;
+    };
+    for key in parents {
+        if !node.get(*key).is_some_and(Value::is_object) {
+            node[*key] = Value::Object(serde_json::Map::new());
+        }
+        node = &mut node[*key];
+    }
+    match (node.as_object_mut(), value) {
+        (Some(map), Some(value)) => {
+            map.insert((*last).to_owned(), value);
+        }
+        (Some(map), None) => {
+            map.remove(*last);
+        }
+        (None, _) => {}
+    }
+}

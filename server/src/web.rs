@@ -135,6 +135,7 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
         )
         .route("/api/v1/status", get(status::get_status))
         .route("/api/v1/status/events", get(status::status_events))
+        .route("/api/v1/status/adopt", post(status::adopt_drift))
         .route("/metrics", get(status::get_metrics))
         .route(
             "/api/v1/changes",

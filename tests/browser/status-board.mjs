@@ -66,6 +66,19 @@ try {
   assert.match(text, /kubectl-edit/);
   assert.equal(await page.evaluate(() => window.__noReload), true, 'the board updated without a reload');
   await page.screenshot({ path: path.join(output, 'status-drifted.png'), fullPage: true });
+
+  // Adopt the drift into Git as a signed-in user: a change request opens.
+  await page.goto(`${base}/login`);
+  await page.getByRole('button', { name: 'Continue as alice' }).click();
+  await page.waitForSelector('.who .user');
+  await page.goto(`${base}/status`);
+  await page.waitForSelector('body[data-hydrated="true"]');
+  await page.locator(`${cell} button.adopt`).click();
+  await page.waitForURL(/\/changes\/\d+$/);
+  await page.waitForSelector('#change-state');
+  assert.match(await page.locator('h1').textContent(), /Adopt drift of payments\/payments-api from staging/);
+  assert.match(await page.locator('.diffs').textContent(), /http:\/\/hotfix:8080/);
+  await page.screenshot({ path: path.join(output, 'status-adopted.png'), fullPage: true });
   assert.deepEqual(errors, []);
   console.log(`status board browser test passed (cluster event to board: ${latency} ms)`);
 } finally {

@@ -191,6 +191,63 @@ async fn live_status_follows_the_clusters() {
         )
     );
 
+    // Adopt the drift: a change whose diff is exactly the drifted field, attributed.
+    let alice = app.login("alice").await;
+    let adopt = json!({"cluster": "staging", "kind": "ApiDefinition", "namespace": "payments", "name": "payments-api"});
+    let (status, adopted) = app
+        .call(
+            "POST",
+            "/api/v1/status/adopt",
+            Some(&alice),
+            Some(adopt),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{adopted}");
+    let commit = adopted["commit"].as_str().expect("commit");
+    let diff = app.git(&["diff", "--unified=0", &format!("{commit}~1"), commit]);
+    let changed: Vec<&str> = diff
+        .lines()
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
+        .collect();
+    assert_eq!(
+        changed,
+        vec![
+            "-    target_url: http://payments-api.payments.svc:8080",
+            "+    target_url: http://hotfix:8080"
+        ],
+        "{diff}"
+    );
+    let (_, view) = app
+        .call(
+            "GET",
+            &format!("/api/v1/changes/{}", adopted["id"]),
+            None,
+            None,
+            None,
+        )
+        .await;
+    assert!(
+        view["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("kubectl-edit") && d.contains("spec.proxy.target_url")),
+        "{view}"
+    );
+    let (_, closed) = app
+        .call(
+            "POST",
+            &format!("/api/v1/changes/{}/close", adopted["id"]),
+            Some(&alice),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(closed["state"], "closed");
+
     // The agent heals it; then the operator reports a failure.
     apis.patch(
         "payments-api",
@@ -215,7 +272,6 @@ async fn live_status_follows_the_clusters() {
     .expect("status");
 
     // A change merged in Git is pending until Argo CD applies it.
-    let alice = app.login("alice").await;
     let (status, created) = app.call("POST", "/api/v1/changes", Some(&alice), Some(json!({"title": "v2", "edits": [{"kind": "ApiDefinition", "namespace": "payments", "name": "payments-api", "merge_patch": {"spec": {"proxy": {"target_url": "http://payments-v2:8080"}}}}]})), None).await;
     assert_eq!(status, 201, "{created}");
     let (status, _) = app

@@ -87,6 +87,28 @@ fn cell_detail(c: &StatusCell) -> Option<String> {
     }
 }
 
+/// "Adopt into Git": the live values become a change request (signed-in users).
+#[component]
+fn AdoptButton(body: serde_json::Value) -> impl IntoView {
+    let failed = RwSignal::new(None::<crate::api::ApiError>);
+    let navigate = leptos_router::hooks::use_navigate();
+    let on_click = move |_| {
+        let (body, navigate) = (body.clone(), navigate.clone());
+        leptos::task::spawn_local(async move {
+            match data::post_json::<crate::api::CreatedChange>("/api/v1/status/adopt", &body, None)
+                .await
+            {
+                Ok(c) => navigate(&format!("/changes/{}", c.id), Default::default()),
+                Err(e) => failed.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <button type="button" class="adopt small" on:click=on_click title="Propose a change that makes Git match the cluster">"Adopt into Git"</button>
+        {move || failed.get().map(|error| view! { <ErrorBox error/> })}
+    }
+}
+
 #[component]
 pub fn StatusPage() -> impl IntoView {
     let query = use_query_map();
@@ -151,10 +173,15 @@ pub fn StatusPage() -> impl IntoView {
                                         <td><span class="badge kind">{row.kind.clone()}</span> " " {format!("{}/{}", row.namespace, row.name)}</td>
                                         {row.cells.iter().map(|c| {
                                             let detail = cell_detail(c);
+                                            let adopt = (c.state == "drifted").then(|| {
+                                                let body = serde_json::json!({"cluster": c.cluster, "kind": row.kind, "namespace": row.namespace, "name": row.name});
+                                                view! { <AdoptButton body/> }
+                                            });
                                             view! {
                                                 <td data-cluster=c.cluster.clone()>
                                                     <span class=format!("badge sync-{}", c.state)>{c.state.clone()}</span>
                                                     {detail.map(|d| view! { <div class="sub cell-detail">{d}</div> })}
+                                                    {adopt}
                                                 </td>
                                             }
                                         }).collect_view()}

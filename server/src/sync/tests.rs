@@ -281,3 +281,26 @@ fn applied_revisions_from_argo_and_flux() {
     );
     assert_eq!(applied_commit(&json!({})), None);
 }
+
+#[test]
+fn adopting_drift_patches_only_the_drifted_fields() {
+    let desired = json!({"spec": {"proxy": {"target_url": "a", "listen_path": "/x"}, "tags": ["edge"],
+        "access_rights_array": [{"name": "a", "versions": ["Default"]}, {"name": "b", "versions": ["v1"]}]}});
+    let live = json!({"spec": {"proxy": {"target_url": "b", "listen_path": "/x"}, "tags": ["edge", "more"],
+        "access_rights_array": [{"name": "a", "versions": ["Default"], "api_id": "x"}, {"name": "b", "versions": ["v2"], "api_id": "y"}]}});
+    let patch = adopt_patch(
+        &desired,
+        &live,
+        &[
+            "spec.proxy.target_url".into(),
+            "spec.tags".into(),
+            "spec.access_rights_array[1].versions".into(),
+            "spec.gone".into(),
+        ],
+    );
+    assert_eq!(
+        patch,
+        json!({"spec": {"proxy": {"target_url": "b"}, "tags": ["edge", "more"], "gone": null,
+        "access_rights_array": [{"name": "a", "versions": ["Default"]}, {"name": "b", "versions": ["v2"]}]}})
+    );
+}

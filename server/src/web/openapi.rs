@@ -25,7 +25,8 @@ use utoipa::OpenApi;
         super::changes::rebase_change,
         super::changes::comment_change,
         super::changes::resource_changes,
-        super::status::get_status
+        super::status::get_status,
+        super::status::adopt_drift
     ),
     components(schemas(
         frontend::api::ApiError,
