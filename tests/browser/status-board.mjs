@@ -67,6 +67,14 @@ try {
   assert.equal(await page.evaluate(() => window.__noReload), true, 'the board updated without a reload');
   await page.screenshot({ path: path.join(output, 'status-drifted.png'), fullPage: true });
 
+  // The API's own page shows its state per cluster, with the drift and who made it.
+  await page.goto(`${base}/apis/payments/payments-api`);
+  await page.waitForSelector('#cluster-states');
+  const states = await page.locator('#cluster-states').textContent();
+  assert.match(states, /staging\s*drifted/);
+  assert.match(states, /changed by kubectl-edit/);
+  await page.screenshot({ path: path.join(output, 'api-cluster-states.png'), fullPage: true });
+
   // Adopt the drift into Git as a signed-in user: a change request opens.
   await page.goto(`${base}/login`);
   await page.getByRole('button', { name: 'Continue as alice' }).click();

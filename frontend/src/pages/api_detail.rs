@@ -60,6 +60,51 @@ pub fn Heading(
     }
 }
 
+/// Where the resource runs: its state in each cluster, with the drift and who made it.
+#[component]
+pub fn ClusterStates(kind: String, namespace: String, name: String) -> impl IntoView {
+    let ns = namespace.clone();
+    let report = Resource::new(
+        || (),
+        move |_| {
+            data::sync_status(crate::api::StatusQuery {
+                namespace: Some(ns.clone()),
+                ..Default::default()
+            })
+        },
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || report.get().and_then(Result::ok).filter(|r| !r.clusters.is_empty()).map(|r| {
+                let cells = r.rows.iter().find(|row| row.kind == kind && row.name == name).map(|row| row.cells.clone()).unwrap_or_default();
+                view! {
+                    <section aria-labelledby="clusters-title" class="cluster-states">
+                        <h2 id="clusters-title">"In the clusters"</h2>
+                        <ul id="cluster-states">
+                            {cells.into_iter().map(|c| view! {
+                                <li>
+                                    <strong>{c.cluster.clone()}</strong> " "
+                                    <span class=format!("badge sync-{}", c.state)>{c.state.clone()}</span>
+                                    {c.error.clone().map(|e| view! { <div class="sub">{e}</div> })}
+                                    {(!c.drift.is_empty()).then(|| view! {
+                                        <ul class="drift">
+                                            {c.drift.iter().map(|d| {
+                                                let show = |v: &Option<serde_json::Value>| v.as_ref().map_or_else(|| "absent".to_owned(), ToString::to_string);
+                                                let who = d.manager.clone().map(|m| format!(" — changed by {m}{}", d.time.clone().map(|t| format!(" at {t}")).unwrap_or_default())).unwrap_or_default();
+                                                view! { <li><code>{d.path.clone()}</code> ": Git " <code>{show(&d.desired)}</code> ", cluster " <code>{show(&d.live)}</code> {who}</li> }
+                                            }).collect_view()}
+                                        </ul>
+                                    })}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    </section>
+                }
+            })}
+        </Suspense>
+    }
+}
+
 /// Edit buttons and the open change requests that touch the resource.
 #[component]
 pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView {
@@ -135,6 +180,7 @@ fn Detail(kind: &'static str) -> impl IntoView {
                         <AuthBadge mode=d.summary.auth_mode.clone()/>
                     </div>
                     <EditLinks kind=d.summary.kind.clone() namespace=d.summary.namespace.clone() name=d.summary.name.clone()/>
+                    <ClusterStates kind=d.summary.kind.clone() namespace=d.summary.namespace.clone() name=d.summary.name.clone()/>
                     <div class="columns">
                         <section aria-labelledby="fields-title">
                             <h2 id="fields-title">"Settings"</h2>

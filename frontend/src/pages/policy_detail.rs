@@ -1,6 +1,6 @@
 //! A policy's page: its state, limits, the APIs it grants, and its YAML.
 
-use super::api_detail::{EditLinks, Heading, detail_resource};
+use super::api_detail::{ClusterStates, EditLinks, Heading, detail_resource};
 use crate::data::encode;
 use crate::ui::{ActiveBadge, ErrorBox, LimitsList, YamlBlock};
 use leptos::prelude::*;
@@ -19,6 +19,7 @@ pub fn PolicyDetailPage() -> impl IntoView {
                         <span class=format!("badge state-{}", d.summary.state.clone().unwrap_or_default())>{d.summary.state.clone()}</span>
                     </div>
                     <EditLinks kind=d.summary.kind.clone() namespace=d.summary.namespace.clone() name=d.summary.name.clone()/>
+                    <ClusterStates kind=d.summary.kind.clone() namespace=d.summary.namespace.clone() name=d.summary.name.clone()/>
                     <div class="columns">
                         <section aria-labelledby="limits-title">
                             <h2 id="limits-title">"Limits"</h2>
