@@ -212,17 +212,7 @@ async fn fetch_post<T: serde::de::DeserializeOwned>(
         .map_err(|_| network())?
         .dyn_into()
         .map_err(|_| network())?;
-    let text = JsFuture::from(response.text().map_err(|_| network())?)
-        .await
-        .map_err(|_| network())?;
-    let text = text.as_string().unwrap_or_default();
-    if response.ok() {
-        serde_json::from_str(&text).map_err(|e| ApiError::new("bad_response", e.to_string()))
-    } else {
-        Err(serde_json::from_str::<ApiError>(&text).unwrap_or_else(|_| {
-            ApiError::new("http", format!("the server answered {}", response.status()))
-        }))
-    }
+    read_response(response).await
 }
 
 /// Percent-encodes a query or path component.
@@ -256,6 +246,21 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(url: String) -> Result<T, Ap
         .map_err(|_| network())?
         .dyn_into()
         .map_err(|_| network())?;
+    read_response(response).await
+}
+
+#[cfg(all(not(feature = "ssr"), not(feature = "hydrate")))]
+async fn get_json<T>(_url: &str) -> Result<T, ApiError> {
+    Err(ApiError::new("unsupported", "built without ssr or hydrate"))
+}
+
+/// The JSON body of a response, or the API's error.
+#[cfg(all(not(feature = "ssr"), feature = "hydrate"))]
+async fn read_response<T: serde::de::DeserializeOwned>(
+    response: web_sys::Response,
+) -> Result<T, ApiError> {
+    use wasm_bindgen_futures::JsFuture;
+    let network = || ApiError::new("network", "the server could not be reached");
     let text = JsFuture::from(response.text().map_err(|_| network())?)
         .await
         .map_err(|_| network())?;
@@ -267,9 +272,4 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(url: String) -> Result<T, Ap
             ApiError::new("http", format!("the server answered {}", response.status()))
         }))
     }
-}
-
-#[cfg(all(not(feature = "ssr"), not(feature = "hydrate")))]
-async fn get_json<T>(_url: &str) -> Result<T, ApiError> {
-    Err(ApiError::new("unsupported", "built without ssr or hydrate"))
 }

@@ -54,6 +54,8 @@ pub struct Cluster {
     stores: Vec<(Kind, reflector::Store<DynamicObject>)>,
     agent: Option<reflector::Store<DynamicObject>>,
     health: Arc<RwLock<Health>>,
+    /// Objects already converted to JSON, by uid, with the resourceVersion they were read at.
+    converted: std::sync::Mutex<HashMap<String, (String, Arc<Value>)>>,
 }
 
 fn tyk(kind: Kind) -> ApiResource {
@@ -100,6 +102,7 @@ impl Cluster {
             stores: Vec::new(),
             agent: None,
             health,
+            converted: std::sync::Mutex::new(HashMap::new()),
         };
         for kind in [
             Kind::ApiDefinition,
@@ -216,8 +219,14 @@ impl Cluster {
         self.health.read().map(|h| h.clone()).unwrap_or_default()
     }
 
-    /// The live Tyk objects, as JSON, keyed by kind/namespace/name.
-    pub fn live(&self) -> HashMap<ResourceKey, Value> {
+    /// The live Tyk objects, as JSON, keyed by kind/namespace/name. Objects unchanged since
+    /// the last call (same uid and resourceVersion) are not converted again.
+    pub fn live(&self) -> HashMap<ResourceKey, Arc<Value>> {
+        let mut converted = self
+            .converted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut seen = HashMap::with_capacity(converted.len());
         let mut out = HashMap::new();
         for (kind, store) in &self.stores {
             for obj in store.state() {
@@ -226,11 +235,24 @@ impl Cluster {
                 else {
                     continue;
                 };
-                if let Ok(v) = serde_json::to_value(obj.as_ref()) {
-                    out.insert(ResourceKey::new(*kind, ns, name), v);
-                }
+                let uid = obj
+                    .metadata
+                    .uid
+                    .clone()
+                    .unwrap_or_else(|| format!("{kind}/{ns}/{name}"));
+                let rv = obj.metadata.resource_version.clone().unwrap_or_default();
+                let value = match converted.get(&uid) {
+                    Some((at, v)) if *at == rv => Arc::clone(v),
+                    _ => match serde_json::to_value(obj.as_ref()) {
+                        Ok(v) => Arc::new(v),
+                        Err(_) => continue,
+                    },
+                };
+                seen.insert(uid, (rv, Arc::clone(&value)));
+                out.insert(ResourceKey::new(*kind, ns, name), value);
             }
         }
+        *converted = seen;
         out
     }
 

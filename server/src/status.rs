@@ -20,6 +20,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{Notify, broadcast};
 
+/// Documents by key.
+type Documents = HashMap<ResourceKey, Value>;
+
 /// Watches every configured cluster and keeps the report current.
 pub struct StatusService {
     repo: ConfigRepo,
@@ -33,6 +36,8 @@ pub struct StatusService {
     tx: broadcast::Sender<u64>,
     /// Indexes at other commits (applied revisions, other branches), by commit.
     indexes: Mutex<HashMap<ObjectId, Arc<RepoIndex>>>,
+    /// Desired documents per commit and environment path, shared by the clusters that follow it.
+    desired: Mutex<HashMap<(ObjectId, String), Arc<Documents>>>,
 }
 
 fn now() -> String {
@@ -72,6 +77,7 @@ impl StatusService {
             version: AtomicU64::new(0),
             tx,
             indexes: Mutex::new(HashMap::new()),
+            desired: Mutex::new(HashMap::new()),
         });
         let this = Arc::clone(&service);
         tokio::spawn(async move {
@@ -185,6 +191,34 @@ impl StatusService {
         Some(built)
     }
 
+    /// Documents at `commit` under an environment's path, as JSON; cached per commit.
+    fn desired_at(
+        &self,
+        commit: ObjectId,
+        env: &EnvironmentConfig,
+    ) -> Option<Arc<HashMap<ResourceKey, Value>>> {
+        let key = (commit, env.path.clone());
+        if let Some(d) = self
+            .desired
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+        {
+            return Some(Arc::clone(d));
+        }
+        let index = self.index_at(commit)?;
+        let docs = Arc::new(Self::desired(&index, env));
+        let mut cache = self
+            .desired
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() > 8 {
+            cache.clear();
+        }
+        cache.insert(key, Arc::clone(&docs));
+        Some(docs)
+    }
+
     /// Documents of an index under an environment's path, as JSON.
     fn desired(index: &RepoIndex, env: &EnvironmentConfig) -> HashMap<ResourceKey, Value> {
         index
@@ -218,8 +252,7 @@ impl StatusService {
             };
             let head_commit = self.repo.head_of(branch).ok();
             let head = head_commit
-                .and_then(|c| self.index_at(c))
-                .map(|i| Self::desired(&i, env))
+                .and_then(|c| self.desired_at(c, env))
                 .unwrap_or_default();
             let agent = cluster.agent();
             let applied_commit = agent.as_ref().and_then(sync::applied_commit);
@@ -227,8 +260,7 @@ impl StatusService {
                 (AgentKind::None, _) => None,
                 (_, Some(sha)) => ObjectId::from_hex(sha.as_bytes())
                     .ok()
-                    .and_then(|c| self.index_at(c))
-                    .map(|i| Self::desired(&i, env)),
+                    .and_then(|c| self.desired_at(c, env)),
                 (_, None) => None,
             };
             let live = cluster.live();
@@ -243,7 +275,7 @@ impl StatusService {
                     kind: key.kind,
                     head: head.get(key),
                     applied: applied.as_ref().map(|a| a.get(key)),
-                    live: live.get(key),
+                    live: live.get(key).map(AsRef::as_ref),
                     reachable: health.reachable,
                 };
                 let status = sync::status(inputs);
@@ -356,6 +388,7 @@ impl StatusService {
             .ok_or_else(not_drifted)?;
         let key = ResourceKey::new(kind, &req.namespace, &req.name);
         let live = cluster.live().remove(&key).ok_or_else(not_drifted)?;
+        let live = live.as_ref();
         let desired = self
             .catalog
             .snapshot()
@@ -367,7 +400,7 @@ impl StatusService {
                 )
             })?;
         let paths: Vec<String> = cell.drift.iter().map(|d| d.path.clone()).collect();
-        let patch = sync::adopt_patch(&desired, &live, &paths);
+        let patch = sync::adopt_patch(&desired, live, &paths);
         let mut description = format!(
             "Adopts into Git what runs in cluster `{}`:\n\n| Field | Git | Cluster | Changed by |\n| --- | --- | --- | --- |\n",
             req.cluster

@@ -89,14 +89,7 @@ async fn propose_review_and_merge() {
         "alice|Tollgate"
     );
     let diff = app.git(&["diff", "--unified=0", &format!("{commit}~1"), commit]);
-    let changed: Vec<&str> = diff
-        .lines()
-        .filter(|l| {
-            (l.starts_with('+') || l.starts_with('-'))
-                && !l.starts_with("+++")
-                && !l.starts_with("---")
-        })
-        .collect();
+    let changed = crate::support::changed_lines(&diff);
     assert_eq!(
         changed,
         vec![
@@ -740,14 +733,7 @@ async fn oas_document_edits_change_only_their_lines() {
     assert_eq!(status, 201, "{created}");
     let commit = created["commit"].as_str().expect("commit");
     let diff = app.git(&["diff", "--unified=0", &format!("{commit}~1"), commit]);
-    let changed: Vec<&str> = diff
-        .lines()
-        .filter(|l| {
-            (l.starts_with('+') || l.starts_with('-'))
-                && !l.starts_with("+++")
-                && !l.starts_with("---")
-        })
-        .collect();
+    let changed = crate::support::changed_lines(&diff);
     assert_eq!(changed.len(), 2, "{diff}");
     assert!(
         changed[1].contains("\"url\": \"http://petstore-v2.catalog.svc:8080\""),

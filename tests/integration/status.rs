@@ -206,14 +206,7 @@ async fn live_status_follows_the_clusters() {
     assert_eq!(status, 201, "{adopted}");
     let commit = adopted["commit"].as_str().expect("commit");
     let diff = app.git(&["diff", "--unified=0", &format!("{commit}~1"), commit]);
-    let changed: Vec<&str> = diff
-        .lines()
-        .filter(|l| {
-            (l.starts_with('+') || l.starts_with('-'))
-                && !l.starts_with("+++")
-                && !l.starts_with("---")
-        })
-        .collect();
+    let changed = crate::support::changed_lines(&diff);
     assert_eq!(
         changed,
         vec![

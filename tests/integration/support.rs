@@ -72,6 +72,17 @@ impl TestRepo {
     }
 }
 
+/// The added and removed lines of a `git diff` (headers left out).
+pub fn changed_lines(diff: &str) -> Vec<&str> {
+    diff.lines()
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
+        .collect()
+}
+
 /// Waits for a condition, polling, up to a deadline.
 pub async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut check: F)
 where
