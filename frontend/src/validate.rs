@@ -54,6 +54,16 @@ impl Out<'_> {
     fn warn(&mut self, field: &str, code: &str, message: impl Into<String>) {
         self.push(field, Severity::Warning, code, message);
     }
+    /// A required, non-empty string field.
+    fn require_text(&mut self, parent: &Value, prefix: &str, key: &str, message: &str) {
+        if parent
+            .get(key)
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            self.error(&format!("{prefix}.{key}"), "required", message);
+        }
+    }
     fn push(&mut self, field: &str, severity: Severity, code: &str, message: impl Into<String>) {
         self.issues.push(Issue {
             resource: self.resource.to_owned(),
@@ -159,13 +169,7 @@ pub fn validate_api(resource: &str, doc: &Value) -> Vec<Issue> {
         out.error("spec", "required", "spec is required");
         return out.issues;
     };
-    if spec
-        .get("name")
-        .and_then(Value::as_str)
-        .is_none_or(str::is_empty)
-    {
-        out.error("spec.name", "required", "the API needs a name");
-    }
+    out.require_text(spec, "spec", "name", "the API needs a name");
     match spec.get("protocol").and_then(Value::as_str) {
         None => out.error("spec.protocol", "required", "choose a protocol"),
         Some(p) if !matches!(p, "" | "h2c" | "tcp" | "tls" | "http" | "https") => out.error(
@@ -377,13 +381,7 @@ pub fn validate_policy(resource: &str, doc: &Value) -> Vec<Issue> {
         out.error("spec", "required", "spec is required");
         return out.issues;
     };
-    if spec
-        .get("name")
-        .and_then(Value::as_str)
-        .is_none_or(str::is_empty)
-    {
-        out.error("spec.name", "required", "the policy needs a name");
-    }
+    out.require_text(spec, "spec", "name", "the policy needs a name");
     match spec.get("state").and_then(Value::as_str) {
         Some("active" | "draft" | "deny") => {}
         _ => out.error(

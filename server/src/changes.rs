@@ -261,6 +261,32 @@ impl ChangeService {
         }
     }
 
+    /// Plans `edits` against the repo at `base`, on a blocking thread.
+    async fn plan_at(
+        &self,
+        base: ObjectId,
+        edits: Vec<EditRequest>,
+    ) -> Result<Result<plan::Plan, plan::PlanError>, ApiError> {
+        self.blocking(move |s| {
+            let index = s.index_at(base).map_err(|e| plan::PlanError {
+                code: "repo_unavailable",
+                field: String::new(),
+                message: e.to_string(),
+            })?;
+            plan::plan(
+                &index,
+                &RepoFiles {
+                    repo: &s.repo,
+                    commit: base,
+                },
+                &edits,
+                &s.settings,
+                &s.options.default_namespace,
+            )
+        })
+        .await
+    }
+
     async fn head(&self) -> Result<ObjectId, ApiError> {
         self.blocking(|s| s.repo.head_of(&s.branch))
             .await?
@@ -281,25 +307,7 @@ impl ChangeService {
             serde_json::from_str(&row.edits).map_err(|e| err("invalid_edits", e.to_string()))?;
         let _writer = self.writer.lock().await;
         let base = self.head().await?;
-        let planned = self
-            .blocking(move |s| -> Result<plan::Plan, plan::PlanError> {
-                let index = s.index_at(base).map_err(|e| plan::PlanError {
-                    code: "repo_unavailable",
-                    field: String::new(),
-                    message: e.to_string(),
-                })?;
-                plan::plan(
-                    &index,
-                    &RepoFiles {
-                        repo: &s.repo,
-                        commit: base,
-                    },
-                    &edits,
-                    &s.settings,
-                    &s.options.default_namespace,
-                )
-            })
-            .await?;
+        let planned = self.plan_at(base, edits).await?;
         let planned = match planned {
             Ok(p) => p,
             Err(e) => {
@@ -408,23 +416,7 @@ impl ChangeService {
         let base = self.head().await?;
         let edits = req.edits;
         let planned = self
-            .blocking(move |s| -> Result<plan::Plan, plan::PlanError> {
-                let index = s.index_at(base).map_err(|e| plan::PlanError {
-                    code: "repo_unavailable",
-                    field: String::new(),
-                    message: e.to_string(),
-                })?;
-                plan::plan(
-                    &index,
-                    &RepoFiles {
-                        repo: &s.repo,
-                        commit: base,
-                    },
-                    &edits,
-                    &s.settings,
-                    &s.options.default_namespace,
-                )
-            })
+            .plan_at(base, edits)
             .await?
             .map_err(|e| err(e.code, e.message.clone()).at(e.field))?;
         let now = store::now();

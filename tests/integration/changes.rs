@@ -147,23 +147,11 @@ async fn propose_review_and_merge() {
 
     // Review: the author cannot approve; merging needs an approval.
     let (status, err) = app
-        .call(
-            "POST",
-            &format!("/api/v1/changes/{id}/approve"),
-            Some(&alice),
-            None,
-            None,
-        )
+        .act(&format!("/api/v1/changes/{id}/approve"), &alice)
         .await;
     assert_eq!((status, err["code"].as_str()), (403, Some("self_approval")));
     let (status, err) = app
-        .call(
-            "POST",
-            &format!("/api/v1/changes/{id}/merge"),
-            Some(&alice),
-            None,
-            None,
-        )
+        .act(&format!("/api/v1/changes/{id}/merge"), &alice)
         .await;
     assert_eq!(
         (status, err["code"].as_str()),
@@ -180,24 +168,10 @@ async fn propose_review_and_merge() {
         .await;
     assert_eq!(status, 200);
     let (status, view) = app
-        .call(
-            "POST",
-            &format!("/api/v1/changes/{id}/approve"),
-            Some(&bob),
-            None,
-            None,
-        )
+        .act(&format!("/api/v1/changes/{id}/approve"), &bob)
         .await;
     assert_eq!((status, view["approvals"].clone()), (200, json!(["bob"])));
-    let (status, view) = app
-        .call(
-            "POST",
-            &format!("/api/v1/changes/{id}/merge"),
-            Some(&bob),
-            None,
-            None,
-        )
-        .await;
+    let (status, view) = app.act(&format!("/api/v1/changes/{id}/merge"), &bob).await;
     assert_eq!(status, 200, "{view}");
     assert_eq!(view["state"], "merged");
     assert_eq!(
@@ -212,15 +186,7 @@ async fn propose_review_and_merge() {
         "http://payments-v2.payments.svc:8080",
     )
     .await;
-    let (status, err) = app
-        .call(
-            "POST",
-            &format!("/api/v1/changes/{id}/merge"),
-            Some(&bob),
-            None,
-            None,
-        )
-        .await;
+    let (status, err) = app.act(&format!("/api/v1/changes/{id}/merge"), &bob).await;
     assert_eq!((status, err["code"].as_str()), (409, Some("not_open")));
     app.stop().await;
 }
@@ -259,13 +225,7 @@ async fn create_rename_and_delete() {
         "{file}"
     );
     let (status, _) = app
-        .call(
-            "POST",
-            &format!("/api/v1/changes/{}/merge", created["id"]),
-            Some(&alice),
-            None,
-            None,
-        )
+        .act(&format!("/api/v1/changes/{}/merge", created["id"]), &alice)
         .await;
     assert_eq!(status, 200);
 
@@ -518,23 +478,11 @@ async fn concurrent_edits_merge_cleanly_or_conflict() {
         let app = &app;
         async move {
             let (s, v) = app
-                .call(
-                    "POST",
-                    &format!("/api/v1/changes/{id}/approve"),
-                    Some(&approver),
-                    None,
-                    None,
-                )
+                .act(&format!("/api/v1/changes/{id}/approve"), &approver)
                 .await;
             assert_eq!(s, 200, "{v}");
-            app.call(
-                "POST",
-                &format!("/api/v1/changes/{id}/merge"),
-                Some(&merger),
-                None,
-                None,
-            )
-            .await
+            app.act(&format!("/api/v1/changes/{id}/merge"), &merger)
+                .await
         }
     };
     // Alice and Bob edit the same API from the same base; Carol edits another one.
@@ -629,15 +577,7 @@ async fn concurrent_edits_merge_cleanly_or_conflict() {
     );
     wait_target(&app, "payments", "refunds", "http://alice:1").await;
     // Regenerating Bob's change of the same field is refused; his other change regenerates.
-    let (status, err) = app
-        .call(
-            "POST",
-            &format!("/api/v1/changes/{b}/rebase"),
-            Some(&bob),
-            None,
-            None,
-        )
-        .await;
+    let (status, err) = app.act(&format!("/api/v1/changes/{b}/rebase"), &bob).await;
     assert_eq!((status, err["code"].as_str()), (409, Some("conflict")));
     assert!(
         err["message"]
@@ -646,24 +586,10 @@ async fn concurrent_edits_merge_cleanly_or_conflict() {
         "{err}"
     );
     let (status, err) = app
-        .call(
-            "POST",
-            &format!("/api/v1/changes/{b2}/rebase"),
-            Some(&alice),
-            None,
-            None,
-        )
+        .act(&format!("/api/v1/changes/{b2}/rebase"), &alice)
         .await;
     assert_eq!((status, err["code"].as_str()), (403, Some("forbidden")));
-    let (status, v) = app
-        .call(
-            "POST",
-            &format!("/api/v1/changes/{b2}/rebase"),
-            Some(&bob),
-            None,
-            None,
-        )
-        .await;
+    let (status, v) = app.act(&format!("/api/v1/changes/{b2}/rebase"), &bob).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["approvals"], json!([]));
     let (status, v) = approve_merge(b2, carol.clone(), bob.clone()).await;
@@ -674,15 +600,7 @@ async fn concurrent_edits_merge_cleanly_or_conflict() {
             && file.contains("listen_path: /payments/refunds-v2/"),
         "{file}"
     );
-    let (status, _) = app
-        .call(
-            "POST",
-            &format!("/api/v1/changes/{b}/close"),
-            Some(&bob),
-            None,
-            None,
-        )
-        .await;
+    let (status, _) = app.act(&format!("/api/v1/changes/{b}/close"), &bob).await;
     assert_eq!(status, 200);
     let (client, url) = (
         app.client.clone(),

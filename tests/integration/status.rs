@@ -231,13 +231,7 @@ async fn live_status_follows_the_clusters() {
         "{view}"
     );
     let (_, closed) = app
-        .call(
-            "POST",
-            &format!("/api/v1/changes/{}/close", adopted["id"]),
-            Some(&alice),
-            None,
-            None,
-        )
+        .act(&format!("/api/v1/changes/{}/close", adopted["id"]), &alice)
         .await;
     assert_eq!(closed["state"], "closed");
 
@@ -268,13 +262,7 @@ async fn live_status_follows_the_clusters() {
     let (status, created) = app.call("POST", "/api/v1/changes", Some(&alice), Some(json!({"title": "v2", "edits": [{"kind": "ApiDefinition", "namespace": "payments", "name": "payments-api", "merge_patch": {"spec": {"proxy": {"target_url": "http://payments-v2:8080"}}}}]})), None).await;
     assert_eq!(status, 201, "{created}");
     let (status, _) = app
-        .call(
-            "POST",
-            &format!("/api/v1/changes/{}/merge", created["id"]),
-            Some(&alice),
-            None,
-            None,
-        )
+        .act(&format!("/api/v1/changes/{}/merge", created["id"]), &alice)
         .await;
     assert_eq!(status, 200);
     wait_state(

@@ -246,6 +246,11 @@ impl TestApp {
         )
     }
 
+    /// A body-less POST (approve, merge, close, rebase) as `cookie`'s user.
+    pub async fn act(&self, path: &str, cookie: &str) -> (u16, serde_json::Value) {
+        self.call("POST", path, Some(cookie), None, None).await
+    }
+
     /// Runs the git CLI on the config repo.
     pub fn git(&self, args: &[&str]) -> String {
         let out = Command::new("git")

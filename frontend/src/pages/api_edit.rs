@@ -408,31 +408,41 @@ pub(super) fn random_key() -> String {
     }
 }
 
-#[component]
-pub fn ApiEditPage() -> impl IntoView {
+/// The resource an edit page edits: the one named by the route, or `None` for a new one.
+pub(super) fn edited_resource(
+    kind: &'static str,
+) -> Resource<Result<Option<crate::api::ResourceDetail>, ApiError>> {
     let params = use_params_map();
     let target = move || {
         let p = params.read();
         p.get("namespace").zip(p.get("name"))
     };
-    let detail = Resource::new(target, |t| async move {
+    Resource::new(target, move |t| async move {
         match t {
-            Some((ns, name)) => data::detail("ApiDefinition".into(), ns, name)
-                .await
-                .map(Some),
+            Some((ns, name)) => data::detail(kind.into(), ns, name).await.map(Some),
             None => Ok(None),
         }
-    });
-    let policies = Resource::new(
+    })
+}
+
+/// Resources a form offers to pick from (kinds comma-separated).
+pub(super) fn choices(kinds: &'static str) -> Resource<Result<crate::api::ResourceList, ApiError>> {
+    Resource::new(
         || (),
-        |_| {
+        move |_| {
             data::list(ResourceQuery {
-                kind: Some("SecurityPolicy".into()),
+                kind: Some(kinds.into()),
                 limit: Some(500),
                 ..Default::default()
             })
         },
-    );
+    )
+}
+
+#[component]
+pub fn ApiEditPage() -> impl IntoView {
+    let detail = edited_resource("ApiDefinition");
+    let policies = choices("SecurityPolicy");
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Some(match (detail.get()?, policies.get()?) {

@@ -1,14 +1,11 @@
 //! The policy form: state, limits, quotas, throttling, key expiry, tags, metadata, and the APIs
 //! it grants (picked from the existing ones) with versions, allowed URLs and per-API limits.
 
-use super::api_edit::{Check, Messages, ProposeBox, Text, get, set};
-use crate::api::ResourceQuery;
-use crate::data;
+use super::api_edit::{Check, Messages, ProposeBox, Text, choices, edited_resource, get, set};
 use crate::ui::ErrorBox;
 use crate::validate::{self, Issue};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 use serde_json::{Value, json};
 
 fn new_policy() -> Value {
@@ -22,29 +19,8 @@ fn new_policy() -> Value {
 
 #[component]
 pub fn PolicyEditPage() -> impl IntoView {
-    let params = use_params_map();
-    let target = move || {
-        let p = params.read();
-        p.get("namespace").zip(p.get("name"))
-    };
-    let detail = Resource::new(target, |t| async move {
-        match t {
-            Some((ns, name)) => data::detail("SecurityPolicy".into(), ns, name)
-                .await
-                .map(Some),
-            None => Ok(None),
-        }
-    });
-    let apis = Resource::new(
-        || (),
-        |_| {
-            data::list(ResourceQuery {
-                kind: Some("ApiDefinition,TykOasApiDefinition".into()),
-                limit: Some(500),
-                ..Default::default()
-            })
-        },
-    );
+    let detail = edited_resource("SecurityPolicy");
+    let apis = choices("ApiDefinition,TykOasApiDefinition");
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Some(match (detail.get()?, apis.get()?) {
