@@ -333,10 +333,18 @@ pub struct CommentRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
 pub struct StatusQuery {
+    /// `ApiDefinition`, `SecurityPolicy`, `TykOasApiDefinition` or `ConfigMap`.
+    pub kind: Option<String>,
     pub namespace: Option<String>,
+    /// Exact resource name.
+    pub name: Option<String>,
     /// `synced`, `pending`, `drifted`, `missing`, `orphaned`, `failed` or `unknown`.
     pub state: Option<String>,
     pub cluster: Option<String>,
+    /// 1-based page of rows (default 1).
+    pub page: Option<usize>,
+    /// Rows per page (default 100, at most 1000).
+    pub per_page: Option<usize>,
 }
 
 /// A watched cluster.
@@ -407,8 +415,14 @@ pub struct StateCount {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StatusReport {
     pub clusters: Vec<ClusterInfo>,
+    /// The rows of the requested page.
     pub rows: Vec<StatusRow>,
+    /// Cells per state, over every row that matches (not only this page).
     pub counts: Vec<StateCount>,
+    /// Rows that match, over all pages.
+    pub total_rows: usize,
+    pub page: usize,
+    pub per_page: usize,
     /// Increases with every change; the event stream announces it.
     pub version: u64,
     pub generated_at: String,

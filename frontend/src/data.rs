@@ -152,12 +152,19 @@ pub async fn sync_status(
     {
         let mut params = Vec::new();
         for (key, value) in [
+            ("kind", &query.kind),
             ("namespace", &query.namespace),
+            ("name", &query.name),
             ("state", &query.state),
             ("cluster", &query.cluster),
         ] {
             if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
                 params.push(format!("{key}={}", encode(v)));
+            }
+        }
+        for (key, value) in [("page", query.page), ("per_page", query.per_page)] {
+            if let Some(v) = value {
+                params.push(format!("{key}={v}"));
             }
         }
         get_json(&format!("/api/v1/status?{}", params.join("&"))).await

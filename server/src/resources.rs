@@ -13,7 +13,7 @@ mod security_policy;
 pub use api_definition::{
     ApiDefinitionSpec, AuthConfig, AuthMode, Cors, Proxy, RateLimit, VersionData, VersionInfo,
 };
-pub use identity::{Kind, ResourceKey, Target, tyk_id};
+pub use identity::{Kind, ResourceKey, TYK_GROUP, Target, tyk_id};
 pub use oas::{ConfigMapRef, OasConfigMap, OasSummary, TykOasApiDefinitionSpec, TykOasRef};
 pub use object::{Object, ObjectMeta, TypedError};
 pub use schema::CrdSchemas;

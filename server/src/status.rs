@@ -1,29 +1,38 @@
 //! The status read model: for every API and policy in every cluster, the sync state computed by
 //! the sync engine from the index (desired at the head and at the applied revision) and the
-//! cluster watches (live). Recomputed when a watch reports a change or the branch moves; readers
-//! get the last complete report, and subscribers hear about each new version.
+//! cluster watches (live). An [`engine::Engine`] owned by one task keeps the board current: a
+//! watch event recomputes one cell, a moved head or applied revision the cells it touches.
+//! Readers get the last published board; subscribers hear about each new version.
+
+mod engine;
+
+pub use engine::{Board, ClusterInputs, Documents, Engine};
 
 use crate::catalog::Catalog;
-use crate::clusters::Cluster;
+use crate::clusters::{Cluster, ClusterEvent};
 use crate::config::{AgentKind, Config, EnvironmentConfig};
 use crate::repo::{ConfigRepo, IndexOptions, RepoIndex};
 use crate::resources::{Kind, ResourceKey};
-use crate::sync::{self, Inputs, SyncState};
-use frontend::api::{
-    ClusterInfo, DriftView, StateCount, StatusCell, StatusQuery, StatusReport, StatusRow,
-};
+use crate::sync::{self, SyncState};
+use frontend::api::{ClusterInfo, StateCount, StatusQuery, StatusReport, StatusRow};
 use gix::ObjectId;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
-use tokio::sync::{Notify, broadcast};
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
-/// Documents by key.
-type Documents = HashMap<ResourceKey, Value>;
+/// How often heads, applied revisions and reachability are looked at besides watch events.
+const TICK: Duration = Duration::from_millis(250);
+/// Watch-event latencies kept for the metrics.
+const LATENCY_WINDOW: usize = 4096;
+/// Rows per page when a query does not say.
+pub const DEFAULT_PER_PAGE: usize = 100;
+/// The most rows one page can hold.
+pub const MAX_PER_PAGE: usize = 1000;
 
-/// Watches every configured cluster and keeps the report current.
+/// Watches every configured cluster and keeps the board current.
 pub struct StatusService {
     repo: ConfigRepo,
     catalog: Arc<Catalog>,
@@ -31,9 +40,12 @@ pub struct StatusService {
     options: IndexOptions,
     environments: BTreeMap<String, EnvironmentConfig>,
     clusters: Vec<Cluster>,
-    report: RwLock<Arc<StatusReport>>,
+    board: RwLock<Arc<Board>>,
     version: AtomicU64,
     tx: broadcast::Sender<u64>,
+    rebuilds: mpsc::UnboundedSender<oneshot::Sender<Duration>>,
+    /// From watch delivery to the published board, for the last events.
+    latencies: Mutex<VecDeque<Duration>>,
     /// Indexes at other commits (applied revisions, other branches), by commit.
     indexes: Mutex<HashMap<ObjectId, Arc<RepoIndex>>>,
     /// Desired documents per commit and environment path, shared by the clusters that follow it.
@@ -52,20 +64,36 @@ fn under(path: &str, prefix: &str) -> bool {
 }
 
 impl StatusService {
-    /// Starts a watch per cluster and the recompute loop. A cluster whose kubeconfig cannot be
-    /// read stops the start with its name.
+    /// Starts the watches of every cluster and the task that keeps the board. A cluster whose
+    /// kubeconfig cannot be read stops the start with its name.
     pub async fn start(
         config: &Config,
         repo: ConfigRepo,
         catalog: Arc<Catalog>,
         options: IndexOptions,
     ) -> anyhow::Result<Arc<Self>> {
-        let changed = Arc::new(Notify::new());
+        let (events, events_rx) = mpsc::unbounded_channel();
         let mut clusters = Vec::new();
-        for c in &config.clusters {
-            clusters.push(Cluster::start(c.clone(), Arc::clone(&changed)).await?);
+        for (i, c) in config.clusters.iter().enumerate() {
+            clusters.push(Cluster::start(i, c.clone(), events.clone()).await?);
         }
+        drop(events);
         let (tx, _) = broadcast::channel(64);
+        let (rebuilds, rebuilds_rx) = mpsc::unbounded_channel();
+        let infos: Vec<ClusterInfo> = clusters
+            .iter()
+            .map(|c| ClusterInfo {
+                name: c.config.name.clone(),
+                environment: c.config.environment.clone(),
+                reachable: false,
+                last_seen: None,
+                error: None,
+                agent: format!("{:?}", c.config.agent.kind).to_lowercase(),
+                applied_revision: None,
+                head_revision: None,
+            })
+            .collect();
+        let engine = Engine::new(infos);
         let service = Arc::new(Self {
             repo,
             catalog,
@@ -73,31 +101,184 @@ impl StatusService {
             options,
             environments: config.environments.clone(),
             clusters,
-            report: RwLock::new(Arc::new(StatusReport::default())),
+            board: RwLock::new(Arc::new(engine.snapshot(0, now()))),
             version: AtomicU64::new(0),
             tx,
+            rebuilds,
+            latencies: Mutex::new(VecDeque::with_capacity(LATENCY_WINDOW)),
             indexes: Mutex::new(HashMap::new()),
             desired: Mutex::new(HashMap::new()),
         });
-        let this = Arc::clone(&service);
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    () = changed.notified() => tokio::time::sleep(Duration::from_millis(20)).await,
-                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        if service.has_clusters() {
+            tokio::spawn(Arc::clone(&service).run(engine, events_rx, rebuilds_rx));
+        }
+        Ok(service)
+    }
+
+    /// The engine's task: applies watch events as they come, looks at heads, agents and
+    /// reachability every tick, and publishes each new board.
+    async fn run(
+        self: Arc<Self>,
+        mut engine: Engine,
+        mut events: mpsc::UnboundedReceiver<ClusterEvent>,
+        mut rebuilds: mpsc::UnboundedReceiver<oneshot::Sender<Duration>>,
+    ) {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut timings: Vec<Instant> = Vec::new();
+        loop {
+            let mut inputs = false;
+            let mut rebuild = None;
+            tokio::select! {
+                event = events.recv() => {
+                    let Some(event) = event else { return };
+                    inputs |= self.apply(&mut engine, event, &mut timings);
+                    // Take what else is waiting, so a burst is published once.
+                    while let Ok(event) = events.try_recv() {
+                        inputs |= self.apply(&mut engine, event, &mut timings);
+                    }
                 }
-                let s = Arc::clone(&this);
-                match tokio::task::spawn_blocking(move || s.compute()).await {
-                    Ok(report) => this.publish(report),
-                    Err(e) => tracing::error!(error = %e, "status recompute failed"),
+                _ = tick.tick() => inputs = true,
+                reply = rebuilds.recv() => rebuild = reply,
+            }
+            if inputs || rebuild.is_some() {
+                let this = Arc::clone(&self);
+                let work = tokio::task::spawn_blocking(move || {
+                    for i in 0..this.clusters.len() {
+                        let input = this.inputs(i);
+                        engine.set_inputs(i, input);
+                    }
+                    let rebuilt = rebuild.map(|reply| {
+                        let started = Instant::now();
+                        engine.rebuild();
+                        (reply, started.elapsed())
+                    });
+                    (engine, rebuilt)
+                });
+                let Ok((back, rebuilt)) = work.await else {
+                    tracing::error!("status recompute failed");
+                    return;
+                };
+                engine = back;
+                if let Some((reply, took)) = rebuilt {
+                    let _ = reply.send(took);
                 }
             }
-        });
-        Ok(service)
+            self.publish(&mut engine);
+            if !timings.is_empty() {
+                let mut latencies = self
+                    .latencies
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                for at in timings.drain(..) {
+                    if latencies.len() == LATENCY_WINDOW {
+                        latencies.pop_front();
+                    }
+                    latencies.push_back(at.elapsed());
+                }
+            }
+        }
+    }
+
+    /// Applies one event; `true` when the cluster's other inputs need a look.
+    fn apply(&self, engine: &mut Engine, event: ClusterEvent, timings: &mut Vec<Instant>) -> bool {
+        match event {
+            ClusterEvent::Live {
+                cluster,
+                key,
+                value,
+                at,
+            } => {
+                engine.set_live(cluster, key, value);
+                timings.push(at);
+                false
+            }
+            ClusterEvent::Relisted {
+                cluster,
+                kind,
+                objects,
+            } => {
+                engine.replace_live(cluster, kind, objects);
+                false
+            }
+            ClusterEvent::Changed { .. } => true,
+        }
+    }
+
+    /// Publishes the engine's board: a new version when a cell or a cluster's state changed,
+    /// the same version with fresh last-seen times otherwise.
+    fn publish(&self, engine: &mut Engine) {
+        for (i, cluster) in self.clusters.iter().enumerate() {
+            let health = cluster.health();
+            engine.touch_info(i, health.last_seen, health.error);
+        }
+        if engine.take_dirty() {
+            let version = self.version.fetch_add(1, Ordering::SeqCst) + 1;
+            self.store(engine.snapshot(version, now()));
+            let _ = self.tx.send(version);
+        } else {
+            let current = self.current();
+            self.store(engine.snapshot(current.version, current.generated_at.clone()));
+        }
+    }
+
+    fn store(&self, board: Board) {
+        *self
+            .board
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(board);
+    }
+
+    /// What the engine needs about cluster `i` besides its live objects. Blocking (may index a
+    /// commit).
+    fn inputs(&self, i: usize) -> ClusterInputs {
+        let cluster = &self.clusters[i];
+        let config = &cluster.config;
+        let health = cluster.health();
+        let env = self.environments.get(&config.environment);
+        let branch = env
+            .map(|e| e.branch.as_str())
+            .filter(|b| !b.is_empty())
+            .unwrap_or(self.branch.as_str());
+        let head_commit = self.repo.head_of(branch).ok();
+        let head = match (head_commit, env) {
+            (Some(c), Some(env)) => self.desired_at(c, env),
+            _ => None,
+        }
+        .unwrap_or_default();
+        let applied_commit = match config.agent.kind {
+            AgentKind::None => None,
+            _ => cluster.agent().as_ref().and_then(sync::applied_commit),
+        };
+        let applied = match (&applied_commit, env) {
+            (Some(sha), Some(env)) => ObjectId::from_hex(sha.as_bytes())
+                .ok()
+                .and_then(|c| self.desired_at(c, env)),
+            _ => None,
+        };
+        ClusterInputs {
+            head,
+            applied,
+            info: ClusterInfo {
+                name: config.name.clone(),
+                environment: config.environment.clone(),
+                reachable: health.reachable,
+                last_seen: health.last_seen,
+                error: health.error,
+                agent: format!("{:?}", config.agent.kind).to_lowercase(),
+                applied_revision: applied_commit,
+                head_revision: head_commit.map(|c| c.to_string()),
+            },
+        }
     }
 
     pub fn has_clusters(&self) -> bool {
         !self.clusters.is_empty()
+    }
+
+    /// The clusters, in configuration order.
+    pub fn clusters(&self) -> &[Cluster] {
+        &self.clusters
     }
 
     /// Version announcements for live pages.
@@ -105,59 +286,106 @@ impl StatusService {
         self.tx.subscribe()
     }
 
-    fn publish(&self, mut report: StatusReport) {
-        let current = self.current();
-        if current.rows == report.rows && current.clusters == report.clusters {
-            return;
-        }
-        report.version = self.version.fetch_add(1, Ordering::SeqCst) + 1;
-        let version = report.version;
-        *self
-            .report
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(report);
-        let _ = self.tx.send(version);
-    }
-
-    pub fn current(&self) -> Arc<StatusReport> {
-        self.report
+    /// The board as last published.
+    pub fn current(&self) -> Arc<Board> {
+        self.board
             .read()
             .map(|r| Arc::clone(&r))
             .unwrap_or_default()
     }
 
-    /// The report, filtered.
+    /// Recomputes every cell from scratch, as a restart would; returns how long that took.
+    pub async fn rebuild(&self) -> Option<Duration> {
+        let (reply, took) = oneshot::channel();
+        self.rebuilds.send(reply).ok()?;
+        took.await.ok()
+    }
+
+    /// From watch delivery to published board, for the last events (oldest first).
+    pub fn event_latencies(&self) -> Vec<Duration> {
+        self.latencies
+            .lock()
+            .map(|l| l.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// The board, filtered and paged.
     pub fn query(&self, q: &StatusQuery) -> StatusReport {
-        let report = self.current();
+        let board = self.current();
         let cluster = q.cluster.as_deref().filter(|c| !c.is_empty());
         let state = q.state.as_deref().filter(|s| !s.is_empty());
         let namespace = q.namespace.as_deref().filter(|n| !n.is_empty());
-        let rows = report
-            .rows
-            .iter()
-            .filter(|r| namespace.is_none_or(|n| n == r.namespace))
-            .map(|r| StatusRow {
-                cells: r
-                    .cells
+        let kind = q.kind.as_deref().filter(|k| !k.is_empty());
+        let name = q.name.as_deref().filter(|n| !n.is_empty());
+        let per_page = q
+            .per_page
+            .unwrap_or(DEFAULT_PER_PAGE)
+            .clamp(1, MAX_PER_PAGE);
+        let page = q.page.unwrap_or(1).max(1);
+        let cell_in = |c: &frontend::api::StatusCell| cluster.is_none_or(|n| n == c.cluster);
+        let row_in = |r: &StatusRow| {
+            namespace.is_none_or(|n| n == r.namespace)
+                && kind.is_none_or(|k| k == r.kind)
+                && name.is_none_or(|n| n == r.name)
+                && r.cells
                     .iter()
-                    .filter(|c| cluster.is_none_or(|n| n == c.cluster))
-                    .cloned()
-                    .collect(),
-                ..r.clone()
-            })
-            .filter(|r| state.is_none_or(|s| r.cells.iter().any(|c| c.state == s)))
-            .collect::<Vec<_>>();
+                    .any(|c| cell_in(c) && state.is_none_or(|s| s == c.state))
+        };
+        let mut counts = [0usize; 7];
+        let mut total = 0;
+        let mut rows = Vec::new();
+        let skip = (page - 1).saturating_mul(per_page);
+        let unfiltered = [cluster, state, namespace, kind, name]
+            .iter()
+            .all(Option::is_none);
+        if unfiltered {
+            counts = board.counts;
+            total = board.rows.len();
+            rows.extend(
+                board
+                    .rows
+                    .iter()
+                    .skip(skip)
+                    .take(per_page)
+                    .map(|r| StatusRow::clone(r)),
+            );
+        } else {
+            for row in board.rows.iter().filter(|r| row_in(r)) {
+                for c in row.cells.iter().filter(|c| cell_in(c)) {
+                    if let Some(i) = SyncState::ALL.iter().position(|s| s.as_str() == c.state) {
+                        counts[i] += 1;
+                    }
+                }
+                if total >= skip && rows.len() < per_page {
+                    rows.push(StatusRow {
+                        cells: row.cells.iter().filter(|c| cell_in(c)).cloned().collect(),
+                        ..StatusRow::clone(row)
+                    });
+                }
+                total += 1;
+            }
+        }
         StatusReport {
-            clusters: report
+            clusters: board
                 .clusters
                 .iter()
                 .filter(|c| cluster.is_none_or(|n| n == c.name))
                 .cloned()
                 .collect(),
-            counts: counts(&rows),
+            counts: SyncState::ALL
+                .iter()
+                .zip(counts)
+                .map(|(s, count)| StateCount {
+                    state: s.as_str().into(),
+                    count,
+                })
+                .collect(),
             rows,
-            version: report.version,
-            generated_at: report.generated_at.clone(),
+            total_rows: total,
+            page,
+            per_page,
+            version: board.version,
+            generated_at: board.generated_at.clone(),
         }
     }
 
@@ -223,134 +451,9 @@ impl StatusService {
     fn desired(index: &RepoIndex, env: &EnvironmentConfig) -> HashMap<ResourceKey, Value> {
         index
             .resources()
-            .filter(|r| {
-                matches!(
-                    r.key.kind,
-                    Kind::ApiDefinition | Kind::SecurityPolicy | Kind::TykOasApiDefinition
-                )
-            })
             .filter(|r| under(&r.path, &env.path))
             .filter_map(|r| r.resource.to_value().ok().map(|v| ((*r.key).clone(), v)))
             .collect()
-    }
-
-    /// Computes the whole report. Blocking (may index other commits).
-    pub fn compute(&self) -> StatusReport {
-        let previous = self.current();
-        let mut rows: BTreeMap<ResourceKey, Vec<StatusCell>> = BTreeMap::new();
-        let mut infos = Vec::new();
-        for cluster in &self.clusters {
-            let config = &cluster.config;
-            let Some(env) = self.environments.get(&config.environment) else {
-                continue;
-            };
-            let health = cluster.health();
-            let branch = if env.branch.is_empty() {
-                self.branch.as_str()
-            } else {
-                env.branch.as_str()
-            };
-            let head_commit = self.repo.head_of(branch).ok();
-            let head = head_commit
-                .and_then(|c| self.desired_at(c, env))
-                .unwrap_or_default();
-            let agent = cluster.agent();
-            let applied_commit = agent.as_ref().and_then(sync::applied_commit);
-            let applied = match (config.agent.kind, &applied_commit) {
-                (AgentKind::None, _) => None,
-                (_, Some(sha)) => ObjectId::from_hex(sha.as_bytes())
-                    .ok()
-                    .and_then(|c| self.desired_at(c, env)),
-                (_, None) => None,
-            };
-            let live = cluster.live();
-            let mut keys: Vec<&ResourceKey> = head.keys().chain(live.keys()).collect();
-            if let Some(a) = &applied {
-                keys.extend(a.keys());
-            }
-            keys.sort();
-            keys.dedup();
-            for key in keys {
-                let inputs = Inputs {
-                    kind: key.kind,
-                    head: head.get(key),
-                    applied: applied.as_ref().map(|a| a.get(key)),
-                    live: live.get(key).map(AsRef::as_ref),
-                    reachable: health.reachable,
-                };
-                let status = sync::status(inputs);
-                let last_known = (status.state == SyncState::Unknown)
-                    .then(|| {
-                        previous
-                            .rows
-                            .iter()
-                            .find(|r| {
-                                r.kind == key.kind.as_str()
-                                    && r.namespace == key.namespace
-                                    && r.name == key.name
-                            })
-                            .and_then(|r| r.cells.iter().find(|c| c.cluster == config.name))
-                            .map(|c| {
-                                if c.state == "unknown" {
-                                    c.last_known.clone()
-                                } else {
-                                    Some(c.state.clone())
-                                }
-                            })
-                    })
-                    .flatten()
-                    .flatten();
-                rows.entry(key.clone()).or_default().push(StatusCell {
-                    cluster: config.name.clone(),
-                    state: status.state.as_str().into(),
-                    drift: status
-                        .drift
-                        .into_iter()
-                        .map(|d| DriftView {
-                            path: d.path,
-                            desired: d.desired,
-                            live: d.live,
-                            manager: d.owner.as_ref().map(|o| o.manager.clone()),
-                            operation: d.owner.as_ref().map(|o| o.operation.clone()),
-                            time: d.owner.as_ref().and_then(|o| o.time.clone()),
-                            actor: d
-                                .owner
-                                .as_ref()
-                                .map(|o| format!("{:?}", o.actor).to_lowercase()),
-                        })
-                        .collect(),
-                    error: status.error,
-                    last_known,
-                    last_seen: health.last_seen.clone(),
-                });
-            }
-            infos.push(ClusterInfo {
-                name: config.name.clone(),
-                environment: config.environment.clone(),
-                reachable: health.reachable,
-                last_seen: health.last_seen,
-                error: health.error,
-                agent: format!("{:?}", config.agent.kind).to_lowercase(),
-                applied_revision: applied_commit,
-                head_revision: head_commit.map(|c| c.to_string()),
-            });
-        }
-        let rows: Vec<StatusRow> = rows
-            .into_iter()
-            .map(|(key, cells)| StatusRow {
-                kind: key.kind.as_str().into(),
-                namespace: key.namespace,
-                name: key.name,
-                cells,
-            })
-            .collect();
-        StatusReport {
-            clusters: infos,
-            counts: counts(&rows),
-            rows,
-            version: previous.version,
-            generated_at: now(),
-        }
     }
 
     /// Turns a drifted resource's live values into a change request, with who changed what in
@@ -387,7 +490,7 @@ impl StatusService {
             .find(|c| c.config.name == req.cluster)
             .ok_or_else(not_drifted)?;
         let key = ResourceKey::new(kind, &req.namespace, &req.name);
-        let live = cluster.live().remove(&key).ok_or_else(not_drifted)?;
+        let live = cluster.live_object(&key).ok_or_else(not_drifted)?;
         let live = live.as_ref();
         let desired = self
             .catalog
@@ -447,49 +550,62 @@ impl StatusService {
             .map(|(_, created)| created)
     }
 
-    /// Prometheus text exposition: resources per cluster and state, and reachability.
+    /// Prometheus text exposition: resources per cluster and state, reachability, and how long
+    /// watch events take to reach the board.
     pub fn metrics(&self) -> String {
-        let report = self.current();
+        use std::fmt::Write as _;
+        let board = self.current();
+        let mut per: HashMap<(&str, &str), usize> = HashMap::new();
+        for cell in board.rows.iter().flat_map(|r| &r.cells) {
+            *per.entry((cell.cluster.as_str(), cell.state.as_str()))
+                .or_default() += 1;
+        }
         let mut out = String::from(
             "# HELP tollgate_resources Resources per cluster and sync state.\n# TYPE tollgate_resources gauge\n",
         );
-        for cluster in &report.clusters {
+        for cluster in &board.clusters {
             for state in SyncState::ALL {
-                let n = report
-                    .rows
-                    .iter()
-                    .flat_map(|r| &r.cells)
-                    .filter(|c| c.cluster == cluster.name && c.state == state.as_str())
-                    .count();
-                out.push_str(&format!(
-                    "tollgate_resources{{cluster=\"{}\",state=\"{}\"}} {n}\n",
+                let n = per
+                    .get(&(cluster.name.as_str(), state.as_str()))
+                    .copied()
+                    .unwrap_or(0);
+                let _ = writeln!(
+                    out,
+                    "tollgate_resources{{cluster=\"{}\",state=\"{}\"}} {n}",
                     cluster.name,
                     state.as_str()
-                ));
+                );
             }
         }
         out.push_str("# HELP tollgate_cluster_reachable Whether the cluster's watches are healthy.\n# TYPE tollgate_cluster_reachable gauge\n");
-        for cluster in &report.clusters {
-            out.push_str(&format!(
-                "tollgate_cluster_reachable{{cluster=\"{}\"}} {}\n",
+        for cluster in &board.clusters {
+            let _ = writeln!(
+                out,
+                "tollgate_cluster_reachable{{cluster=\"{}\"}} {}",
                 cluster.name,
                 u8::from(cluster.reachable)
-            ));
+            );
+        }
+        let mut latencies = self.event_latencies();
+        if !latencies.is_empty() {
+            latencies.sort();
+            out.push_str("# HELP tollgate_status_event_seconds From a watch event's delivery to the published board, over the last events.\n# TYPE tollgate_status_event_seconds summary\n");
+            for q in [0.5, 0.95, 0.99] {
+                let at = ((latencies.len() - 1) as f64 * q).round() as usize;
+                let _ = writeln!(
+                    out,
+                    "tollgate_status_event_seconds{{quantile=\"{q}\"}} {}",
+                    latencies[at].as_secs_f64()
+                );
+            }
+            let sum: f64 = latencies.iter().map(Duration::as_secs_f64).sum();
+            let _ = writeln!(out, "tollgate_status_event_seconds_sum {sum}");
+            let _ = writeln!(
+                out,
+                "tollgate_status_event_seconds_count {}",
+                latencies.len()
+            );
         }
         out
     }
-}
-
-fn counts(rows: &[StatusRow]) -> Vec<StateCount> {
-    SyncState::ALL
-        .iter()
-        .map(|s| StateCount {
-            state: s.as_str().into(),
-            count: rows
-                .iter()
-                .flat_map(|r| &r.cells)
-                .filter(|c| c.state == s.as_str())
-                .count(),
-        })
-        .collect()
 }

@@ -293,8 +293,16 @@ async fn live_status_follows_the_clusters() {
     .await
     .expect("revision");
     wait_state(&app, resource, "staging", "synced", Duration::from_secs(5)).await;
-    let (_, report) = app.json("/api/v1/status").await;
-    assert_eq!(report["clusters"][0]["applied_revision"], head);
+    // The Application's new revision is its own event: it shows within moments.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, report) = app.json("/api/v1/status").await;
+        if report["clusters"][0]["applied_revision"] == head {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{report}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     // Something nobody put in Git.
     let stray: DynamicObject = serde_json::from_value(json!({"apiVersion": "tyk.tyk.io/v1alpha1", "kind": "ApiDefinition",

@@ -63,16 +63,13 @@ pub fn Heading(
 /// Where the resource runs: its state in each cluster, with the drift and who made it.
 #[component]
 pub fn ClusterStates(kind: String, namespace: String, name: String) -> impl IntoView {
-    let ns = namespace.clone();
-    let report = Resource::new(
-        || (),
-        move |_| {
-            data::sync_status(crate::api::StatusQuery {
-                namespace: Some(ns.clone()),
-                ..Default::default()
-            })
-        },
-    );
+    let query = crate::api::StatusQuery {
+        kind: Some(kind.clone()),
+        namespace: Some(namespace.clone()),
+        name: Some(name.clone()),
+        ..Default::default()
+    };
+    let report = Resource::new(|| (), move |_| data::sync_status(query.clone()));
     view! {
         <Suspense fallback=|| ()>
             {move || report.get().and_then(Result::ok).filter(|r| !r.clusters.is_empty()).map(|r| {

@@ -10,6 +10,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 fn board_url(namespace: &str, state: &str, cluster: &str) -> String {
+    page_url(namespace, state, cluster, 1)
+}
+
+fn page_url(namespace: &str, state: &str, cluster: &str, page: usize) -> String {
     let mut params = Vec::new();
     for (k, v) in [
         ("namespace", namespace),
@@ -19,6 +23,9 @@ fn board_url(namespace: &str, state: &str, cluster: &str) -> String {
         if !v.is_empty() {
             params.push(format!("{k}={}", encode(v)));
         }
+    }
+    if page > 1 {
+        params.push(format!("page={page}"));
     }
     if params.is_empty() {
         "/status".into()
@@ -87,6 +94,27 @@ fn cell_detail(c: &StatusCell) -> Option<String> {
     }
 }
 
+/// "Rows 101–200 of 10,000" with links to the neighbouring pages.
+fn pager(
+    ns: &str,
+    st: &str,
+    cl: &str,
+    page: usize,
+    per_page: usize,
+    total: usize,
+) -> impl IntoView {
+    let first = (page - 1) * per_page + 1;
+    let last = (page * per_page).min(total);
+    let pages = total.div_ceil(per_page.max(1));
+    view! {
+        <nav class="pager" aria-label="Pages" id="pager">
+            {(page > 1).then(|| view! { <a rel="prev" href=page_url(ns, st, cl, page - 1)>"← Previous"</a> })}
+            <span class="muted">{if total == 0 { "No rows".to_owned() } else { format!("Rows {first}–{last} of {total}") }}</span>
+            {(page < pages).then(|| view! { <a rel="next" href=page_url(ns, st, cl, page + 1)>"Next →"</a> })}
+        </nav>
+    }
+}
+
 /// "Adopt into Git": the live values become a change request (signed-in users).
 #[component]
 fn AdoptButton(body: serde_json::Value) -> impl IntoView {
@@ -122,13 +150,23 @@ pub fn StatusPage() -> impl IntoView {
             q.get("cluster").unwrap_or_default(),
         )
     };
+    let page = move || {
+        query
+            .read()
+            .get("page")
+            .and_then(|p| p.parse::<usize>().ok())
+            .unwrap_or(1)
+            .max(1)
+    };
     let report = Resource::new(
-        move || (params(), tick.get()),
-        |((namespace, state, cluster), _)| {
+        move || (params(), page(), tick.get()),
+        |((namespace, state, cluster), page, _)| {
             data::sync_status(StatusQuery {
                 namespace: Some(namespace),
                 state: Some(state),
                 cluster: Some(cluster),
+                page: Some(page),
+                ..Default::default()
             })
         },
     );
@@ -151,6 +189,8 @@ pub fn StatusPage() -> impl IntoView {
                                     <strong>{c.name.clone()}</strong>
                                     <span class="sub">{format!(" {} · {}", c.environment, if c.reachable { "reachable" } else { "unreachable" })}</span>
                                     <div class="sub">{c.applied_revision.as_deref().map(|r| format!("applied {}", &r[..r.len().min(8)])).unwrap_or_default()}</div>
+                                    <div class="sub">{c.last_seen.as_deref().map(|t| format!("last seen {t}")).unwrap_or_else(|| "never seen".into())}</div>
+                                    {c.error.clone().filter(|_| !c.reachable).map(|e| view! { <div class="sub cell-detail">{e}</div> })}
                                 </div>
                             }).collect_view()}
                         </div>
@@ -189,6 +229,7 @@ pub fn StatusPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        {pager(&ns, &st, &cl, report.page, report.per_page, report.total_rows)}
                         <p class="muted">{format!("Report {} at {}", report.version, report.generated_at)}</p>
                     }.into_any()
                 }
