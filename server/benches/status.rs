@@ -306,10 +306,13 @@ fn main() {
         }
 
         // 1,000 open event streams; a cluster edit must reach every one of them.
-        let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel::<(usize, u64, Instant)>();
+        // Each client does what an open board does: on an event, fetch the report again.
+        let (seen_tx, mut seen_rx) =
+            tokio::sync::mpsc::unbounded_channel::<(usize, u64, Instant, Instant)>();
         let (connected_tx, mut connected_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
         for n in 0..SSE_CLIENTS {
             let (client, url) = (client.clone(), format!("{base}/api/v1/status/events"));
+            let report_url = format!("{base}/api/v1/status");
             let (seen_tx, connected_tx) = (seen_tx.clone(), connected_tx.clone());
             tokio::spawn(async move {
                 let mut response = client.get(&url).send().await.unwrap();
@@ -330,7 +333,17 @@ fn main() {
                             first = false;
                             let _ = connected_tx.send(());
                         } else {
-                            let _ = seen_tx.send((n, v, Instant::now()));
+                            let heard = Instant::now();
+                            let report: serde_json::Value = client
+                                .get(&report_url)
+                                .send()
+                                .await
+                                .unwrap()
+                                .json()
+                                .await
+                                .unwrap();
+                            assert!(report["version"].as_u64().unwrap_or(0) >= v);
+                            let _ = seen_tx.send((n, v, heard, Instant::now()));
                         }
                     }
                 }
@@ -342,7 +355,7 @@ fn main() {
                 .expect("SSE clients connect")
                 .unwrap();
         }
-        let mut delays = Vec::new();
+        let (mut delays, mut visible) = (Vec::new(), Vec::new());
         for k in 0..5 {
             let version = app.status.current().version;
             let t0 = Instant::now();
@@ -350,7 +363,7 @@ fn main() {
             let mut heard = vec![false; SSE_CLIENTS];
             let mut count = 0;
             while count < SSE_CLIENTS {
-                let (n, v, at) = tokio::time::timeout(Duration::from_secs(10), seen_rx.recv())
+                let (n, v, at, shown) = tokio::time::timeout(Duration::from_secs(10), seen_rx.recv())
                     .await
                     .expect("every client hears the change")
                     .unwrap();
@@ -358,6 +371,7 @@ fn main() {
                     heard[n] = true;
                     count += 1;
                     delays.push(at - t0);
+                    visible.push(shown - t0);
                 }
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -366,6 +380,10 @@ fn main() {
         println!(
             "cluster edit -> SSE event received, {SSE_CLIENTS} clients connected (all clients, 5 edits): {}",
             stats(delays)
+        );
+        println!(
+            "cluster edit -> report refetched by every client ({SSE_CLIENTS} clients, 5 edits): {}",
+            stats(visible)
         );
         running.stop().await.unwrap();
     });

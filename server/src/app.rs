@@ -38,9 +38,11 @@ impl App {
             config.repo.branch.clone(),
             options.clone(),
         ));
-        let schemas = Arc::new(load_schemas(&config.validation.crd_files)?);
+        let schemas = Arc::new(crate::resources::SchemaSources::new(load_schemas(
+            &config.validation.crd_files,
+        )?));
         let settings = ChangeSettings {
-            schemas,
+            schemas: Arc::clone(&schemas),
             approvals_required: config.changes.approvals_required,
             templates: PathTemplates {
                 api: config.changes.api_path.clone(),
@@ -60,6 +62,16 @@ impl App {
         let status =
             crate::status::StatusService::start(&config, repo, Arc::clone(&catalog), options)
                 .await?;
+        // Changes land on the repo branch: check them against the CRDs of the clusters that
+        // follow it.
+        for cluster in status.clusters() {
+            let Some(env) = config.environments.get(&cluster.config.environment) else {
+                continue;
+            };
+            if env.branch.is_empty() || env.branch == config.repo.branch {
+                schemas.add_cluster(&cluster.config.name, &env.path, cluster.schema_slot());
+            }
+        }
         Ok(Arc::new(Self {
             config,
             db,

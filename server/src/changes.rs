@@ -39,8 +39,8 @@ fn person(login: &str) -> Person {
 #[derive(Debug, Clone)]
 pub struct ChangeSettings {
     pub approvals_required: u32,
-    /// CRD schemas edits are checked against (may be empty).
-    pub schemas: Arc<crate::resources::CrdSchemas>,
+    /// CRD schemas edits are checked against: the configured files and each cluster's own.
+    pub schemas: Arc<crate::resources::SchemaSources>,
     pub templates: PathTemplates,
     /// Base URL for links back to Tollgate in commit messages.
     pub public_url: String,

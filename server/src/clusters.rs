@@ -492,4 +492,9 @@ impl Cluster {
     pub fn schemas(&self) -> Option<Arc<CrdSchemas>> {
         self.schemas.read().ok()?.clone()
     }
+
+    /// Where the cluster's Tyk CRD schemas are kept current.
+    pub fn schema_slot(&self) -> crate::resources::ClusterSchemaSlot {
+        Arc::clone(&self.schemas)
+    }
 }

@@ -16,7 +16,7 @@ pub use api_definition::{
 pub use identity::{Kind, ResourceKey, TYK_GROUP, Target, tyk_id};
 pub use oas::{ConfigMapRef, OasConfigMap, OasSummary, TykOasApiDefinitionSpec, TykOasRef};
 pub use object::{Object, ObjectMeta, TypedError};
-pub use schema::CrdSchemas;
+pub use schema::{ClusterSchemaSlot, CrdSchemas, SchemaSources};
 pub use security_policy::{AccessRight, AllowedUrl, ApiLimit, SecurityPolicySpec};
 
 use serde_json::Value;

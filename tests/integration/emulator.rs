@@ -1,6 +1,7 @@
-//! The Kubernetes API emulator, driven by the real `kube` client: discovery, CRUD, conflicts,
-//! patches, server-side apply with managedFields, status, finalizers, and a reflector that
-//! survives the server going away and a `410 Gone` on its return.
+//! The Kubernetes API emulator, driven by the real `kube` client (and `kubectl` where installed):
+//! discovery, CRUD, conflicts, patches, server-side apply with managedFields, status,
+//! finalizers, and a reflector that survives the server going away and a `410 Gone` on its
+//! return.
 
 use crate::support::{corpus, wait_for};
 use kube::api::{
@@ -277,4 +278,131 @@ async fn a_reflector_survives_an_outage_and_relists_after_410() {
     assert_eq!(reader.state().len(), 1);
     task.abort();
     drop(emulator);
+}
+
+/// Runs kubectl against the emulator; `None` when kubectl is not installed.
+fn kubectl(kubeconfig: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Option<String> {
+    let out = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .envs(env.iter().copied())
+        .output();
+    let out = match out {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => panic!("kubectl: {e}"),
+    };
+    assert!(
+        out.status.success(),
+        "kubectl {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The real `kubectl`, when installed: discovery, server-side apply, get, patch, `kubectl edit`
+/// (its own field manager), delete. Skipped, saying so, where kubectl is absent.
+#[tokio::test]
+async fn kubectl_works_against_the_emulator() {
+    let store = Arc::new(Store::new());
+    crds(&store);
+    let emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
+        .await
+        .expect("serves");
+    let dir = tempfile::tempdir().expect("dir");
+    let kc = dir.path().join("kubeconfig");
+    std::fs::write(&kc, emulator.kubeconfig("test")).expect("kubeconfig");
+    let manifest = dir.path().join("httpbin.yaml");
+    std::fs::write(
+        &manifest,
+        serde_json::to_string(&httpbin("http://httpbin.org")).expect("json"),
+    )
+    .expect("manifest");
+    let kc2 = kc.clone();
+    let run = move |args: Vec<String>, env: Vec<(String, String)>| {
+        let kc = kc2.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let env: Vec<(&str, &str)> =
+                    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                kubectl(&kc, &args, &env)
+            })
+            .await
+            .expect("kubectl ran")
+        }
+    };
+    let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let Some(resources) = run(args(&["api-resources", "--api-group=tyk.tyk.io"]), vec![]).await
+    else {
+        eprintln!("kubectl is not installed: skipping the kubectl test");
+        return;
+    };
+    assert!(resources.contains("apidefinitions"), "{resources}");
+    let m = manifest.display().to_string();
+    run(
+        args(&[
+            "apply",
+            "--server-side",
+            "--field-manager=argocd-controller",
+            "-f",
+            &m,
+        ]),
+        vec![],
+    )
+    .await;
+    let got = run(
+        args(&["get", "apidefinitions", "-n", "default", "-o", "json"]),
+        vec![],
+    )
+    .await
+    .expect("kubectl");
+    let list: serde_json::Value = serde_json::from_str(&got).expect("json");
+    assert_eq!(list["items"][0]["metadata"]["name"], "httpbin", "{list}");
+    run(
+        args(&[
+            "patch",
+            "apidefinition",
+            "httpbin",
+            "-n",
+            "default",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"proxy":{"preserve_host_header":true}}}"#,
+        ]),
+        vec![],
+    )
+    .await;
+    // `kubectl edit` with a scripted editor: what someone fixing prod by hand does.
+    run(
+        args(&["edit", "apidefinition", "httpbin", "-n", "default"]),
+        vec![(
+            "KUBE_EDITOR".into(),
+            "sed -i s#http://httpbin.org#http://hotfix:8080#".into(),
+        )],
+    )
+    .await;
+    let t = store
+        .type_for("tyk.tyk.io", "v1alpha1", "apidefinitions")
+        .expect("type");
+    let obj = store.get(&t, "default", "httpbin").expect("object");
+    assert_eq!(obj["spec"]["proxy"]["target_url"], "http://hotfix:8080");
+    assert_eq!(obj["spec"]["proxy"]["preserve_host_header"], true);
+    let managers: Vec<&str> = obj["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields")
+        .iter()
+        .filter_map(|m| m["manager"].as_str())
+        .collect();
+    for manager in ["argocd-controller", "kubectl-patch", "kubectl-edit"] {
+        assert!(managers.contains(&manager), "{manager} in {managers:?}");
+    }
+    run(
+        args(&["delete", "apidefinition", "httpbin", "-n", "default"]),
+        vec![],
+    )
+    .await;
+    assert!(store.get(&t, "default", "httpbin").is_none());
 }

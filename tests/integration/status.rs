@@ -82,6 +82,20 @@ async fn wait_state(
     }
 }
 
+/// Waits for the first cluster's agent to report `revision` as applied (the agent's object is
+/// its own event, so it may trail the objects it applied by a moment).
+async fn wait_applied(app: &TestApp, revision: &str) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, report) = app.json("/api/v1/status").await;
+        if report["clusters"][0]["applied_revision"] == revision {
+            return report;
+        }
+        assert!(std::time::Instant::now() < deadline, "{report}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn live_status_follows_the_clusters() {
     let store = store_with_crds();
@@ -293,16 +307,7 @@ async fn live_status_follows_the_clusters() {
     .await
     .expect("revision");
     wait_state(&app, resource, "staging", "synced", Duration::from_secs(5)).await;
-    // The Application's new revision is its own event: it shows within moments.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let (_, report) = app.json("/api/v1/status").await;
-        if report["clusters"][0]["applied_revision"] == head {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{report}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_applied(&app, &head).await;
 
     // Something nobody put in Git.
     let stray: DynamicObject = serde_json::from_value(json!({"apiVersion": "tyk.tyk.io/v1alpha1", "kind": "ApiDefinition",
@@ -369,6 +374,242 @@ async fn live_status_follows_the_clusters() {
         .expect("serves again");
     wait_state(&app, resource, "staging", "synced", Duration::from_secs(5)).await;
     assert!(back.elapsed() < Duration::from_secs(5));
+    drop(emulator);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn oas_configmaps_and_the_clusters_own_crds() {
+    let store = Arc::new(Store::new());
+    store.register_builtin_crds();
+    let emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
+        .await
+        .expect("serves");
+    // The cluster runs operator v1.4.2: its CRDs are objects the watch can see.
+    let crds = std::fs::read_to_string(corpus().join("tyk-operator/crds/v1/crd-v1.4.2.yaml"))
+        .expect("CRDs");
+    let crd_type = store
+        .type_for("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        .expect("CRD type");
+    for doc in tollgate::yaml::parse_trusted(&crds).expect("parses") {
+        store
+            .create(&crd_type, "", doc, "helm", "Update")
+            .expect("installs");
+    }
+    let kubeconfig = tempfile::NamedTempFile::new().expect("file");
+    std::fs::write(kubeconfig.path(), emulator.kubeconfig("staging")).expect("write");
+    let kc = kubeconfig.path().to_owned();
+    let app = TestApp::start(
+        move |c| {
+            c.environments.insert(
+                "main".into(),
+                EnvironmentConfig {
+                    path: String::new(),
+                    branch: "main".into(),
+                },
+            );
+            c.clusters.push(ClusterConfig {
+                name: "staging".into(),
+                kubeconfig: kc,
+                context: None,
+                environment: "main".into(),
+                agent: AgentConfig::default(),
+            });
+        },
+        true,
+    )
+    .await;
+
+    // The OAS document's ConfigMap, as Git has it, then edited in the cluster.
+    let configmaps = kube_api(
+        &emulator,
+        GroupVersionKind::gvk("", "v1", "ConfigMap"),
+        "configmaps",
+        "catalog",
+    )
+    .await;
+    let (_, detail) = app
+        .json("/api/v1/resources/ConfigMap/catalog/pet-store-oas")
+        .await;
+    let doc: DynamicObject = serde_json::from_value(detail["document"].clone()).expect("object");
+    configmaps
+        .patch(
+            "pet-store-oas",
+            &PatchParams::apply("argocd-controller").force(),
+            &Patch::Apply(&doc),
+        )
+        .await
+        .expect("apply");
+    let noise: DynamicObject = serde_json::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "kube-root-ca.crt", "namespace": "catalog"}, "data": {"ca.crt": "-----BEGIN CERTIFICATE-----"}}))
+        .expect("configmap");
+    configmaps
+        .create(&PostParams::default(), &noise)
+        .await
+        .expect("create");
+    let resource = "ConfigMap/catalog/pet-store-oas";
+    wait_state(&app, resource, "staging", "synced", Duration::from_secs(10)).await;
+    let text = doc.data["data"]["pet-store.json"]
+        .as_str()
+        .expect("OAS text")
+        .replace(
+            "\"title\": \"Pet Store\"",
+            "\"title\": \"Hotfixed Pet Store\"",
+        );
+    configmaps
+        .patch(
+            "pet-store-oas",
+            &PatchParams {
+                field_manager: Some("kubectl-edit".into()),
+                ..Default::default()
+            },
+            &Patch::Merge(json!({"data": {"pet-store.json": text}})),
+        )
+        .await
+        .expect("edit");
+    let c = wait_state(&app, resource, "staging", "drifted", Duration::from_secs(5)).await;
+    assert_eq!(c["drift"][0]["path"], "data.pet-store.json", "{c}");
+    assert_eq!(c["drift"][0]["manager"], "kubectl-edit", "{c}");
+    let (_, report) = app.json("/api/v1/status?kind=ConfigMap").await;
+    let names: Vec<&str> = report["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["pet-store-oas"],
+        "ConfigMaps without OAS are not Tollgate's"
+    );
+
+    // With no CRD files configured, edits are still checked against the cluster's CRDs.
+    let alice = app.login("alice").await;
+    let body = json!({"title": "Old TLS", "edits": [{"kind": "ApiDefinition", "namespace": "catalog", "name": "products",
+        "merge_patch": {"spec": {"proxy": {"transport": {"ssl_min_version": 999}}}}}]});
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let issue = loop {
+        let (status, view) = app
+            .call(
+                "POST",
+                "/api/v1/changes/preview",
+                Some(&alice),
+                Some(body.clone()),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{view}");
+        let found = view["issues"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|i| i["code"] == "schema")
+            .cloned();
+        if let Some(issue) = found {
+            break issue;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cluster's CRDs were never used: {view}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(issue["field"], "spec.proxy.transport.ssl_min_version");
+    assert!(
+        issue["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("of cluster `staging`")),
+        "{issue}"
+    );
+    drop(emulator);
+    app.stop().await;
+}
+
+/// The simulated Flux applies the repo; a merged change is pending until it applies the new head.
+#[tokio::test]
+async fn flux_applies_the_head_and_the_status_follows() {
+    let store = Arc::new(Store::new());
+    store.register_builtin_crds();
+    let emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
+        .await
+        .expect("serves");
+    let kubeconfig = tempfile::NamedTempFile::new().expect("file");
+    std::fs::write(kubeconfig.path(), emulator.kubeconfig("prod")).expect("write");
+    let kc = kubeconfig.path().to_owned();
+    let app = TestApp::start(
+        move |c| {
+            c.changes.approvals_required = 0;
+            c.environments.insert(
+                "main".into(),
+                EnvironmentConfig {
+                    path: String::new(),
+                    branch: "main".into(),
+                },
+            );
+            c.clusters.push(ClusterConfig {
+                name: "prod".into(),
+                kubeconfig: kc,
+                context: None,
+                environment: "main".into(),
+                agent: AgentConfig {
+                    kind: AgentKind::Flux,
+                    namespace: "flux-system".into(),
+                    name: "tyk-apis".into(),
+                },
+            });
+        },
+        true,
+    )
+    .await;
+    let agent = tokio::spawn(tollgate_emulator::agent::run(
+        Arc::clone(&store),
+        tollgate_emulator::agent::AgentSettings {
+            flavor: tollgate_emulator::agent::Flavor::Flux,
+            repo: app.config.repo.path.clone(),
+            branch: "main".into(),
+            path: String::new(),
+            delay: Duration::from_secs(2),
+            object: ("flux-system".into(), "tyk-apis".into()),
+        },
+    ));
+    let resource = "ApiDefinition/payments/payments-api";
+    let c = wait_state(&app, resource, "prod", "synced", Duration::from_secs(15)).await;
+    assert!(c["drift"].as_array().is_some_and(Vec::is_empty));
+    let c = wait_state(
+        &app,
+        "ApiDefinition/identity/legacy-sso",
+        "prod",
+        "failed",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(
+        c["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("mutually exclusive")),
+        "{c}"
+    );
+    let seed = app.git(&["rev-parse", "main"]);
+    let report = wait_applied(&app, &seed).await;
+    assert_eq!(report["clusters"][0]["agent"], "flux");
+
+    let alice = app.login("alice").await;
+    let (status, created) = app.call("POST", "/api/v1/changes", Some(&alice), Some(json!({"title": "v2", "edits": [{"kind": "ApiDefinition", "namespace": "payments", "name": "payments-api", "merge_patch": {"spec": {"proxy": {"target_url": "http://payments-v2:8080"}}}}]})), None).await;
+    assert_eq!(status, 201, "{created}");
+    let (status, _) = app
+        .act(&format!("/api/v1/changes/{}/merge", created["id"]), &alice)
+        .await;
+    assert_eq!(status, 200);
+    wait_state(&app, resource, "prod", "pending", Duration::from_secs(5)).await;
+    let c = wait_state(&app, resource, "prod", "synced", Duration::from_secs(10)).await;
+    assert_eq!(c["state"], "synced");
+    let head = app.git(&["rev-parse", "main"]);
+    assert_ne!(head, seed);
+    wait_applied(&app, &head).await;
+    // Other resources never left `synced` while the change rolled out.
+    let (_, report) = app.json("/api/v1/status?state=drifted").await;
+    assert_eq!(report["total_rows"], 0, "{report}");
+    agent.abort();
     drop(emulator);
     app.stop().await;
 }

@@ -352,7 +352,16 @@ pub fn plan(
     for (key, doc) in &after {
         let Some(doc) = doc else { continue };
         let id = key.to_string();
-        issues.extend(settings.schemas.validate(key.kind, &id, doc));
+        let file = resources
+            .iter()
+            .rev()
+            .find(|r| {
+                r.kind == key.kind.as_str() && r.namespace == key.namespace && r.name == key.name
+            })
+            .map(|r| r.path.as_str())
+            .or_else(|| index.get(key).map(|r| &*r.path))
+            .unwrap_or_default();
+        issues.extend(settings.schemas.validate(key.kind, &id, file, doc));
         match key.kind {
             Kind::ApiDefinition => issues.extend(validate::validate_api(&id, doc)),
             Kind::SecurityPolicy => issues.extend(validate::validate_policy(&id, doc)),

@@ -6,6 +6,7 @@ use super::Kind;
 use frontend::validate::{Issue, Severity};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 /// Compiled schemas, by kind.
 #[derive(Default)]
@@ -123,6 +124,14 @@ impl CrdSchemas {
 
     /// Schema findings for one document (none when no schema is known for its kind).
     pub fn validate(&self, kind: Kind, resource: &str, doc: &Value) -> Vec<Issue> {
+        self.findings(kind, doc)
+            .into_iter()
+            .map(|(field, message)| schema_issue(resource, field, &message, ""))
+            .collect()
+    }
+
+    /// `(field, message)` for each way the document breaks the schema of its kind.
+    fn findings(&self, kind: Kind, doc: &Value) -> Vec<(String, String)> {
         let Some(validator) = self.by_kind.get(&kind) else {
             return Vec::new();
         };
@@ -136,20 +145,119 @@ impl CrdSchemas {
                 let field = path.trim_start_matches('/').replace('/', ".");
                 let mut message = e.to_string();
                 if message.len() > 300 {
-                    message.truncate(300);
+                    let mut end = 300;
+                    while !message.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    message.truncate(end);
                     message.push('…');
                 }
-                Issue {
-                    resource: resource.to_owned(),
-                    field: if field.is_empty() {
-                        "(document)".into()
-                    } else {
-                        field
-                    },
-                    severity: Severity::Error,
-                    code: "schema".into(),
-                    message: format!("the CRD schema refuses this: {message}"),
+                (field, message)
+            })
+            .collect()
+    }
+}
+
+fn schema_issue(resource: &str, field: String, message: &str, whose: &str) -> Issue {
+    Issue {
+        resource: resource.to_owned(),
+        field: if field.is_empty() {
+            "(document)".into()
+        } else {
+            field
+        },
+        severity: Severity::Error,
+        code: "schema".into(),
+        message: format!("the CRD schema{whose} refuses this: {message}"),
+    }
+}
+
+/// The CRD schemas installed in one watched cluster, as its watch last saw them.
+pub type ClusterSchemaSlot = Arc<RwLock<Option<Arc<CrdSchemas>>>>;
+
+struct ClusterSource {
+    name: String,
+    /// The repo path prefix of the cluster's environment.
+    path: String,
+    schemas: ClusterSchemaSlot,
+}
+
+/// What edits are checked against: the configured CRD files, and the Tyk CRDs that each watched
+/// cluster has installed, for the files under that cluster's environment path, so a change is
+/// refused for what the operator version a cluster runs would refuse.
+#[derive(Default)]
+pub struct SchemaSources {
+    files: CrdSchemas,
+    clusters: RwLock<Vec<ClusterSource>>,
+}
+
+impl std::fmt::Debug for SchemaSources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SchemaSources")
+            .field("files", &self.files)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SchemaSources {
+    pub fn new(files: CrdSchemas) -> Self {
+        Self {
+            files,
+            clusters: RwLock::default(),
+        }
+    }
+
+    /// Also checks files under `path` against the CRDs cluster `name` has installed.
+    pub fn add_cluster(&self, name: &str, path: &str, schemas: ClusterSchemaSlot) {
+        self.clusters
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(ClusterSource {
+                name: name.to_owned(),
+                path: path.trim_matches('/').to_owned(),
+                schemas,
+            });
+    }
+
+    /// Schema findings for a document that lives at `file` in the repo. A finding several
+    /// sources share is reported once, naming them.
+    pub fn validate(&self, kind: Kind, resource: &str, file: &str, doc: &Value) -> Vec<Issue> {
+        let mut found: Vec<((String, String), Vec<String>)> = Vec::new();
+        let mut add = |findings: Vec<(String, String)>, source: String| {
+            for f in findings {
+                match found.iter_mut().find(|(k, _)| *k == f) {
+                    Some((_, sources)) => sources.push(source.clone()),
+                    None => found.push((f, vec![source.clone()])),
                 }
+            }
+        };
+        add(self.files.findings(kind, doc), String::new());
+        let clusters = self
+            .clusters
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for c in clusters.iter() {
+            let covers =
+                c.path.is_empty() || file == c.path || file.starts_with(&format!("{}/", c.path));
+            let schemas = c.schemas.read().ok().and_then(|s| s.clone());
+            if let (true, Some(schemas)) = (covers, schemas) {
+                add(schemas.findings(kind, doc), c.name.clone());
+            }
+        }
+        found
+            .into_iter()
+            .map(|((field, message), sources)| {
+                let clusters: Vec<String> = sources
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .map(|s| format!("`{s}`"))
+                    .collect();
+                let whose = match clusters.len() {
+                    0 => String::new(),
+                    1 => format!(" of cluster {}", clusters[0]),
+                    _ => format!(" of clusters {}", clusters.join(", ")),
+                };
+                schema_issue(resource, field, &message, &whose)
             })
             .collect()
     }

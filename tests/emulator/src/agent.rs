@@ -1,6 +1,7 @@
-//! A GitOps agent and Tyk Operator simulator for the demo and tests: plays Argo CD for one
-//! environment (applies the manifests at the branch head after a delay, with field manager
-//! `argocd-controller`, prunes what left Git, and writes its `Application`'s sync status), and
+//! A GitOps agent and Tyk Operator simulator for the demo and tests: plays Argo CD or Flux for
+//! one environment (applies the manifests at the branch head after a delay, with the agent's field
+//! manager, prunes what left Git, and writes the sync status of its `Application` or
+//! `Kustomization`), and
 //! the Tyk Operator (writes `status.api_id` and `latestTransaction`, `Failed` for resources the
 //! operator would reject). Reads the repo with the git CLI.
 
@@ -12,17 +13,46 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Which GitOps agent to play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavor {
+    /// Argo CD: field manager `argocd-controller`, `Application.status.sync.revision`.
+    #[default]
+    ArgoCd,
+    /// Flux: field manager `kustomize-controller`,
+    /// `Kustomization.status.lastAppliedRevision` as `<branch>@sha1:<sha>`.
+    Flux,
+}
+
+impl Flavor {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "argocd" => Some(Self::ArgoCd),
+            "flux" => Some(Self::Flux),
+            _ => None,
+        }
+    }
+
+    fn manager(self) -> &'static str {
+        match self {
+            Self::ArgoCd => "argocd-controller",
+            Self::Flux => "kustomize-controller",
+        }
+    }
+}
+
 /// What the simulated agent follows.
 #[derive(Debug, Clone)]
 pub struct AgentSettings {
+    pub flavor: Flavor,
     pub repo: PathBuf,
     pub branch: String,
     /// Repo path prefix of the environment ("" for the whole repo).
     pub path: String,
     /// How long after a commit appears the agent applies it.
     pub delay: Duration,
-    /// The Argo CD Application to keep up to date (namespace, name).
-    pub application: (String, String),
+    /// The Argo CD Application or Flux Kustomization to keep up to date (namespace, name).
+    pub object: (String, String),
 }
 
 fn git(repo: &PathBuf, args: &[&str]) -> Option<String> {
@@ -116,6 +146,63 @@ fn base64url(s: &str) -> String {
     out
 }
 
+/// Writes the agent's object: created when missing, its status saying `head` is applied.
+fn report(store: &Store, settings: &AgentSettings, head: &str) {
+    let (ns, name) = &settings.object;
+    let (group, version, plural, kind, created_by) = match settings.flavor {
+        Flavor::ArgoCd => (
+            "argoproj.io",
+            "v1alpha1",
+            "applications",
+            "Application",
+            "argocd-server",
+        ),
+        Flavor::Flux => (
+            "kustomize.toolkit.fluxcd.io",
+            "v1",
+            "kustomizations",
+            "Kustomization",
+            "flux-client-side-apply",
+        ),
+    };
+    let Some(t) = store.type_for(group, version, plural) else {
+        return;
+    };
+    if store.get(&t, ns, name).is_none() {
+        let spec = match settings.flavor {
+            Flavor::ArgoCd => json!({"source": {"repoURL": settings.repo.display().to_string(),
+                "targetRevision": settings.branch, "path": settings.path}}),
+            Flavor::Flux => json!({"interval": "1m", "path": format!("./{}", settings.path),
+                "prune": true, "sourceRef": {"kind": "GitRepository", "name": "config"}}),
+        };
+        let object = json!({"apiVersion": format!("{group}/{version}"), "kind": kind,
+            "metadata": {"name": name, "namespace": ns}, "spec": spec});
+        let _ = store.create(&t, ns, object, created_by, "Update");
+    }
+    let status = match settings.flavor {
+        Flavor::ArgoCd => {
+            json!({"status": {"sync": {"status": "Synced", "revision": head}, "reconciledAt": now(),
+            "operationState": {"phase": "Succeeded", "finishedAt": now(), "operation": {"initiatedBy": {"automated": true}}}}})
+        }
+        Flavor::Flux => {
+            let revision = format!("{}@sha1:{head}", settings.branch);
+            json!({"status": {"lastAppliedRevision": revision, "lastAttemptedRevision": revision,
+                "observedGeneration": 1, "conditions": [{"type": "Ready", "status": "True",
+                "reason": "ReconciliationSucceeded", "lastTransitionTime": now(),
+                "message": format!("Applied revision: {revision}")}]}})
+        }
+    };
+    let _ = store.patch(
+        &t,
+        ns,
+        name,
+        PatchKind::Merge,
+        &status,
+        settings.flavor.manager(),
+        true,
+    );
+}
+
 /// Runs forever: applies new heads after the delay, then plays the operator.
 pub async fn run(store: Arc<Store>, settings: AgentSettings) {
     let mut applied: Option<String> = None;
@@ -165,7 +252,7 @@ pub async fn run(store: Arc<Store>, settings: AgentSettings) {
                     &name,
                     PatchKind::Apply,
                     doc,
-                    "argocd-controller",
+                    settings.flavor.manager(),
                     false,
                 )
                 .is_err()
@@ -203,25 +290,7 @@ pub async fn run(store: Arc<Store>, settings: AgentSettings) {
             }
         }
         managed = now_managed;
-        if let Some(t) = store.type_for("argoproj.io", "v1alpha1", "applications") {
-            let (ns, name) = &settings.application;
-            if store.get(&t, ns, name).is_none() {
-                let app = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": name, "namespace": ns},
-                    "spec": {"source": {"repoURL": settings.repo.display().to_string(), "targetRevision": settings.branch, "path": settings.path}}});
-                let _ = store.create(&t, ns, app, "argocd-server", "Update");
-            }
-            let status = json!({"status": {"sync": {"status": "Synced", "revision": head}, "reconciledAt": now(),
-                "operationState": {"phase": "Succeeded", "finishedAt": now(), "operation": {"initiatedBy": {"automated": true}}}}});
-            let _ = store.patch(
-                &t,
-                ns,
-                name,
-                PatchKind::Merge,
-                &status,
-                "argocd-controller",
-                true,
-            );
-        }
+        report(&store, &settings, &head);
         applied = Some(head);
     }
 }

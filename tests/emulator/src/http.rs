@@ -120,6 +120,92 @@ fn groups(store: &Store) -> Value {
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
+/// `/openapi/v3`: the group-versions served, each with the address of its document.
+fn openapi_index(store: &Store) -> Value {
+    let mut paths = serde_json::Map::new();
+    for t in store.types() {
+        let gv = if t.group.is_empty() {
+            format!("api/{}", t.version)
+        } else {
+            format!("apis/{}/{}", t.group, t.version)
+        };
+        let url = format!("/openapi/v3/{gv}?hash={}", store.resource_version());
+        paths.insert(gv, json!({"serverRelativeURL": url}));
+    }
+    json!({"paths": paths})
+}
+
+/// The OpenAPI v3 document of one group-version, as far as clients read it: each kind's paths
+/// with the operation's `x-kubernetes-group-version-kind` and its query parameters (kubectl
+/// looks for `fieldValidation` there to decide that the server validates), and a schema per
+/// kind that accepts any object (the emulator does not validate against CRD schemas).
+fn openapi_group(store: &Store, group: &str, version: &str) -> Option<Value> {
+    let types: Vec<_> = store
+        .types()
+        .into_iter()
+        .filter(|t| t.group == group && t.version == version)
+        .collect();
+    if types.is_empty() {
+        return None;
+    }
+    let params = json!([
+        {"name": "dryRun", "in": "query", "schema": {"type": "string"}},
+        {"name": "fieldManager", "in": "query", "schema": {"type": "string"}},
+        {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}},
+        {"name": "force", "in": "query", "schema": {"type": "boolean"}}
+    ]);
+    let mut paths = serde_json::Map::new();
+    let mut schemas = serde_json::Map::new();
+    let reversed: Vec<&str> = group.split('.').rev().collect();
+    for t in types {
+        let gvk = json!({"group": group, "version": version, "kind": t.kind});
+        let schema_name = if group.is_empty() {
+            format!("io.k8s.api.core.{version}.{}", t.kind)
+        } else {
+            format!("{}.{version}.{}", reversed.join("."), t.kind)
+        };
+        let reference = json!({"$ref": format!("#/components/schemas/{schema_name}")});
+        let body = json!({"content": {"application/json": {"schema": reference}}});
+        let ok = json!({"200": {"description": "OK", "content": {"application/json": {"schema": reference}}}});
+        let op = |verb: &str, with_body: bool| {
+            let mut op = json!({"operationId": format!("{verb}{}", t.kind), "parameters": params,
+                "responses": ok, "x-kubernetes-action": verb, "x-kubernetes-group-version-kind": gvk});
+            if with_body {
+                op["requestBody"] = body.clone();
+            }
+            op
+        };
+        let base = if group.is_empty() {
+            format!("/api/{version}")
+        } else {
+            format!("/apis/{group}/{version}")
+        };
+        let collection = if t.namespaced {
+            format!("{base}/namespaces/{{namespace}}/{}", t.plural)
+        } else {
+            format!("{base}/{}", t.plural)
+        };
+        paths.insert(
+            collection.clone(),
+            json!({"get": op("list", false), "post": op("post", true)}),
+        );
+        paths.insert(
+            format!("{collection}/{{name}}"),
+            json!({"get": op("get", false), "put": op("put", true), "patch": op("patch", true),
+                "delete": op("delete", false)}),
+        );
+        schemas.insert(
+            schema_name,
+            json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true,
+                "x-kubernetes-group-version-kind": [gvk]}),
+        );
+    }
+    Some(
+        json!({"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.33.0-tollgate-emulator"},
+        "paths": paths, "components": {"schemas": schemas}}),
+    )
+}
+
 async fn handle(State(server): State<Server>, req: Request) -> Response {
     let store = server.store;
     let path = req.uri().path().trim_matches('/').to_owned();
@@ -140,6 +226,17 @@ async fn handle(State(server): State<Server>, req: Request) -> Response {
         ["api", "v1"] => return json_response(200, &resource_list(&store, "", "v1")),
         ["apis"] => return json_response(200, &groups(&store)),
         ["apis", g, v] => return json_response(200, &resource_list(&store, g, v)),
+        ["openapi", "v3"] => return json_response(200, &openapi_index(&store)),
+        ["openapi", "v3", "api", v] | ["openapi", "v3", "apis", "", v] => {
+            if let Some(doc) = openapi_group(&store, "", v) {
+                return json_response(200, &doc);
+            }
+        }
+        ["openapi", "v3", "apis", g, v] => {
+            if let Some(doc) = openapi_group(&store, g, v) {
+                return json_response(200, &doc);
+            }
+        }
         _ => {}
     }
     let (group, version, rest) = match parts.as_slice() {

@@ -3,11 +3,13 @@
 //!
 //!     kube-emulator [--listen ADDR] [--kubeconfig FILE] [--context NAME]
 //!                   [--agent-repo GIT_DIR --agent-branch main --agent-path "" --agent-delay SECS
-//!                    --application argocd/tyk-apis] [CRD.yaml...]
+//!                    --agent argocd|flux --application argocd/tyk-apis] [CRD.yaml...]
+//!
+//! `--application` names the Argo CD Application, or with `--agent flux` the Flux Kustomization.
 
 use std::sync::Arc;
 use std::time::Duration;
-use tollgate_emulator::agent::{self, AgentSettings};
+use tollgate_emulator::agent::{self, AgentSettings, Flavor};
 use tollgate_emulator::{Emulator, Store};
 
 #[tokio::main]
@@ -22,6 +24,7 @@ async fn main() -> anyhow::Result<()> {
         "emulator".to_owned(),
         Vec::new(),
     );
+    let mut flavor = Flavor::ArgoCd;
     let (mut repo, mut branch, mut path, mut delay, mut application) = (
         None,
         "main".to_owned(),
@@ -40,9 +43,14 @@ async fn main() -> anyhow::Result<()> {
             "--agent-path" => path = value(path.clone()),
             "--agent-delay" => delay = value("0".into()).parse().unwrap_or(0),
             "--application" => application = value(application.clone()),
+            "--agent" => {
+                let name = value(String::new());
+                flavor = Flavor::parse(&name)
+                    .ok_or_else(|| anyhow::anyhow!("--agent: `{name}` is not argocd or flux"))?;
+            }
             "--help" | "-h" => {
                 println!(
-                    "kube-emulator [--listen ADDR] [--kubeconfig FILE] [--context NAME] [--agent-repo GIT_DIR --agent-branch B --agent-path P --agent-delay SECS --application NS/NAME] [CRD.yaml...]"
+                    "kube-emulator [--listen ADDR] [--kubeconfig FILE] [--context NAME] [--agent-repo GIT_DIR --agent-branch B --agent-path P --agent-delay SECS --agent argocd|flux --application NS/NAME] [CRD.yaml...]"
                 );
                 return Ok(());
             }
@@ -82,11 +90,12 @@ async fn main() -> anyhow::Result<()> {
             .split_once('/')
             .unwrap_or(("argocd", application.as_str()));
         let settings = AgentSettings {
+            flavor,
             repo: repo.into(),
             branch,
             path,
             delay: Duration::from_secs(delay),
-            application: (ns.to_owned(), name.to_owned()),
+            object: (ns.to_owned(), name.to_owned()),
         };
         tokio::spawn(agent::run(Arc::clone(&store), settings));
     }
