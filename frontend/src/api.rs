@@ -330,7 +330,7 @@ pub struct CommentRequest {
 }
 
 /// Query of `GET /api/v1/status`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
 pub struct StatusQuery {
     /// `ApiDefinition`, `SecurityPolicy`, `TykOasApiDefinition` or `ConfigMap`.
@@ -362,6 +362,9 @@ pub struct ClusterInfo {
     pub applied_revision: Option<String>,
     /// The head of the environment's branch.
     pub head_revision: Option<String>,
+    /// This cluster's cells per state (over every resource, whatever the filters).
+    #[serde(default)]
+    pub counts: Vec<StateCount>,
 }
 
 /// A drifted field and who changed it.

@@ -315,7 +315,9 @@ fn main() {
             let report_url = format!("{base}/api/v1/status");
             let (seen_tx, connected_tx) = (seen_tx.clone(), connected_tx.clone());
             tokio::spawn(async move {
-                let mut response = client.get(&url).send().await.unwrap();
+                let Ok(mut response) = client.get(&url).send().await else {
+                    return;
+                };
                 let mut buffer = String::new();
                 let mut first = true;
                 while let Ok(Some(chunk)) = response.chunk().await {
@@ -334,14 +336,13 @@ fn main() {
                             let _ = connected_tx.send(());
                         } else {
                             let heard = Instant::now();
-                            let report: serde_json::Value = client
-                                .get(&report_url)
-                                .send()
-                                .await
-                                .unwrap()
-                                .json()
-                                .await
-                                .unwrap();
+                            // Errors only happen when the server stops at the end.
+                            let Ok(response) = client.get(&report_url).send().await else {
+                                return;
+                            };
+                            let Ok(report) = response.json::<serde_json::Value>().await else {
+                                return;
+                            };
                             assert!(report["version"].as_u64().unwrap_or(0) >= v);
                             let _ = seen_tx.send((n, v, heard, Instant::now()));
                         }

@@ -50,7 +50,15 @@ pub struct StatusService {
     indexes: Mutex<HashMap<ObjectId, Arc<RepoIndex>>>,
     /// Desired documents per commit and environment path, shared by the clusters that follow it.
     desired: Mutex<HashMap<(ObjectId, String), Arc<Documents>>>,
+    /// Reports already serialised for the current version, by query: every open board refetches
+    /// the same few queries after each event.
+    answers: Mutex<(u64, HashMap<StatusQuery, axum::body::Bytes>)>,
+    /// Counts every board stored (new versions and fresher last-seen times alike).
+    published: AtomicU64,
 }
+
+/// Distinct queries answered from memory per version.
+const ANSWERS: usize = 256;
 
 fn now() -> String {
     time::OffsetDateTime::now_utc()
@@ -91,6 +99,7 @@ impl StatusService {
                 agent: format!("{:?}", c.config.agent.kind).to_lowercase(),
                 applied_revision: None,
                 head_revision: None,
+                counts: Vec::new(),
             })
             .collect();
         let engine = Engine::new(infos);
@@ -108,6 +117,8 @@ impl StatusService {
             latencies: Mutex::new(VecDeque::with_capacity(LATENCY_WINDOW)),
             indexes: Mutex::new(HashMap::new()),
             desired: Mutex::new(HashMap::new()),
+            answers: Mutex::new((u64::MAX, HashMap::new())),
+            published: AtomicU64::new(0),
         });
         if service.has_clusters() {
             tokio::spawn(Arc::clone(&service).run(engine, events_rx, rebuilds_rx));
@@ -223,10 +234,12 @@ impl StatusService {
     }
 
     fn store(&self, board: Board) {
-        *self
+        let mut current = self
             .board
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(board);
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *current = Arc::new(board);
+        self.published.fetch_add(1, Ordering::SeqCst);
     }
 
     /// What the engine needs about cluster `i` besides its live objects. Blocking (may index a
@@ -268,6 +281,7 @@ impl StatusService {
                 agent: format!("{:?}", config.agent.kind).to_lowercase(),
                 applied_revision: applied_commit,
                 head_revision: head_commit.map(|c| c.to_string()),
+                counts: Vec::new(),
             },
         }
     }
@@ -369,17 +383,14 @@ impl StatusService {
             clusters: board
                 .clusters
                 .iter()
-                .filter(|c| cluster.is_none_or(|n| n == c.name))
-                .cloned()
-                .collect(),
-            counts: SyncState::ALL
-                .iter()
-                .zip(counts)
-                .map(|(s, count)| StateCount {
-                    state: s.as_str().into(),
-                    count,
+                .zip(&board.cluster_counts)
+                .filter(|(c, _)| cluster.is_none_or(|n| n == c.name))
+                .map(|(c, counts)| ClusterInfo {
+                    counts: state_counts(*counts),
+                    ..c.clone()
                 })
                 .collect(),
+            counts: state_counts(counts),
             rows,
             total_rows: total,
             page,
@@ -387,6 +398,34 @@ impl StatusService {
             version: board.version,
             generated_at: board.generated_at.clone(),
         }
+    }
+
+    /// [`StatusService::query`] as JSON, serialised once per published board and query.
+    pub fn query_json(&self, q: &StatusQuery) -> axum::body::Bytes {
+        // Read before the board: an answer is never filed under a newer stamp than its board.
+        let version = self.published.load(Ordering::SeqCst);
+        {
+            let answers = self
+                .answers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if answers.0 == version
+                && let Some(body) = answers.1.get(q)
+            {
+                return body.clone();
+            }
+        }
+        let report = self.query(q);
+        let body = axum::body::Bytes::from(serde_json::to_vec(&report).unwrap_or_default());
+        let mut answers = self
+            .answers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if answers.0 != version || answers.1.len() >= ANSWERS {
+            *answers = (version, HashMap::new());
+        }
+        answers.1.insert(q.clone(), body.clone());
+        body
     }
 
     fn index_at(&self, commit: ObjectId) -> Option<Arc<RepoIndex>> {
@@ -555,20 +594,11 @@ impl StatusService {
     pub fn metrics(&self) -> String {
         use std::fmt::Write as _;
         let board = self.current();
-        let mut per: HashMap<(&str, &str), usize> = HashMap::new();
-        for cell in board.rows.iter().flat_map(|r| &r.cells) {
-            *per.entry((cell.cluster.as_str(), cell.state.as_str()))
-                .or_default() += 1;
-        }
         let mut out = String::from(
             "# HELP tollgate_resources Resources per cluster and sync state.\n# TYPE tollgate_resources gauge\n",
         );
-        for cluster in &board.clusters {
-            for state in SyncState::ALL {
-                let n = per
-                    .get(&(cluster.name.as_str(), state.as_str()))
-                    .copied()
-                    .unwrap_or(0);
+        for (cluster, counts) in board.clusters.iter().zip(&board.cluster_counts) {
+            for (state, n) in SyncState::ALL.iter().zip(counts) {
                 let _ = writeln!(
                     out,
                     "tollgate_resources{{cluster=\"{}\",state=\"{}\"}} {n}",
@@ -608,4 +638,15 @@ impl StatusService {
         }
         out
     }
+}
+
+fn state_counts(counts: [usize; 7]) -> Vec<StateCount> {
+    SyncState::ALL
+        .iter()
+        .zip(counts)
+        .map(|(s, count)| StateCount {
+            state: s.as_str().into(),
+            count,
+        })
+        .collect()
 }

@@ -65,6 +65,11 @@ try {
   assert.match(text, /spec\.proxy\.target_url/);
   assert.match(text, /kubectl-edit/);
   assert.equal(await page.evaluate(() => window.__noReload), true, 'the board updated without a reload');
+  // The cluster card pictures its states; its label says the same in words.
+  const bar = page.locator('.cluster .state-bar');
+  await page.waitForFunction(() => /1 drifted/.test(document.querySelector('.cluster .state-bar')?.getAttribute('aria-label') ?? ''));
+  assert.match(await bar.getAttribute('aria-label'), /\d+ missing/);
+  assert.match(await page.locator('#pager').textContent(), /Rows 1–\d+ of \d+/);
   await page.screenshot({ path: path.join(output, 'status-drifted.png'), fullPage: true });
 
   // The API's own page shows its state per cluster, with the drift and who made it.

@@ -94,6 +94,30 @@ fn cell_detail(c: &StatusCell) -> Option<String> {
     }
 }
 
+/// A cluster's resources as one bar, a segment per state: the picture a wall screen needs.
+fn state_bar(counts: &[crate::api::StateCount]) -> impl IntoView + use<> {
+    let total: usize = counts.iter().map(|c| c.count).sum();
+    let label = counts
+        .iter()
+        .filter(|c| c.count > 0)
+        .map(|c| format!("{} {}", c.count, c.state))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let segments = counts
+        .iter()
+        .filter(|c| c.count > 0)
+        .map(|c| {
+            let width = format!("width: {:.2}%", c.count as f64 * 100.0 / total.max(1) as f64);
+            view! { <span class=format!("segment state-{}", c.state) style=width title=format!("{} {}", c.count, c.state)></span> }
+        })
+        .collect_view();
+    (total > 0).then(|| {
+        view! {
+            <div class="state-bar" role="img" aria-label=label>{segments}</div>
+        }
+    })
+}
+
 /// "Rows 101–200 of 10,000" with links to the neighbouring pages.
 fn pager(
     ns: &str,
@@ -190,6 +214,7 @@ pub fn StatusPage() -> impl IntoView {
                                     <span class="sub">{format!(" {} · {}", c.environment, if c.reachable { "reachable" } else { "unreachable" })}</span>
                                     <div class="sub">{c.applied_revision.as_deref().map(|r| format!("applied {}", &r[..r.len().min(8)])).unwrap_or_default()}</div>
                                     <div class="sub">{c.last_seen.as_deref().map(|t| format!("last seen {t}")).unwrap_or_else(|| "never seen".into())}</div>
+                                    {state_bar(&c.counts)}
                                     {c.error.clone().filter(|_| !c.reachable).map(|e| view! { <div class="sub cell-detail">{e}</div> })}
                                 </div>
                             }).collect_view()}

@@ -28,6 +28,8 @@ pub struct Board {
     pub rows: Vec<Arc<StatusRow>>,
     /// Cells per state, in the order of [`SyncState::ALL`].
     pub counts: [usize; 7],
+    /// The same, per cluster (in cluster order).
+    pub cluster_counts: Vec<[usize; 7]>,
     pub version: u64,
     pub generated_at: String,
 }
@@ -119,6 +121,7 @@ impl Engine {
         Self {
             slots,
             board: Board {
+                cluster_counts: vec![[0; 7]; clusters.len()],
                 clusters,
                 ..Board::default()
             },
@@ -262,9 +265,11 @@ impl Engine {
 
     /// Recomputes every cell from scratch (what a restart would compute).
     pub fn rebuild(&mut self) {
-        let counts = [0; 7];
         self.board.rows.clear();
-        self.board.counts = counts;
+        self.board.counts = [0; 7];
+        for c in &mut self.board.cluster_counts {
+            *c = [0; 7];
+        }
         for cluster in 0..self.slots.len() {
             let slot = &self.slots[cluster];
             let mut keys: BTreeSet<&ResourceKey> = slot.head.keys().collect();
@@ -294,9 +299,11 @@ impl Engine {
         }
         if let Some(c) = old_cell {
             self.board.counts[state_index(&c.state)] -= 1;
+            self.board.cluster_counts[cluster][state_index(&c.state)] -= 1;
         }
         if let Some(c) = &new_cell {
             self.board.counts[state_index(&c.state)] += 1;
+            self.board.cluster_counts[cluster][state_index(&c.state)] += 1;
         }
         let mut cells: Vec<StatusCell> = old_row
             .map(|r| {

@@ -16,8 +16,11 @@ use std::convert::Infallible;
 pub async fn get_status(
     State(state): State<AppState>,
     Query(query): Query<StatusQuery>,
-) -> Json<StatusReport> {
-    Json(state.app.status.query(&query))
+) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.app.status.query_json(&query),
+    )
 }
 
 /// Server-sent events: `status` with the new report version, whenever it changes.

@@ -11,6 +11,7 @@ fn info(name: &str, reachable: bool) -> ClusterInfo {
         agent: "none".into(),
         applied_revision: None,
         head_revision: None,
+        counts: Vec::new(),
     }
 }
 
@@ -92,6 +93,14 @@ fn one_event_changes_one_cell_and_the_counts() {
     assert_eq!(state_of(&engine, "b", "staging").as_deref(), Some("synced"));
     assert_eq!(count(&engine, SyncState::Synced), 5);
     assert_eq!(count(&engine, SyncState::Drifted), 1);
+    let drifted = state_index("drifted");
+    assert_eq!(
+        (
+            engine.board().cluster_counts[0][drifted],
+            engine.board().cluster_counts[1][drifted]
+        ),
+        (0, 1)
+    );
     // Only row b is new; the others are the very same rows.
     let after = &engine.board().rows;
     for (old, new) in before.iter().zip(after) {
@@ -263,6 +272,11 @@ fn incremental_updates_agree_with_a_rebuild() {
         };
         assert_eq!(strip(incremental), strip(rows(&fresh)), "step {step}");
         assert_eq!(counts, fresh.board().counts, "step {step}");
+        assert_eq!(
+            engine.board().cluster_counts,
+            fresh.board().cluster_counts,
+            "step {step}"
+        );
         let mut rebuilt = fresh;
         rebuilt.rebuild();
         assert_eq!(rebuilt.board().counts, counts, "rebuild at step {step}");
