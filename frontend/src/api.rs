@@ -393,6 +393,9 @@ pub struct StatusCell {
     /// For `unknown`: the state last observed, and when.
     pub last_known: Option<String>,
     pub last_seen: Option<String>,
+    /// The commit the cluster's agent reports as applied.
+    #[serde(default)]
+    pub applied_revision: Option<String>,
 }
 
 /// One resource across the clusters.

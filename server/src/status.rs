@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 
 /// How often heads, applied revisions and reachability are looked at besides watch events.
 const TICK: Duration = Duration::from_millis(250);
@@ -126,53 +126,46 @@ impl StatusService {
         Ok(service)
     }
 
-    /// The engine's task: applies watch events as they come, looks at heads, agents and
-    /// reachability every tick, and publishes each new board.
+    /// The engine's task: applies watch events, new inputs and rebuild requests as they come,
+    /// and publishes each new board. Reading the repo happens in [`StatusService::watch_inputs`],
+    /// so an event never waits for disk.
     async fn run(
         self: Arc<Self>,
         mut engine: Engine,
         mut events: mpsc::UnboundedReceiver<ClusterEvent>,
         mut rebuilds: mpsc::UnboundedReceiver<oneshot::Sender<Duration>>,
     ) {
+        let look = Arc::new(Notify::new());
+        let (inputs_tx, mut inputs) = mpsc::unbounded_channel();
+        tokio::spawn(Arc::clone(&self).watch_inputs(Arc::clone(&look), inputs_tx));
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut timings: Vec<Instant> = Vec::new();
         loop {
-            let mut inputs = false;
-            let mut rebuild = None;
             tokio::select! {
                 event = events.recv() => {
                     let Some(event) = event else { return };
-                    inputs |= self.apply(&mut engine, event, &mut timings);
+                    let mut changed = self.apply(&mut engine, event, &mut timings);
                     // Take what else is waiting, so a burst is published once.
                     while let Ok(event) = events.try_recv() {
-                        inputs |= self.apply(&mut engine, event, &mut timings);
+                        changed |= self.apply(&mut engine, event, &mut timings);
+                    }
+                    if changed {
+                        look.notify_one();
                     }
                 }
-                _ = tick.tick() => inputs = true,
-                reply = rebuilds.recv() => rebuild = reply,
-            }
-            if inputs || rebuild.is_some() {
-                let this = Arc::clone(&self);
-                let work = tokio::task::spawn_blocking(move || {
-                    for i in 0..this.clusters.len() {
-                        let input = this.inputs(i);
-                        engine.set_inputs(i, input);
-                    }
-                    let rebuilt = rebuild.map(|reply| {
+                input = inputs.recv() => {
+                    let Some((i, input)) = input else { return };
+                    engine.set_inputs(i, input);
+                }
+                // Fresher last-seen times, published without a new version.
+                _ = tick.tick() => {}
+                reply = rebuilds.recv() => {
+                    if let Some(reply) = reply {
                         let started = Instant::now();
                         engine.rebuild();
-                        (reply, started.elapsed())
-                    });
-                    (engine, rebuilt)
-                });
-                let Ok((back, rebuilt)) = work.await else {
-                    tracing::error!("status recompute failed");
-                    return;
-                };
-                engine = back;
-                if let Some((reply, took)) = rebuilt {
-                    let _ = reply.send(took);
+                        let _ = reply.send(started.elapsed());
+                    }
                 }
             }
             self.publish(&mut engine);
@@ -187,6 +180,50 @@ impl StatusService {
                     }
                     latencies.push_back(at.elapsed());
                 }
+            }
+        }
+    }
+
+    /// Looks at each cluster's branch head, agent revision and reachability every tick, and when
+    /// told to; sends the engine what changed. Blocking reads run off the async threads.
+    async fn watch_inputs(
+        self: Arc<Self>,
+        look: Arc<Notify>,
+        send: mpsc::UnboundedSender<(usize, ClusterInputs)>,
+    ) {
+        let mut sent: Vec<Option<ClusterInputs>> = vec![None; self.clusters.len()];
+        loop {
+            let this = Arc::clone(&self);
+            let Ok(all) = tokio::task::spawn_blocking(move || {
+                (0..this.clusters.len())
+                    .map(|i| this.inputs(i))
+                    .collect::<Vec<_>>()
+            })
+            .await
+            else {
+                tracing::error!("reading the status inputs failed");
+                return;
+            };
+            for (i, input) in all.into_iter().enumerate() {
+                let same = sent[i].as_ref().is_some_and(|last| {
+                    Arc::ptr_eq(&last.head, &input.head)
+                        && match (&last.applied, &input.applied) {
+                            (None, None) => true,
+                            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                            _ => false,
+                        }
+                        && engine::hard(&last.info) == engine::hard(&input.info)
+                });
+                if !same {
+                    sent[i] = Some(input.clone());
+                    if send.send((i, input)).is_err() {
+                        return;
+                    }
+                }
+            }
+            tokio::select! {
+                () = look.notified() => {}
+                () = tokio::time::sleep(TICK) => {}
             }
         }
     }
@@ -345,6 +382,15 @@ impl StatusService {
                     .iter()
                     .any(|c| cell_in(c) && state.is_none_or(|s| s == c.state))
         };
+        let revisions: HashMap<&str, &Option<String>> = board
+            .clusters
+            .iter()
+            .map(|c| (c.name.as_str(), &c.applied_revision))
+            .collect();
+        let with_revision = |mut c: frontend::api::StatusCell| {
+            c.applied_revision = revisions.get(c.cluster.as_str()).and_then(|r| (*r).clone());
+            c
+        };
         let mut counts = [0usize; 7];
         let mut total = 0;
         let mut rows = Vec::new();
@@ -361,7 +407,10 @@ impl StatusService {
                     .iter()
                     .skip(skip)
                     .take(per_page)
-                    .map(|r| StatusRow::clone(r)),
+                    .map(|r| StatusRow {
+                        cells: r.cells.iter().cloned().map(with_revision).collect(),
+                        ..StatusRow::clone(r)
+                    }),
             );
         } else {
             for row in board.rows.iter().filter(|r| row_in(r)) {
@@ -372,7 +421,13 @@ impl StatusService {
                 }
                 if total >= skip && rows.len() < per_page {
                     rows.push(StatusRow {
-                        cells: row.cells.iter().filter(|c| cell_in(c)).cloned().collect(),
+                        cells: row
+                            .cells
+                            .iter()
+                            .filter(|c| cell_in(c))
+                            .cloned()
+                            .map(with_revision)
+                            .collect(),
                         ..StatusRow::clone(row)
                     });
                 }

@@ -483,6 +483,17 @@ async fn oas_configmaps_and_the_clusters_own_crds() {
         "ConfigMaps without OAS are not Tollgate's"
     );
 
+    // A quiet cluster makes no new versions (open boards are not told to refetch every
+    // second), while its last-seen time moves on.
+    let (_, before) = app.json("/api/v1/status").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (_, after) = app.json("/api/v1/status").await;
+    assert_eq!(before["version"], after["version"]);
+    assert_ne!(
+        before["clusters"][0]["last_seen"],
+        after["clusters"][0]["last_seen"]
+    );
+
     // With no CRD files configured, edits are still checked against the cluster's CRDs.
     let alice = app.login("alice").await;
     let body = json!({"title": "Old TLS", "edits": [{"kind": "ApiDefinition", "namespace": "catalog", "name": "products",
@@ -606,6 +617,8 @@ async fn flux_applies_the_head_and_the_status_follows() {
     let head = app.git(&["rev-parse", "main"]);
     assert_ne!(head, seed);
     wait_applied(&app, &head).await;
+    let c = cell(&app, resource, "prod").await;
+    assert_eq!(c["applied_revision"], head.as_str(), "{c}");
     // Other resources never left `synced` while the change rolled out.
     let (_, report) = app.json("/api/v1/status?state=drifted").await;
     assert_eq!(report["total_rows"], 0, "{report}");

@@ -90,6 +90,15 @@ fn same_doc(a: Option<&Value>, b: Option<&Value>) -> bool {
     }
 }
 
+/// What of a cluster's info is worth a new board version: all but last-seen time and error text.
+pub fn hard(info: &ClusterInfo) -> ClusterInfo {
+    ClusterInfo {
+        last_seen: None,
+        error: None,
+        ..info.clone()
+    }
+}
+
 /// The same object at the same version (a relist returns what we already have).
 fn same_object(a: &Value, b: &Value) -> bool {
     let version = |v: &Value| {
@@ -188,7 +197,8 @@ impl Engine {
                 }
             }
         }
-        let info_changed = slot.info != inputs.info;
+        // Times and messages change every second; only a state change makes a new version.
+        let info_changed = hard(&slot.info) != hard(&inputs.info);
         let slot = &mut self.slots[cluster];
         slot.head = inputs.head;
         slot.applied = inputs.applied;
@@ -411,6 +421,8 @@ fn cell(slot: &Slot, key: &ResourceKey, previous: Option<&StatusCell>) -> Option
         } else {
             None
         },
+        // Filled in by readers from the cluster: it changes for every cell at once.
+        applied_revision: None,
     })
 }
 
