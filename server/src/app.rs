@@ -161,6 +161,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     app.spawn_workers();
     let router = crate::web::router(Arc::clone(&app), addr);
     let (shutdown, rx) = tokio::sync::oneshot::channel::<()>();
+    // Event streams write small frames: send each at once rather than wait for an ACK (Nagle).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let task = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async {

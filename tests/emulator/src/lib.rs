@@ -39,6 +39,10 @@ impl Emulator {
         let addr = listener.local_addr()?;
         let (tx, mut rx) = tokio::sync::watch::channel(false);
         let app = http::router(Arc::clone(&store), rx.clone());
+        // Watch streams write one small event at a time, as the API server does: no Nagle.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
