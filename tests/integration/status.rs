@@ -368,12 +368,32 @@ async fn live_status_follows_the_clusters() {
     .await;
     assert_eq!(c["last_known"], "synced");
     assert!(c["last_seen"].is_string());
+    // While it is away, something is created there, and the server forgets its event log: the
+    // watches come back to `410 Gone`, relist, and lose nothing.
+    let t = store
+        .type_for("tyk.tyk.io", "v1alpha1", "apidefinitions")
+        .expect("type");
+    store
+        .create(&t, "payments", json!({"apiVersion": "tyk.tyk.io/v1alpha1", "kind": "ApiDefinition",
+            "metadata": {"name": "created-while-away", "namespace": "payments"},
+            "spec": {"name": "x", "protocol": "http", "proxy": {"target_url": "http://x", "listen_path": "/away"}}}),
+            "kubectl-create", "Update")
+        .expect("create");
+    store.compact();
     let back = std::time::Instant::now();
     emulator = Emulator::serve(addr, Arc::clone(&store))
         .await
         .expect("serves again");
     wait_state(&app, resource, "staging", "synced", Duration::from_secs(5)).await;
     assert!(back.elapsed() < Duration::from_secs(5));
+    wait_state(
+        &app,
+        "ApiDefinition/payments/created-while-away",
+        "staging",
+        "orphaned",
+        Duration::from_secs(5),
+    )
+    .await;
     drop(emulator);
     app.stop().await;
 }
