@@ -10,7 +10,7 @@ mod attribution;
 mod normalize;
 
 pub use attribution::{Actor, FieldOwner, owner_of};
-pub use normalize::{compare, ignored_paths};
+pub use normalize::{compare, ignored_paths, parse_path, path_text};
 
 use crate::resources::Kind;
 use serde::Serialize;
@@ -203,27 +203,30 @@ pub fn applied_commit(agent: &Value) -> Option<String> {
 mod tests;
 
 /// The RFC 7386 merge patch that makes Git say what the cluster runs, for the drifted `paths`
-/// (`spec.proxy.target_url`, `spec.access_rights_array[0].versions`): a field missing live is
-/// removed; inside a list of objects only the drifted field of the item changes, so what the
-/// operator adds to items never lands in Git.
+/// (`spec.proxy.target_url`, `spec.access_rights_array[0].versions`, `data["oas.json"]`): a
+/// field missing live is removed; inside a list of objects only the drifted field of the item
+/// changes, so what the operator adds to items never lands in Git. Paths that do not read are
+/// skipped.
 pub fn adopt_patch(desired: &Value, live: &Value, paths: &[String]) -> Value {
+    use crate::yaml::edit::Seg;
     let mut patch = Value::Object(serde_json::Map::new());
-    let mut lists: std::collections::BTreeMap<String, Value> = std::collections::BTreeMap::new();
-    for path in paths {
-        match path.split_once('[') {
-            Some((list_path, rest)) => {
-                let Some((index, inner)) = rest.split_once(']') else {
+    let mut lists: std::collections::BTreeMap<String, (Vec<Seg>, Value)> =
+        std::collections::BTreeMap::new();
+    for segs in paths.iter().filter_map(|p| parse_path(p)) {
+        match segs.iter().position(|s| matches!(s, Seg::Index(_))) {
+            Some(i) => {
+                let (list_path, tail) = segs.split_at(i);
+                let Some((Seg::Index(index), inner)) = tail.split_first() else {
                     continue;
                 };
-                let Ok(index) = index.parse::<usize>() else {
-                    continue;
-                };
-                let list = lists
-                    .entry(list_path.to_owned())
-                    .or_insert_with(|| at(desired, list_path).cloned().unwrap_or(Value::Null));
-                let inner = inner.trim_start_matches('.');
-                let live_item = at(live, list_path).and_then(|l| l.get(index));
-                if let Some(item) = list.get_mut(index) {
+                let (_, list) = lists.entry(path_text(list_path)).or_insert_with(|| {
+                    (
+                        list_path.to_vec(),
+                        at(desired, list_path).cloned().unwrap_or(Value::Null),
+                    )
+                });
+                let live_item = at(live, list_path).and_then(|l| l.get(*index));
+                if let Some(item) = list.get_mut(*index) {
                     if inner.is_empty() {
                         *item = live_item.cloned().unwrap_or(Value::Null);
                     } else {
@@ -232,27 +235,40 @@ pub fn adopt_patch(desired: &Value, live: &Value, paths: &[String]) -> Value {
                 }
             }
             None => {
-                let value = at(live, path).cloned().unwrap_or(Value::Null);
-                set(&mut patch, path, Some(value));
+                let value = at(live, &segs).cloned().unwrap_or(Value::Null);
+                set(&mut patch, &segs, Some(value));
             }
         }
     }
-    for (path, list) in lists {
+    for (path, list) in lists.into_values() {
         set(&mut patch, &path, Some(list));
     }
     patch
 }
 
-fn at<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
-    path.split('.').try_fold(v, |node, key| node.get(key))
+fn at<'v>(v: &'v Value, path: &[crate::yaml::edit::Seg]) -> Option<&'v Value> {
+    use crate::yaml::edit::Seg;
+    path.iter().try_fold(v, |node, seg| match seg {
+        Seg::Key(k) => node.get(k),
+        Seg::Index(i) => node.get(i),
+    })
 }
 
-fn set(v: &mut Value, path: &str, value: Option<Value>) {
-    let mut node = v;
-    let keys: Vec<&str> = path.split('.').collect();
+/// Sets (or with `None` removes) the field at a path of keys; a path through a list item is
+/// left alone.
+fn set(v: &mut Value, path: &[crate::yaml::edit::Seg], value: Option<Value>) {
+    use crate::yaml::edit::Seg;
+    let mut keys = Vec::with_capacity(path.len());
+    for seg in path {
+        match seg {
+            Seg::Key(k) => keys.push(k.as_str()),
+            Seg::Index(_) => return,
+        }
+    }
     let Some((last, parents)) = keys.split_last() else {
         return;
     };
+    let mut node = v;
     for key in parents {
         if !node.get(*key).is_some_and(Value::is_object) {
             node[*key] = Value::Object(serde_json::Map::new());

@@ -195,6 +195,25 @@ async fn pages_render_their_data_on_the_server() {
     }
     let resp = app.get("/assets/tollgate.css").await;
     assert_eq!(resp.status(), 200);
+    // Revalidating an unchanged file costs a 304, not the file.
+    let etag = resp.headers()["etag"].clone();
+    let again = app
+        .client
+        .get(app.url("/assets/tollgate.css"))
+        .header("if-none-match", etag.clone())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"], etag);
+    let other = app
+        .client
+        .get(app.url("/assets/tollgate.css"))
+        .header("if-none-match", "\"something-else\"")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(other.status(), 200);
     app.stop().await;
 }
 

@@ -488,8 +488,30 @@ async fn oas_configmaps_and_the_clusters_own_crds() {
         .await
         .expect("edit");
     let c = wait_state(&app, resource, "staging", "drifted", Duration::from_secs(5)).await;
-    assert_eq!(c["drift"][0]["path"], "data.pet-store.json", "{c}");
+    assert_eq!(c["drift"][0]["path"], r#"data["pet-store.json"]"#, "{c}");
     assert_eq!(c["drift"][0]["manager"], "kubectl-edit", "{c}");
+    // Adopting it writes the cluster's document into Git: one line of it changes.
+    let alice = app.login("alice").await;
+    let adopt = json!({"cluster": "staging", "kind": "ConfigMap", "namespace": "catalog", "name": "pet-store-oas"});
+    let (status, adopted) = app
+        .call(
+            "POST",
+            "/api/v1/status/adopt",
+            Some(&alice),
+            Some(adopt),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{adopted}");
+    let commit = adopted["commit"].as_str().expect("commit");
+    let diff = app.git(&["diff", "--unified=0", &format!("{commit}~1"), commit]);
+    let changed = crate::support::changed_lines(&diff);
+    assert_eq!(changed.len(), 2, "{diff}");
+    assert!(
+        changed[0].contains("\"title\": \"Pet Store\"")
+            && changed[1].contains("\"title\": \"Hotfixed Pet Store\""),
+        "{diff}"
+    );
     let (_, report) = app.json("/api/v1/status?kind=ConfigMap").await;
     let names: Vec<&str> = report["rows"]
         .as_array()
@@ -515,7 +537,6 @@ async fn oas_configmaps_and_the_clusters_own_crds() {
     );
 
     // With no CRD files configured, edits are still checked against the cluster's CRDs.
-    let alice = app.login("alice").await;
     let body = json!({"title": "Old TLS", "edits": [{"kind": "ApiDefinition", "namespace": "catalog", "name": "products",
         "merge_patch": {"spec": {"proxy": {"transport": {"ssl_min_version": 999}}}}}]});
     let deadline = std::time::Instant::now() + Duration::from_secs(5);

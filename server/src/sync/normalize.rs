@@ -13,22 +13,64 @@ pub struct Difference {
 }
 
 impl Difference {
-    /// `spec.proxy.target_url`, `spec.tags[1]`.
+    /// `spec.proxy.target_url`, `spec.tags[1]`, `data["pet-store.json"]`.
     pub fn path_text(&self) -> String {
-        let mut out = String::new();
-        for seg in &self.path {
-            match seg {
-                Seg::Key(k) => {
-                    if !out.is_empty() {
-                        out.push('.');
-                    }
-                    out.push_str(k);
-                }
-                Seg::Index(i) => out.push_str(&format!("[{i}]")),
-            }
-        }
-        out
+        path_text(&self.path)
     }
+}
+
+/// A path as text: keys joined by dots, list items in brackets, and keys that hold a dot, a
+/// bracket or a quote as a quoted string in brackets, so [`parse_path`] reads it back exactly.
+pub fn path_text(path: &[Seg]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        match seg {
+            Seg::Key(k) if k.is_empty() || k.contains(['.', '[', ']', '"']) => {
+                out.push('[');
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(']');
+            }
+            Seg::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// Reads a path written by [`path_text`]; `None` when it is not one.
+pub fn parse_path(text: &str) -> Option<Vec<Seg>> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        if let Some(inner) = rest.strip_prefix('[') {
+            if inner.starts_with('"') {
+                // A JSON string, then `]`.
+                let mut stream = serde_json::Deserializer::from_str(inner).into_iter::<String>();
+                let key = stream.next()?.ok()?;
+                let used = stream.byte_offset();
+                rest = inner[used..].strip_prefix(']')?;
+                out.push(Seg::Key(key));
+            } else {
+                let (index, after) = inner.split_once(']')?;
+                out.push(Seg::Index(index.parse().ok()?));
+                rest = after;
+            }
+        } else {
+            let rest_key = rest.strip_prefix('.').unwrap_or(rest);
+            let end = rest_key.find(['.', '[']).unwrap_or(rest_key.len());
+            if end == 0 {
+                return None;
+            }
+            out.push(Seg::Key(rest_key[..end].to_owned()));
+            rest = &rest_key[end..];
+        }
+    }
+    Some(out)
 }
 
 /// Fields the operator or its webhooks write into the spec, per kind: never drift.

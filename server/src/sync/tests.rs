@@ -304,3 +304,27 @@ fn adopting_drift_patches_only_the_drifted_fields() {
         "access_rights_array": [{"name": "a", "versions": ["Default"]}, {"name": "b", "versions": ["v2"]}]}})
     );
 }
+
+#[test]
+fn paths_with_dotted_keys_read_back_and_adopt() {
+    use crate::yaml::edit::Seg;
+    let path = vec![Seg::Key("data".into()), Seg::Key("pet-store.json".into())];
+    let text = super::path_text(&path);
+    assert_eq!(text, r#"data["pet-store.json"]"#);
+    assert_eq!(super::parse_path(&text), Some(path));
+    let list = vec![
+        Seg::Key("spec".into()),
+        Seg::Key("rules".into()),
+        Seg::Index(2),
+        Seg::Key("a]b".into()),
+    ];
+    assert_eq!(super::parse_path(&super::path_text(&list)), Some(list));
+    assert_eq!(super::parse_path("spec..x"), None);
+    assert_eq!(super::parse_path("spec[x]"), None);
+    let desired = json!({"data": {"pet-store.json": "{\"a\": 1}", "other": "x"}});
+    let live = json!({"data": {"pet-store.json": "{\"a\": 2}", "other": "x"}});
+    assert_eq!(
+        adopt_patch(&desired, &live, &[text]),
+        json!({"data": {"pet-store.json": "{\"a\": 2}"}})
+    );
+}
