@@ -37,12 +37,9 @@ setup_npm() {
 }
 
 # Builds the hydration bundle into site/pkg: wasm (size-optimised profile), JS glue, wasm-opt.
-# `erase_components` has leptos type-erase component views: a third less wasm (1.71 MB →
-# 1.23 MB, 656 KB → 446 KB gzip), the same DOM, so the server's HTML hydrates unchanged.
 build_wasm() {
     say "Building the browser bundle (wasm)"
-    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--cfg erase_components" \
-        cargo build -p frontend --lib --target wasm32-unknown-unknown --no-default-features \
+    cargo build -p frontend --lib --target wasm32-unknown-unknown --no-default-features \
         --features hydrate --profile wasm-release
     mkdir -p site/pkg
     wasm-bindgen --target web --out-name frontend --out-dir site/pkg --no-typescript \
