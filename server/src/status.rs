@@ -596,7 +596,16 @@ impl StatusService {
                     format!("{key} is not in the config repo"),
                 )
             })?;
-        let paths: Vec<String> = cell.drift.iter().map(|d| d.path.clone()).collect();
+        let mut paths: Vec<String> = cell.drift.iter().map(|d| d.path.clone()).collect();
+        if kind == Kind::ConfigMap {
+            // Drift inside an OAS document is adopted as the whole document under its key.
+            paths = paths
+                .iter()
+                .filter_map(|p| sync::parse_path(p))
+                .map(|segs| sync::path_text(&segs[..segs.len().min(2)]))
+                .collect();
+            paths.dedup();
+        }
         let patch = sync::adopt_patch(&desired, live, &paths);
         let mut description = format!(
             "Adopts into Git what runs in cluster `{}`:\n\n| Field | Git | Cluster | Changed by |\n| --- | --- | --- | --- |\n",

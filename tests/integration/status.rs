@@ -488,7 +488,11 @@ async fn oas_configmaps_and_the_clusters_own_crds() {
         .await
         .expect("edit");
     let c = wait_state(&app, resource, "staging", "drifted", Duration::from_secs(5)).await;
-    assert_eq!(c["drift"][0]["path"], r#"data["pet-store.json"]"#, "{c}");
+    assert_eq!(
+        c["drift"][0]["path"], r#"data["pet-store.json"].info.title"#,
+        "{c}"
+    );
+    assert_eq!(c["drift"][0]["live"], "Hotfixed Pet Store", "{c}");
     assert_eq!(c["drift"][0]["manager"], "kubectl-edit", "{c}");
     // Adopting it writes the cluster's document into Git: one line of it changes.
     let alice = app.login("alice").await;

@@ -189,6 +189,68 @@ fn walk(
             }
         }
         (_, Some(l)) if same(desired, l) => {}
+        // An OAS document in a ConfigMap: compare the documents, not the strings, so the drift
+        // names the fields that changed inside.
+        (Value::String(d), Some(Value::String(l)))
+            if kind == Kind::ConfigMap && path.len() == 2 =>
+        {
+            match (document(d), document(l)) {
+                (Some(dv), Some(lv)) => exact(&dv, &lv, path, out),
+                _ => differ(out, path),
+            }
+        }
         _ => differ(out, path),
+    }
+}
+
+/// A ConfigMap value that holds a JSON or YAML object.
+fn document(text: &str) -> Option<Value> {
+    let value = if text.trim_start().starts_with('{') {
+        serde_json::from_str(text).ok()?
+    } else {
+        crate::yaml::parse_document(text, 1).ok()?
+    };
+    value.is_object().then_some(value)
+}
+
+/// Every difference between two documents, fields added and removed included.
+fn exact(desired: &Value, live: &Value, path: &mut Vec<Seg>, out: &mut Vec<Difference>) {
+    match (desired, live) {
+        (Value::Object(d), Value::Object(l)) => {
+            for (k, v) in d {
+                path.push(Seg::Key(k.clone()));
+                match l.get(k) {
+                    Some(w) => exact(v, w, path, out),
+                    None => out.push(Difference {
+                        path: path.clone(),
+                        desired: Some(v.clone()),
+                        live: None,
+                    }),
+                }
+                path.pop();
+            }
+            for (k, w) in l.iter().filter(|(k, _)| !d.contains_key(*k)) {
+                path.push(Seg::Key(k.clone()));
+                out.push(Difference {
+                    path: path.clone(),
+                    desired: None,
+                    live: Some(w.clone()),
+                });
+                path.pop();
+            }
+        }
+        (Value::Array(d), Value::Array(l)) if d.len() == l.len() => {
+            for (i, (v, w)) in d.iter().zip(l).enumerate() {
+                path.push(Seg::Index(i));
+                exact(v, w, path, out);
+                path.pop();
+            }
+        }
+        _ if same(desired, live) => {}
+        _ => out.push(Difference {
+            path: path.clone(),
+            desired: Some(desired.clone()),
+            live: Some(live.clone()),
+        }),
     }
 }

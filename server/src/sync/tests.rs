@@ -328,3 +328,43 @@ fn paths_with_dotted_keys_read_back_and_adopt() {
         json!({"data": {"pet-store.json": "{\"a\": 2}"}})
     );
 }
+
+#[test]
+fn oas_documents_in_configmaps_drift_field_by_field() {
+    let doc = |title: &str, extra: bool| {
+        let mut oas = json!({"openapi": "3.0.3", "info": {"title": title, "version": "1"},
+            "x-tyk-api-gateway": {"info": {"name": "pets"}}});
+        if extra {
+            oas["x-added"] = json!(true);
+        }
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "pets", "namespace": "team"},
+            "data": {"oas.json": serde_json::to_string_pretty(&oas).unwrap_or_default()}})
+    };
+    let desired = doc("Pets", false);
+    // Same document, other formatting: not drift.
+    let mut reformatted = desired.clone();
+    let compact: Value = serde_json::from_str(desired["data"]["oas.json"].as_str().unwrap_or("{}"))
+        .unwrap_or_default();
+    reformatted["data"]["oas.json"] = json!(compact.to_string());
+    assert!(compare(Kind::ConfigMap, &desired, &reformatted).is_empty());
+    let diffs = compare(Kind::ConfigMap, &desired, &doc("Hotfix", true));
+    let paths: Vec<String> = diffs.iter().map(|d| d.path_text()).collect();
+    assert_eq!(
+        paths,
+        [
+            r#"data["oas.json"].info.title"#,
+            r#"data["oas.json"].x-added"#
+        ]
+    );
+    assert_eq!(diffs[0].live, Some(json!("Hotfix")));
+    assert_eq!(
+        (diffs[1].desired.clone(), diffs[1].live.clone()),
+        (None, Some(json!(true)))
+    );
+    // Text that is not a document compares as text.
+    let mut plain = desired.clone();
+    plain["data"]["oas.json"] = json!("not json");
+    let diffs = compare(Kind::ConfigMap, &desired, &plain);
+    assert_eq!(diffs.len(), 1);
+    assert_eq!(diffs[0].path_text(), r#"data["oas.json"]"#);
+}
