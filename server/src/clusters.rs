@@ -255,14 +255,25 @@ impl Cluster {
         tokio::spawn(async move {
             let mut stream = std::pin::pin!(stream);
             let mut listing: Option<LiveObjects> = None;
+            let mut warned = false;
             while let Some(event) = stream.next().await {
                 let at = Instant::now();
                 let event = match event {
                     Ok(event) => {
+                        warned = false;
                         if set_health(&health, Ok(())) {
                             let _ = events.send(ClusterEvent::Changed { cluster: index });
                         }
                         event
+                    }
+                    // ConfigMaps only add OAS documents: a cluster that will not show them (no
+                    // permission, say) is still watched for everything else.
+                    Err(e) if kind == Kind::ConfigMap => {
+                        if !warned {
+                            tracing::warn!(cluster = %name, error = %e, "cannot watch ConfigMaps: OAS documents are not compared");
+                            warned = true;
+                        }
+                        continue;
                     }
                     Err(e) => {
                         if health.read().is_ok_and(|h| h.reachable) {
