@@ -68,8 +68,11 @@ pub struct Health {
     pub error: Option<String>,
 }
 
-fn now() -> String {
-    time::OffsetDateTime::now_utc()
+/// Now, to the second (RFC 3339): what people read on the board.
+pub(crate) fn now() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }

@@ -9,7 +9,7 @@ mod engine;
 pub use engine::{Board, ClusterInputs, Documents, Engine};
 
 use crate::catalog::Catalog;
-use crate::clusters::{Cluster, ClusterEvent};
+use crate::clusters::{Cluster, ClusterEvent, now};
 use crate::config::{AgentKind, Config, EnvironmentConfig};
 use crate::repo::{ConfigRepo, IndexOptions, RepoIndex};
 use crate::resources::{Kind, ResourceKey};
@@ -59,12 +59,6 @@ pub struct StatusService {
 
 /// Distinct queries answered from memory per version.
 const ANSWERS: usize = 256;
-
-fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
 
 fn under(path: &str, prefix: &str) -> bool {
     let prefix = prefix.trim_matches('/');
