@@ -338,7 +338,8 @@ pub struct StatusQuery {
     pub namespace: Option<String>,
     /// Exact resource name.
     pub name: Option<String>,
-    /// `synced`, `pending`, `drifted`, `missing`, `orphaned`, `failed` or `unknown`.
+    /// `synced`, `pending`, `drifted`, `missing`, `orphaned`, `failed` or `unknown`; or
+    /// `problems`: any state but `synced`.
     pub state: Option<String>,
     pub cluster: Option<String>,
     /// 1-based page of rows (default 1).

@@ -374,7 +374,7 @@ impl StatusService {
                 && name.is_none_or(|n| n == r.name)
                 && r.cells
                     .iter()
-                    .any(|c| cell_in(c) && state.is_none_or(|s| s == c.state))
+                    .any(|c| cell_in(c) && state.is_none_or(|s| state_matches(s, &c.state)))
         };
         let revisions: HashMap<&str, &Option<String>> = board
             .clusters
@@ -696,6 +696,11 @@ impl StatusService {
         }
         out
     }
+}
+
+/// Whether a cell in `state` passes the `wanted` filter (a state, or `problems`).
+fn state_matches(wanted: &str, state: &str) -> bool {
+    wanted == state || (wanted == "problems" && state != SyncState::Synced.as_str())
 }
 
 fn state_counts(counts: [usize; 7]) -> Vec<StateCount> {

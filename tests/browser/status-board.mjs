@@ -70,6 +70,10 @@ try {
   await page.waitForFunction(() => /1 drifted/.test(document.querySelector('.cluster .state-bar')?.getAttribute('aria-label') ?? ''));
   assert.match(await bar.getAttribute('aria-label'), /\d+ missing/);
   assert.match(await page.locator('#pager').textContent(), /Rows 1–\d+ of \d+/);
+  // "problems" counts everything not synced: the drifted API and the missing ones.
+  const counts = await page.locator('#state-counts').textContent();
+  const missing = Number(/missing (\d+)/.exec(counts)[1]);
+  assert.match(counts, new RegExp(`problems ${missing + 1}(?!\\d)`));
   await page.screenshot({ path: path.join(output, 'status-drifted.png'), fullPage: true });
 
   // The API's own page shows its state per cluster, with the drift and who made it.

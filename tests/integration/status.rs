@@ -327,6 +327,16 @@ async fn live_status_follows_the_clusters() {
         .await
         .expect("delete");
 
+    // `problems`: everything not synced, here the missing refunds, never the synced API.
+    let (_, problems) = app.json("/api/v1/status?state=problems").await;
+    let names: Vec<&str> = problems["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!(names.contains(&"refunds"), "{problems}");
+    assert!(!names.contains(&"payments-api"), "{problems}");
     // Filters, metrics and the event stream.
     let (_, drifted) = app.json("/api/v1/status?state=orphaned").await;
     assert!(

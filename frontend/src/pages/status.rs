@@ -221,6 +221,13 @@ pub fn StatusPage() -> impl IntoView {
                         </div>
                         <nav class="chips" aria-label="States" id="state-counts">
                             <a class="chip" href=board_url(&ns, "", &cl) aria-current=st.is_empty().then_some("true")>"all"</a>
+                            {
+                                let problems: usize = report.counts.iter().filter(|c| c.state != "synced").map(|c| c.count).sum();
+                                (problems > 0 || st == "problems").then(|| view! {
+                                    <a class="chip state-problems" href=board_url(&ns, "problems", &cl) aria-current=(st == "problems").then_some("true")
+                                        title="Everything not synced">{format!("problems {problems}")}</a>
+                                })
+                            }
                             {report.counts.iter().filter(|c| c.count > 0).map(|c| view! {
                                 <a class=format!("chip state-{}", c.state) href=board_url(&ns, &c.state, &cl) aria-current=(st == c.state).then_some("true")>
                                     {format!("{} {}", c.state, c.count)}
