@@ -133,6 +133,46 @@ async fn the_real_kube_client_works_against_the_emulator() {
         Some("argocd-controller".into())
     );
 
+    // Field and label selectors, as the API server reads them.
+    let mut other = httpbin("http://other");
+    other.metadata.name = Some("other".into());
+    other.metadata.labels = Some([("team".to_owned(), "edge".to_owned())].into());
+    api.create(&PostParams::default(), &other)
+        .await
+        .expect("create");
+    let names = |list: kube::core::ObjectList<DynamicObject>| -> Vec<String> {
+        list.items
+            .into_iter()
+            .filter_map(|o| o.metadata.name)
+            .collect()
+    };
+    let by_name = api
+        .list(&kube::api::ListParams::default().fields("metadata.name=httpbin"))
+        .await
+        .expect("list");
+    assert_eq!(names(by_name), ["httpbin"]);
+    let by_label = api
+        .list(&kube::api::ListParams::default().labels("team=edge"))
+        .await
+        .expect("list");
+    assert_eq!(names(by_label), ["other"]);
+    let unlabelled = api
+        .list(&kube::api::ListParams::default().labels("!team"))
+        .await
+        .expect("list");
+    assert_eq!(names(unlabelled), ["httpbin"]);
+    let refused = api
+        .list(&kube::api::ListParams::default().fields("spec.name=x"))
+        .await
+        .expect_err("unsupported field");
+    assert!(
+        matches!(&refused, kube::Error::Api(e) if e.code == 400 && e.message.contains("spec.name")),
+        "{refused}"
+    );
+    api.delete("other", &DeleteParams::default())
+        .await
+        .expect("delete");
+
     // Optimistic concurrency: a stale resourceVersion is a conflict.
     let mut stale = applied.clone();
     stale.data["spec"]["name"] = json!("renamed");

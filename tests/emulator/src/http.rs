@@ -344,7 +344,12 @@ async fn dispatch(
             return watch(Arc::clone(store), stopping, t, namespace, q);
         }
         ("GET", None) => {
-            let (items, rv) = store.list(&t, namespace.as_deref());
+            let selector = match Selector::parse(q) {
+                Ok(s) => s,
+                Err(e) => return error(&e),
+            };
+            let (mut items, rv) = store.list(&t, namespace.as_deref());
+            items.retain(|o| selector.matches(o));
             return json_response(
                 200,
                 &json!({"apiVersion": t.api_version(), "kind": format!("{}List", t.kind),
@@ -422,6 +427,83 @@ fn line(kind: &str, object: &Value) -> Bytes {
 
 /// A watch: events after `resourceVersion` (or all current objects as ADDED when none is
 /// given), then live events, bookmarks when asked, until `timeoutSeconds`.
+/// `fieldSelector` (`metadata.name`, `metadata.namespace`; `=`, `==`, `!=`) and `labelSelector`
+/// (`k=v`, `k==v`, `k!=v`, `k`, `!k`), comma-separated, as the API server reads them for any
+/// resource; other fields are refused as it refuses them.
+struct Selector {
+    /// (field, equals, value)
+    fields: Vec<(String, bool, String)>,
+    labels: Vec<LabelRequirement>,
+}
+
+/// (key, `Some((equals, value))` or `None` for existence, whether it must exist)
+type LabelRequirement = (String, Option<(bool, String)>, bool);
+
+impl Selector {
+    fn parse(q: &HashMap<String, String>) -> Result<Self, ApiErr> {
+        let split = |text: &str| -> Option<(String, bool, String)> {
+            if let Some((k, v)) = text.split_once("!=") {
+                return Some((k.trim().to_owned(), false, v.trim().to_owned()));
+            }
+            let (k, v) = text.split_once("==").or_else(|| text.split_once('='))?;
+            Some((k.trim().to_owned(), true, v.trim().to_owned()))
+        };
+        let mut fields = Vec::new();
+        for part in q
+            .get("fieldSelector")
+            .into_iter()
+            .flat_map(|s| s.split(','))
+            .filter(|p| !p.trim().is_empty())
+        {
+            let (field, eq, value) = split(part).ok_or_else(|| {
+                ApiErr::new(400, "BadRequest", format!("invalid field selector: {part}"))
+            })?;
+            if field != "metadata.name" && field != "metadata.namespace" {
+                return Err(ApiErr::new(
+                    400,
+                    "BadRequest",
+                    format!("field label not supported: {field}"),
+                ));
+            }
+            fields.push((field, eq, value));
+        }
+        let mut labels = Vec::new();
+        for part in q
+            .get("labelSelector")
+            .into_iter()
+            .flat_map(|s| s.split(','))
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            match split(part) {
+                Some((k, eq, v)) => labels.push((k, Some((eq, v)), true)),
+                None => match part.strip_prefix('!') {
+                    Some(k) => labels.push((k.trim().to_owned(), None, false)),
+                    None => labels.push((part.to_owned(), None, true)),
+                },
+            }
+        }
+        Ok(Self { fields, labels })
+    }
+
+    fn matches(&self, obj: &Value) -> bool {
+        let meta = &obj["metadata"];
+        self.fields.iter().all(|(field, eq, value)| {
+            let actual = meta[field.trim_start_matches("metadata.")]
+                .as_str()
+                .unwrap_or_default();
+            (actual == value) == *eq
+        }) && self.labels.iter().all(|(key, test, present)| {
+            let actual = meta["labels"][key.as_str()].as_str();
+            match test {
+                None => actual.is_some() == *present,
+                Some((true, v)) => actual == Some(v.as_str()),
+                Some((false, v)) => actual != Some(v.as_str()),
+            }
+        })
+    }
+}
+
 fn watch(
     store: Arc<Store>,
     mut stopping: tokio::sync::watch::Receiver<bool>,
@@ -442,6 +524,10 @@ fn watch(
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(1800)
         .min(3600);
+    let selector = match Selector::parse(q) {
+        Ok(s) => s,
+        Err(e) => return error(&e),
+    };
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(256);
     let mut live = store.subscribe();
     let backlog = match from {
@@ -452,6 +538,7 @@ fn watch(
                 (
                     events
                         .iter()
+                        .filter(|e| selector.matches(&e.object))
                         .map(|e| line(e.kind, &e.object))
                         .collect::<Vec<_>>(),
                     last,
@@ -459,7 +546,14 @@ fn watch(
             }),
         None => {
             let (items, rv) = store.list(&t, namespace.as_deref());
-            Ok((items.iter().map(|o| line("ADDED", o)).collect(), rv))
+            Ok((
+                items
+                    .iter()
+                    .filter(|o| selector.matches(o))
+                    .map(|o| line("ADDED", o))
+                    .collect(),
+                rv,
+            ))
         }
     };
     tokio::spawn(async move {
@@ -493,7 +587,7 @@ fn watch(
                 event = live.recv() => match event {
                     Ok(e) if e.rv > last && e.group == t.group && e.plural == t.plural && namespace.as_deref().is_none_or(|n| n == e.namespace) => {
                         last = e.rv;
-                        if tx.send(line(e.kind, &e.object)).await.is_err() {
+                        if selector.matches(&e.object) && tx.send(line(e.kind, &e.object)).await.is_err() {
                             return;
                         }
                     }

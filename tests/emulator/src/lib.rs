@@ -5,7 +5,10 @@
 //! version, bookmarks, `410 Gone` once a version has been compacted away); create; update with
 //! optimistic-concurrency conflicts; JSON merge, strategic merge (as merge) and JSON patches;
 //! server-side apply; `metadata.managedFields` per field manager; the status subresource;
-//! finalizers; CustomResourceDefinitions registered from YAML or through the API.
+//! finalizers; CustomResourceDefinitions registered from YAML or through the API; field
+//! (`metadata.name`, `metadata.namespace`) and label selectors on list and watch; `/openapi/v3`
+//! documents of the kinds served, enough for kubectl's validation check (the emulator does not
+//! validate against CRD schemas).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
