@@ -634,12 +634,20 @@ async fn flux_applies_the_head_and_the_status_follows() {
             repo: app.config.repo.path.clone(),
             branch: "main".into(),
             path: String::new(),
-            delay: Duration::from_secs(2),
+            delay: Duration::from_secs(3),
             object: ("flux-system".into(), "tyk-apis".into()),
         },
     ));
     let resource = "ApiDefinition/payments/payments-api";
-    let c = wait_state(&app, resource, "prod", "synced", Duration::from_secs(15)).await;
+    // What the branch holds when the agent starts, it applies at once, not after its delay.
+    let c = wait_state(
+        &app,
+        resource,
+        "prod",
+        "synced",
+        Duration::from_millis(2500),
+    )
+    .await;
     assert!(c["drift"].as_array().is_some_and(Vec::is_empty));
     let c = wait_state(
         &app,

@@ -49,7 +49,8 @@ pub struct AgentSettings {
     pub branch: String,
     /// Repo path prefix of the environment ("" for the whole repo).
     pub path: String,
-    /// How long after a commit appears the agent applies it.
+    /// How long after a commit appears the agent applies it (the head it finds when it starts,
+    /// it applies at once).
     pub delay: Duration,
     /// The Argo CD Application or Flux Kustomization to keep up to date (namespace, name).
     pub object: (String, String),
@@ -220,7 +221,10 @@ pub async fn run(store: Arc<Store>, settings: AgentSettings) {
         if applied.as_deref() == Some(head.as_str()) {
             continue;
         }
+        // What the branch holds when the agent starts is applied at once (the cluster was in
+        // sync before); every later commit waits for the delay.
         match &seen {
+            _ if applied.is_none() => {}
             Some((h, at)) if *h == head && at.elapsed() >= settings.delay => {}
             Some((h, _)) if *h == head => continue,
             _ => {
