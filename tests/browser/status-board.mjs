@@ -82,6 +82,13 @@ try {
   const states = await page.locator('#cluster-states').textContent();
   assert.match(states, /staging\s*drifted/);
   assert.match(states, /changed by kubectl-edit/);
+  // The page is live too: another edit in the cluster shows without a reload.
+  await page.waitForSelector('body[data-hydrated="true"]');
+  await page.evaluate(() => { window.__noReload = true; });
+  await k8s('PATCH', '/apis/tyk.tyk.io/v1alpha1/namespaces/payments/apidefinitions/payments-api?fieldManager=kubectl-edit',
+    { spec: { proxy: { target_url: 'http://hotfix-2:8080' } } }, 'application/merge-patch+json');
+  await page.waitForFunction(() => document.querySelector('#cluster-states')?.textContent.includes('hotfix-2'), null, { timeout: 10_000 });
+  assert.equal(await page.evaluate(() => window.__noReload), true, 'the API page updated without a reload');
   await page.screenshot({ path: path.join(output, 'api-cluster-states.png'), fullPage: true });
 
   // Adopt the drift into Git as a signed-in user: a change request opens.
@@ -94,7 +101,7 @@ try {
   await page.waitForURL(/\/changes\/\d+$/);
   await page.waitForSelector('#change-state');
   assert.match(await page.locator('h1').textContent(), /Adopt drift of payments\/payments-api from staging/);
-  assert.match(await page.locator('.diffs').textContent(), /http:\/\/hotfix:8080/);
+  assert.match(await page.locator('.diffs').textContent(), /http:\/\/hotfix-2:8080/);
   await page.screenshot({ path: path.join(output, 'status-adopted.png'), fullPage: true });
   assert.deepEqual(errors, []);
   console.log(`status board browser test passed (cluster event to board: ${latency} ms)`);

@@ -60,7 +60,7 @@ pub fn Heading(
     }
 }
 
-/// Where the resource runs: its state in each cluster, with the drift and who made it.
+/// Where the resource runs: its state in each cluster, with the drift and who made it; live.
 #[component]
 pub fn ClusterStates(kind: String, namespace: String, name: String) -> impl IntoView {
     let query = crate::api::StatusQuery {
@@ -69,9 +69,15 @@ pub fn ClusterStates(kind: String, namespace: String, name: String) -> impl Into
         name: Some(name.clone()),
         ..Default::default()
     };
-    let report = Resource::new(|| (), move |_| data::sync_status(query.clone()));
+    // Live: each status event refetches this resource's row.
+    let tick = RwSignal::new(0u64);
+    super::status::listen(tick);
+    let report = Resource::new(
+        move || tick.get(),
+        move |_| data::sync_status(query.clone()),
+    );
     view! {
-        <Suspense fallback=|| ()>
+        <Transition fallback=|| ()>
             {move || report.get().and_then(Result::ok).filter(|r| !r.clusters.is_empty()).map(|r| {
                 let cells = r.rows.iter().find(|row| row.kind == kind && row.name == name).map(|row| row.cells.clone()).unwrap_or_default();
                 view! {
@@ -98,7 +104,7 @@ pub fn ClusterStates(kind: String, namespace: String, name: String) -> impl Into
                     </section>
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

@@ -35,7 +35,7 @@ fn page_url(namespace: &str, state: &str, cluster: &str, page: usize) -> String 
 }
 
 /// Opens the event stream once hydrated; each event bumps `tick`.
-fn listen(tick: RwSignal<u64>) {
+pub(crate) fn listen(tick: RwSignal<u64>) {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         use wasm_bindgen::JsCast;
