@@ -82,6 +82,28 @@ async fn wait_state(
     }
 }
 
+/// Adopts a drifted resource as `session`: the created change, its commit's diff, and the lines
+/// that diff changes.
+async fn adopt(app: &TestApp, session: &str, body: Value) -> (Value, String, Vec<String>) {
+    let (status, adopted) = app
+        .call(
+            "POST",
+            "/api/v1/status/adopt",
+            Some(session),
+            Some(body),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{adopted}");
+    let commit = adopted["commit"].as_str().expect("commit").to_owned();
+    let diff = app.git(&["diff", "--unified=0", &format!("{commit}~1"), &commit]);
+    let changed = crate::support::changed_lines(&diff)
+        .into_iter()
+        .map(|l| l.to_string())
+        .collect();
+    (adopted, diff, changed)
+}
+
 /// Waits for the first cluster's agent to report `revision` as applied (the agent's object is
 /// its own event, so it may trail the objects it applied by a moment).
 async fn wait_applied(app: &TestApp, revision: &str) -> Value {
@@ -207,20 +229,12 @@ async fn live_status_follows_the_clusters() {
 
     // Adopt the drift: a change whose diff is exactly the drifted field, attributed.
     let alice = app.login("alice").await;
-    let adopt = json!({"cluster": "staging", "kind": "ApiDefinition", "namespace": "payments", "name": "payments-api"});
-    let (status, adopted) = app
-        .call(
-            "POST",
-            "/api/v1/status/adopt",
-            Some(&alice),
-            Some(adopt),
-            None,
-        )
-        .await;
-    assert_eq!(status, 201, "{adopted}");
-    let commit = adopted["commit"].as_str().expect("commit");
-    let diff = app.git(&["diff", "--unified=0", &format!("{commit}~1"), commit]);
-    let changed = crate::support::changed_lines(&diff);
+    let (adopted, diff, changed) = adopt(
+        &app,
+        &alice,
+        json!({"cluster": "staging", "kind": "ApiDefinition", "namespace": "payments", "name": "payments-api"}),
+    )
+    .await;
     assert_eq!(
         changed,
         vec![
@@ -506,20 +520,12 @@ async fn oas_configmaps_and_the_clusters_own_crds() {
     assert_eq!(c["drift"][0]["manager"], "kubectl-edit", "{c}");
     // Adopting it writes the cluster's document into Git: one line of it changes.
     let alice = app.login("alice").await;
-    let adopt = json!({"cluster": "staging", "kind": "ConfigMap", "namespace": "catalog", "name": "pet-store-oas"});
-    let (status, adopted) = app
-        .call(
-            "POST",
-            "/api/v1/status/adopt",
-            Some(&alice),
-            Some(adopt),
-            None,
-        )
-        .await;
-    assert_eq!(status, 201, "{adopted}");
-    let commit = adopted["commit"].as_str().expect("commit");
-    let diff = app.git(&["diff", "--unified=0", &format!("{commit}~1"), commit]);
-    let changed = crate::support::changed_lines(&diff);
+    let (_, diff, changed) = adopt(
+        &app,
+        &alice,
+        json!({"cluster": "staging", "kind": "ConfigMap", "namespace": "catalog", "name": "pet-store-oas"}),
+    )
+    .await;
     assert_eq!(changed.len(), 2, "{diff}");
     assert!(
         changed[0].contains("\"title\": \"Pet Store\"")

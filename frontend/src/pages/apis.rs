@@ -42,15 +42,17 @@ pub fn list_params() -> ListParams {
     ListParams {
         q: Signal::derive(move || query.read().get("q").unwrap_or_default()),
         namespace: Signal::derive(move || query.read().get("namespace").unwrap_or_default()),
-        page: Signal::derive(move || {
-            query
-                .read()
-                .get("page")
-                .and_then(|p| p.parse::<usize>().ok())
-                .unwrap_or(1)
-                .max(1)
-        }),
+        page: Signal::derive(move || page_param(&query.read())),
     }
+}
+
+/// `?page=` as a 1-based page number (1 when absent or not a number).
+pub fn page_param(query: &leptos_router::params::ParamsMap) -> usize {
+    query
+        .get("page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1)
 }
 
 pub fn list_resource(

@@ -174,14 +174,7 @@ pub fn StatusPage() -> impl IntoView {
             q.get("cluster").unwrap_or_default(),
         )
     };
-    let page = move || {
-        query
-            .read()
-            .get("page")
-            .and_then(|p| p.parse::<usize>().ok())
-            .unwrap_or(1)
-            .max(1)
-    };
+    let page = move || super::apis::page_param(&query.read());
     let report = Resource::new(
         move || (params(), page(), tick.get()),
         |((namespace, state, cluster), page, _)| {
