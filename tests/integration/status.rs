@@ -82,6 +82,40 @@ async fn wait_state(
     }
 }
 
+/// Starts Tollgate (seeded, no approvals needed) watching one emulated cluster, `name`, that
+/// follows the repo's `main` branch; the kubeconfig file lives as long as the returned handle.
+async fn app_watching(
+    emulator: &Emulator,
+    name: &str,
+    agent: AgentConfig,
+) -> (TestApp, tempfile::NamedTempFile) {
+    let kubeconfig = tempfile::NamedTempFile::new().expect("file");
+    std::fs::write(kubeconfig.path(), emulator.kubeconfig(name)).expect("write");
+    let (kc, name) = (kubeconfig.path().to_owned(), name.to_owned());
+    let app = TestApp::start(
+        move |c| {
+            c.changes.approvals_required = 0;
+            c.environments.insert(
+                "main".into(),
+                EnvironmentConfig {
+                    path: String::new(),
+                    branch: "main".into(),
+                },
+            );
+            c.clusters.push(ClusterConfig {
+                name,
+                kubeconfig: kc,
+                context: None,
+                environment: "main".into(),
+                agent,
+            });
+        },
+        true,
+    )
+    .await;
+    (app, kubeconfig)
+}
+
 /// Adopts a drifted resource as `session`: the created change, its commit's diff, and the lines
 /// that diff changes.
 async fn adopt(app: &TestApp, session: &str, body: Value) -> (Value, String, Vec<String>) {
@@ -125,32 +159,14 @@ async fn live_status_follows_the_clusters() {
         .await
         .expect("serves");
     let addr = emulator.addr;
-    let kubeconfig = tempfile::NamedTempFile::new().expect("file");
-    std::fs::write(kubeconfig.path(), emulator.kubeconfig("staging")).expect("write");
-    let kc = kubeconfig.path().to_owned();
-    let app = TestApp::start(
-        move |c| {
-            c.changes.approvals_required = 0;
-            c.environments.insert(
-                "main".into(),
-                EnvironmentConfig {
-                    path: String::new(),
-                    branch: "main".into(),
-                },
-            );
-            c.clusters.push(ClusterConfig {
-                name: "staging".into(),
-                kubeconfig: kc,
-                context: None,
-                environment: "main".into(),
-                agent: AgentConfig {
-                    kind: AgentKind::Argocd,
-                    namespace: "argocd".into(),
-                    name: "tyk-apis".into(),
-                },
-            });
+    let (app, _kubeconfig) = app_watching(
+        &emulator,
+        "staging",
+        AgentConfig {
+            kind: AgentKind::Argocd,
+            namespace: "argocd".into(),
+            name: "tyk-apis".into(),
         },
-        true,
     )
     .await;
     let apis = kube_api(
@@ -440,29 +456,7 @@ async fn oas_configmaps_and_the_clusters_own_crds() {
             .create(&crd_type, "", doc, "helm", "Update")
             .expect("installs");
     }
-    let kubeconfig = tempfile::NamedTempFile::new().expect("file");
-    std::fs::write(kubeconfig.path(), emulator.kubeconfig("staging")).expect("write");
-    let kc = kubeconfig.path().to_owned();
-    let app = TestApp::start(
-        move |c| {
-            c.environments.insert(
-                "main".into(),
-                EnvironmentConfig {
-                    path: String::new(),
-                    branch: "main".into(),
-                },
-            );
-            c.clusters.push(ClusterConfig {
-                name: "staging".into(),
-                kubeconfig: kc,
-                context: None,
-                environment: "main".into(),
-                agent: AgentConfig::default(),
-            });
-        },
-        true,
-    )
-    .await;
+    let (app, _kubeconfig) = app_watching(&emulator, "staging", AgentConfig::default()).await;
 
     // The OAS document's ConfigMap, as Git has it, then edited in the cluster.
     let configmaps = kube_api(
@@ -605,32 +599,14 @@ async fn flux_applies_the_head_and_the_status_follows() {
     let emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
         .await
         .expect("serves");
-    let kubeconfig = tempfile::NamedTempFile::new().expect("file");
-    std::fs::write(kubeconfig.path(), emulator.kubeconfig("prod")).expect("write");
-    let kc = kubeconfig.path().to_owned();
-    let app = TestApp::start(
-        move |c| {
-            c.changes.approvals_required = 0;
-            c.environments.insert(
-                "main".into(),
-                EnvironmentConfig {
-                    path: String::new(),
-                    branch: "main".into(),
-                },
-            );
-            c.clusters.push(ClusterConfig {
-                name: "prod".into(),
-                kubeconfig: kc,
-                context: None,
-                environment: "main".into(),
-                agent: AgentConfig {
-                    kind: AgentKind::Flux,
-                    namespace: "flux-system".into(),
-                    name: "tyk-apis".into(),
-                },
-            });
+    let (app, _kubeconfig) = app_watching(
+        &emulator,
+        "prod",
+        AgentConfig {
+            kind: AgentKind::Flux,
+            namespace: "flux-system".into(),
+            name: "tyk-apis".into(),
         },
-        true,
     )
     .await;
     let agent = tokio::spawn(tollgate_emulator::agent::run(
