@@ -7,9 +7,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
+use support::stats;
+
 use frontend::api::{CreateChangeRequest, EditRequest};
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tollgate::repo::commit_files;
 
 const FILES: usize = 10_000;
@@ -24,19 +28,6 @@ fn api_yaml(i: usize, target: &str) -> String {
 
 fn path(i: usize) -> String {
     format!("apis/team-{}/api-{i}.yaml", i % 20)
-}
-
-fn stats(mut samples: Vec<Duration>) -> String {
-    samples.sort();
-    let pick = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    format!(
-        "n={} min={:.1?} median={:.1?} p95={:.1?} max={:.1?}",
-        samples.len(),
-        samples[0],
-        pick(0.5),
-        pick(0.95),
-        samples[samples.len() - 1]
-    )
 }
 
 fn patch(i: usize, target: &str) -> CreateChangeRequest {

@@ -8,6 +8,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
+use support::stats;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tollgate::repo::{ConfigRepo, IndexOptions, RepoIndex, commit_files};
@@ -40,19 +44,6 @@ fn policy_yaml(j: usize) -> String {
     }
     format!(
         "apiVersion: tyk.tyk.io/v1alpha1\nkind: SecurityPolicy\nmetadata:\n  name: policy-{j}\n  namespace: team-{ns}\nspec:\n  name: Policy {j}\n  state: active\n  active: true\n  rate: 1000\n  per: 60\n  quota_max: -1\n  access_rights_array:\n{rights}"
-    )
-}
-
-fn stats(mut samples: Vec<Duration>) -> String {
-    samples.sort();
-    let pick = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    format!(
-        "n={} min={:.2?} median={:.2?} p95={:.2?} max={:.2?}",
-        samples.len(),
-        samples[0],
-        pick(0.5),
-        pick(0.95),
-        samples[samples.len() - 1]
     )
 }
 
@@ -201,33 +192,11 @@ fn main() {
             ),
         ] {
             let concurrency = 8;
-            let per_worker = 250;
-            let started = Instant::now();
-            let mut workers = Vec::new();
-            for w in 0..concurrency {
-                let (client, base, paths) = (client.clone(), base.clone(), paths.clone());
-                workers.push(tokio::spawn(async move {
-                    let mut samples = Vec::with_capacity(per_worker);
-                    for r in 0..per_worker {
-                        let url = format!("{base}{}", paths[(w + r) % paths.len()]);
-                        let t = Instant::now();
-                        let resp = client.get(url).send().await.unwrap();
-                        assert!(resp.status().is_success());
-                        let _ = resp.bytes().await.unwrap();
-                        samples.push(t.elapsed());
-                    }
-                    samples
-                }));
-            }
-            let mut all = Vec::new();
-            for w in workers {
-                all.extend(w.await.unwrap());
-            }
-            let elapsed = started.elapsed();
+            let urls: Vec<String> = paths.iter().map(|p| format!("{base}{p}")).collect();
+            let (samples, rate) = support::load(&client, &urls, concurrency, 250).await;
             println!(
-                "{label} over {APIS} APIs, {concurrency} concurrent clients: {} ({:.0} req/s)",
-                stats(all),
-                (concurrency * per_worker) as f64 / elapsed.as_secs_f64()
+                "{label} over {APIS} APIs, {concurrency} concurrent clients: {} ({rate:.0} req/s)",
+                stats(samples)
             );
         }
         running.stop().await.unwrap();

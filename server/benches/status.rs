@@ -11,6 +11,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
+use support::{rss_mb, stats};
+
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::json;
 use std::io::{BufRead, Write};
@@ -30,31 +34,6 @@ fn api(i: usize, target: &str) -> serde_json::Value {
         "metadata": {"name": format!("api-{i}"), "namespace": format!("team-{}", i % 20)},
         "spec": {"name": format!("Service {i}"), "protocol": "http", "active": true, "use_keyless": true,
                  "proxy": {"listen_path": format!("/svc-{i}/"), "target_url": target, "strip_listen_path": true}}})
-}
-
-fn stats(mut samples: Vec<Duration>) -> String {
-    samples.sort();
-    let pick = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    format!(
-        "n={} min={:.2?} median={:.2?} p95={:.2?} max={:.2?}",
-        samples.len(),
-        samples[0],
-        pick(0.5),
-        pick(0.95),
-        samples[samples.len() - 1]
-    )
-}
-
-fn rss_mb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .unwrap_or(0)
-        / 1024
 }
 
 /// The child process: three emulated clusters, 10,000 APIs each, kubeconfigs written to `dir`;
@@ -282,27 +261,8 @@ fn main() {
             ("GET /status (SSR board, first page)", "/status"),
             ("GET /status?state=drifted (SSR)", "/status?state=drifted"),
         ] {
-            let mut workers = Vec::new();
-            for _ in 0..8 {
-                let (client, url) = (client.clone(), format!("{base}{path}"));
-                workers.push(tokio::spawn(async move {
-                    let mut samples = Vec::new();
-                    for _ in 0..50 {
-                        let t = Instant::now();
-                        let response = client.get(&url).send().await.unwrap();
-                        assert!(response.status().is_success());
-                        let body = response.bytes().await.unwrap();
-                        assert!(!body.is_empty());
-                        samples.push(t.elapsed());
-                    }
-                    samples
-                }));
-            }
-            let mut all = Vec::new();
-            for w in workers {
-                all.extend(w.await.unwrap());
-            }
-            println!("{label}, 8 concurrent clients: {}", stats(all));
+            let (samples, _) = support::load(&client, &[format!("{base}{path}")], 8, 50).await;
+            println!("{label}, 8 concurrent clients: {}", stats(samples));
         }
 
         // 1,000 open event streams; a cluster edit must reach every one of them.

@@ -6,7 +6,7 @@ mod plan;
 mod rebase;
 mod store;
 
-pub use plan::{PathTemplates, merge_patch};
+pub use plan::PathTemplates;
 
 use crate::catalog::Catalog;
 use crate::db::{Db, DbError};

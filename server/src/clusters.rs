@@ -6,6 +6,7 @@
 
 use crate::config::{AgentKind, ClusterConfig};
 use crate::resources::{CrdSchemas, Kind, ResourceKey};
+use crate::status::LiveObjects;
 use futures_util::StreamExt;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -14,9 +15,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
-
-/// Live objects by key.
-pub type LiveObjects = HashMap<ResourceKey, Arc<Value>>;
 
 /// What a cluster's watchers report to the status engine.
 #[derive(Debug)]
@@ -500,11 +498,6 @@ impl Cluster {
     /// The agent's object, when configured and seen.
     pub fn agent(&self) -> Option<Value> {
         self.agent.read().ok()?.clone()
-    }
-
-    /// The Tyk CRD schemas installed in the cluster, when it has them.
-    pub fn schemas(&self) -> Option<Arc<CrdSchemas>> {
-        self.schemas.read().ok()?.clone()
     }
 
     /// Where the cluster's Tyk CRD schemas are kept current.

@@ -6,7 +6,7 @@
 
 mod engine;
 
-pub use engine::{Board, ClusterInputs, Documents, Engine};
+pub use engine::{Board, ClusterInputs, Documents, Engine, LiveObjects};
 
 use crate::catalog::Catalog;
 use crate::clusters::{Cluster, ClusterEvent, now};
@@ -248,17 +248,18 @@ impl StatusService {
     }
 
     /// Publishes the engine's board: a new version when a cell or a cluster's state changed,
-    /// the same version with fresh last-seen times otherwise.
+    /// the same version with fresh last-seen times when only those moved, nothing otherwise.
     fn publish(&self, engine: &mut Engine) {
+        let mut touched = false;
         for (i, cluster) in self.clusters.iter().enumerate() {
             let health = cluster.health();
-            engine.touch_info(i, health.last_seen, health.error);
+            touched |= engine.touch_info(i, health.last_seen, health.error);
         }
         if engine.take_dirty() {
             let version = self.version.fetch_add(1, Ordering::SeqCst) + 1;
             self.store(engine.snapshot(version, now()));
             let _ = self.tx.send(version);
-        } else {
+        } else if touched {
             let current = self.current();
             self.store(engine.snapshot(current.version, current.generated_at.clone()));
         }

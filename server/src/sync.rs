@@ -134,17 +134,17 @@ pub fn status(inputs: Inputs<'_>) -> ResourceStatus {
         (Some(_), None, None) => ResourceStatus::of(SyncState::Pending),
         (_, _, None) => ResourceStatus::of(SyncState::Missing),
         (Some(head), applied, Some(live)) => {
-            let failure = operator_failure(live);
-            let vs_head = compare(inputs.kind, head, live);
-            if vs_head.is_empty() {
-                return match failure {
-                    Some(error) => ResourceStatus {
-                        state: SyncState::Failed,
-                        drift: Vec::new(),
-                        error: Some(error),
-                    },
-                    None => ResourceStatus::of(SyncState::Synced),
-                };
+            // Live is as applied: `state`, unless the operator refused it.
+            let applied_as = |state| match operator_failure(live) {
+                Some(error) => ResourceStatus {
+                    state: SyncState::Failed,
+                    drift: Vec::new(),
+                    error: Some(error),
+                },
+                None => ResourceStatus::of(state),
+            };
+            if compare(inputs.kind, head, live).is_empty() {
+                return applied_as(SyncState::Synced);
             }
             let Some(applied) = applied else {
                 // New in Git, but an object of that name already runs: not ours yet.
@@ -153,14 +153,7 @@ pub fn status(inputs: Inputs<'_>) -> ResourceStatus {
             let vs_applied = compare(inputs.kind, applied, live);
             if vs_applied.is_empty() {
                 // Live is what the agent applied; the head has moved on.
-                return match failure {
-                    Some(error) => ResourceStatus {
-                        state: SyncState::Failed,
-                        drift: Vec::new(),
-                        error: Some(error),
-                    },
-                    None => ResourceStatus::of(SyncState::Pending),
-                };
+                return applied_as(SyncState::Pending);
             }
             let drift = vs_applied
                 .into_iter()

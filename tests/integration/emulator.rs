@@ -173,6 +173,53 @@ async fn the_real_kube_client_works_against_the_emulator() {
         .await
         .expect("delete");
 
+    // RFC 6902 JSON patches: applied in order; a failing `test` changes nothing and is a 422.
+    let ops: json_patch::Patch = serde_json::from_value(json!([
+        {"op": "test", "path": "/spec/proxy/target_url", "value": "http://evil"},
+        {"op": "add", "path": "/metadata/labels", "value": {"tier": "edge"}},
+        {"op": "replace", "path": "/spec/proxy/target_url", "value": "http://patched"}
+    ]))
+    .expect("patch");
+    let patched = api
+        .patch("httpbin", &PatchParams::default(), &Patch::Json::<()>(ops))
+        .await
+        .expect("json patch");
+    assert_eq!(
+        patched.data["spec"]["proxy"]["target_url"],
+        "http://patched"
+    );
+    assert_eq!(
+        patched
+            .metadata
+            .labels
+            .unwrap_or_default()
+            .get("tier")
+            .map(String::as_str),
+        Some("edge")
+    );
+    let failing: json_patch::Patch = serde_json::from_value(json!([
+        {"op": "test", "path": "/spec/proxy/target_url", "value": "http://evil"},
+        {"op": "remove", "path": "/spec/proxy"}
+    ]))
+    .expect("patch");
+    let err = api
+        .patch(
+            "httpbin",
+            &PatchParams::default(),
+            &Patch::Json::<()>(failing),
+        )
+        .await
+        .expect_err("test op fails");
+    assert!(
+        matches!(&err, kube::Error::Api(e) if e.code == 422),
+        "{err}"
+    );
+    let unchanged = api.get("httpbin").await.expect("get");
+    assert_eq!(
+        unchanged.data["spec"]["proxy"]["target_url"],
+        "http://patched"
+    );
+
     // Optimistic concurrency: a stale resourceVersion is a conflict.
     let mut stale = applied.clone();
     stale.data["spec"]["name"] = json!("renamed");

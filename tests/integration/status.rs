@@ -82,6 +82,29 @@ async fn wait_state(
     }
 }
 
+/// Does what Argo CD does for one resource: server-side applies the document Git has (as the
+/// REST API shows it) with field manager `argocd-controller`. Returns that document.
+async fn apply_from_git(
+    app: &TestApp,
+    api: &Api<DynamicObject>,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> DynamicObject {
+    let (_, detail) = app
+        .json(&format!("/api/v1/resources/{kind}/{namespace}/{name}"))
+        .await;
+    let doc: DynamicObject = serde_json::from_value(detail["document"].clone()).expect("object");
+    api.patch(
+        name,
+        &PatchParams::apply("argocd-controller").force(),
+        &Patch::Apply(&doc),
+    )
+    .await
+    .expect("apply");
+    doc
+}
+
 /// Starts Tollgate (seeded, no approvals needed) watching one emulated cluster, `name`, that
 /// follows the repo's `main` branch; the kubeconfig file lives as long as the returned handle.
 async fn app_watching(
@@ -186,17 +209,7 @@ async fn live_status_follows_the_clusters() {
     let seed = app.git(&["rev-parse", "main"]);
 
     // Argo CD applied the seed commit: payments-api runs as Git says.
-    let (_, detail) = app
-        .json("/api/v1/resources/ApiDefinition/payments/payments-api")
-        .await;
-    let doc: DynamicObject = serde_json::from_value(detail["document"].clone()).expect("object");
-    apis.patch(
-        "payments-api",
-        &PatchParams::apply("argocd-controller").force(),
-        &Patch::Apply(&doc),
-    )
-    .await
-    .expect("apply");
+    apply_from_git(&app, &apis, "ApiDefinition", "payments", "payments-api").await;
     let application: DynamicObject = serde_json::from_value(json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
         "metadata": {"name": "tyk-apis", "namespace": "argocd"}, "spec": {}, "status": {"sync": {"status": "Synced", "revision": seed}}})).expect("app");
     apps.create(&PostParams::default(), &application)
@@ -280,13 +293,7 @@ async fn live_status_follows_the_clusters() {
     assert_eq!(closed["state"], "closed");
 
     // The agent heals it; then the operator reports a failure.
-    apis.patch(
-        "payments-api",
-        &PatchParams::apply("argocd-controller").force(),
-        &Patch::Apply(&doc),
-    )
-    .await
-    .expect("apply");
+    apply_from_git(&app, &apis, "ApiDefinition", "payments", "payments-api").await;
     wait_state(&app, resource, "staging", "synced", Duration::from_secs(5)).await;
     apis.patch_status("payments-api", &PatchParams { field_manager: Some("tyk-operator".into()), ..Default::default() },
         &Patch::Merge(json!({"status": {"latestTransaction": {"status": "Failed", "error": "listen path already in use"}}}))).await.expect("status");
@@ -318,17 +325,7 @@ async fn live_status_follows_the_clusters() {
     )
     .await;
     let head = app.git(&["rev-parse", "main"]);
-    let (_, detail) = app
-        .json("/api/v1/resources/ApiDefinition/payments/payments-api")
-        .await;
-    let doc2: DynamicObject = serde_json::from_value(detail["document"].clone()).expect("object");
-    apis.patch(
-        "payments-api",
-        &PatchParams::apply("argocd-controller").force(),
-        &Patch::Apply(&doc2),
-    )
-    .await
-    .expect("apply");
+    apply_from_git(&app, &apis, "ApiDefinition", "payments", "payments-api").await;
     apps.patch_status(
         "tyk-apis",
         &PatchParams::default(),
@@ -466,18 +463,7 @@ async fn oas_configmaps_and_the_clusters_own_crds() {
         "catalog",
     )
     .await;
-    let (_, detail) = app
-        .json("/api/v1/resources/ConfigMap/catalog/pet-store-oas")
-        .await;
-    let doc: DynamicObject = serde_json::from_value(detail["document"].clone()).expect("object");
-    configmaps
-        .patch(
-            "pet-store-oas",
-            &PatchParams::apply("argocd-controller").force(),
-            &Patch::Apply(&doc),
-        )
-        .await
-        .expect("apply");
+    let doc = apply_from_git(&app, &configmaps, "ConfigMap", "catalog", "pet-store-oas").await;
     let noise: DynamicObject = serde_json::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "kube-root-ca.crt", "namespace": "catalog"}, "data": {"ca.crt": "-----BEGIN CERTIFICATE-----"}}))
         .expect("configmap");

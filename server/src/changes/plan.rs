@@ -101,26 +101,6 @@ impl Files<'_> {
     }
 }
 
-/// RFC 7386 JSON merge patch.
-pub fn merge_patch(target: &mut Value, patch: &Value) {
-    let Value::Object(patch) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = Value::Object(serde_json::Map::new());
-    }
-    if let Value::Object(map) = target {
-        for (k, v) in patch {
-            if v.is_null() {
-                map.remove(k);
-            } else {
-                merge_patch(map.entry(k.clone()).or_insert(Value::Null), v);
-            }
-        }
-    }
-}
-
 /// The document's segment in the current text of its file, found by its key.
 fn find_segment(
     text: &str,
@@ -260,7 +240,7 @@ pub fn plan(
                     .resource
                     .to_value()
                     .map_err(|e| bad("invalid_resource", &field, e.message))?;
-                merge_patch(&mut doc, patch);
+                json_patch::merge(&mut doc, patch);
                 doc
             }
             (None, None) => return Err(bad("invalid_edit", field, "nothing to do")),
@@ -601,10 +581,10 @@ mod tests {
     #[test]
     fn merge_patch_follows_rfc_7386() {
         let mut doc = json!({"a": "b", "c": {"d": "e", "f": "g"}});
-        merge_patch(&mut doc, &json!({"a": "z", "c": {"f": null}}));
+        json_patch::merge(&mut doc, &json!({"a": "z", "c": {"f": null}}));
         assert_eq!(doc, json!({"a": "z", "c": {"d": "e"}}));
         let mut doc = json!({"a": [1, 2]});
-        merge_patch(&mut doc, &json!({"a": [3], "n": {"x": 1}}));
+        json_patch::merge(&mut doc, &json!({"a": [3], "n": {"x": 1}}));
         assert_eq!(doc, json!({"a": [3], "n": {"x": 1}}));
     }
 

@@ -144,6 +144,7 @@ impl Engine {
     }
 
     /// The live objects of a cluster, as last reported.
+    #[cfg(test)]
     pub fn live(&self, cluster: usize) -> Option<&LiveObjects> {
         self.slots.get(cluster).map(|s| &s.live)
     }
@@ -214,15 +215,25 @@ impl Engine {
     }
 
     /// Updates what a cluster reports without touching any cell: times and messages that change
-    /// every second and need no new version of the board.
-    pub fn touch_info(&mut self, cluster: usize, last_seen: Option<String>, error: Option<String>) {
-        if let Some(slot) = self.slots.get_mut(cluster) {
-            slot.info.last_seen.clone_from(&last_seen);
-            slot.info.error.clone_from(&error);
-            let info = &mut self.board.clusters[cluster];
-            info.last_seen = last_seen;
-            info.error = error;
+    /// every second and need no new version of the board. `true` when they changed.
+    pub fn touch_info(
+        &mut self,
+        cluster: usize,
+        last_seen: Option<String>,
+        error: Option<String>,
+    ) -> bool {
+        let Some(slot) = self.slots.get_mut(cluster) else {
+            return false;
+        };
+        if slot.info.last_seen == last_seen && slot.info.error == error {
+            return false;
         }
+        slot.info.last_seen.clone_from(&last_seen);
+        slot.info.error.clone_from(&error);
+        let info = &mut self.board.clusters[cluster];
+        info.last_seen = last_seen;
+        info.error = error;
+        true
     }
 
     /// One watch event: the object under `key` is now `value` (`None`: deleted).

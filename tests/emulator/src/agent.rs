@@ -5,7 +5,7 @@
 //! the Tyk Operator (writes `status.api_id` and `latestTransaction`, `Failed` for resources the
 //! operator would reject). Reads the repo with the git CLI.
 
-use crate::store::{PatchKind, Store};
+use crate::store::{PatchKind, Store, now};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -66,14 +66,6 @@ fn git(repo: &PathBuf, args: &[&str]) -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// The documents the agent manages at `commit`.

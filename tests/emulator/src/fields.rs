@@ -1,6 +1,7 @@
 //! `metadata.managedFields`: which field manager owns which fields, in the `FieldsV1` format
 //! (`{"f:spec": {"f:proxy": {"f:target_url": {}}}}`). Lists are owned whole.
 
+use crate::store::now;
 use serde_json::{Map, Value, json};
 
 /// Metadata the server owns; never part of a manager's field set.
@@ -134,14 +135,6 @@ pub fn union(set: &mut Value, add: &Value) {
             }
         }
     }
-}
-
-fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// Records a write by `manager`: `owned` moves to the manager's entry (for `Apply` it becomes

@@ -89,7 +89,8 @@ impl Default for Store {
 /// How many events the log keeps before compacting.
 const LOG_LIMIT: usize = 10_000;
 
-fn now() -> String {
+/// Now, to the second, as the API server writes times (RFC 3339).
+pub(crate) fn now() -> String {
     time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
@@ -97,115 +98,12 @@ fn now() -> String {
         .unwrap_or_default()
 }
 
-/// RFC 7386 merge patch.
-pub fn merge_patch(target: &mut Value, patch: &Value) {
-    let Value::Object(patch) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = json!({});
-    }
-    if let Value::Object(map) = target {
-        for (k, v) in patch {
-            if v.is_null() {
-                map.remove(k);
-            } else {
-                merge_patch(map.entry(k.clone()).or_insert(Value::Null), v);
-            }
-        }
-    }
-}
-
-/// RFC 6902 JSON patch (add, remove, replace, test).
+/// RFC 6902 JSON patch; a malformed or failing patch is `422 Invalid`, as the API server has it.
 fn json_patch(target: &mut Value, ops: &Value) -> Result<(), ApiErr> {
     let bad = |m: String| ApiErr::new(422, "Invalid", m);
-    for op in ops
-        .as_array()
-        .ok_or_else(|| bad("a JSON patch is a list of operations".into()))?
-    {
-        let path = op["path"]
-            .as_str()
-            .ok_or_else(|| bad("operation without a path".into()))?;
-        let parts: Vec<String> = path
-            .split('/')
-            .skip(1)
-            .map(|p| p.replace("~1", "/").replace("~0", "~"))
-            .collect();
-        let Some((last, parents)) = parts.split_last() else {
-            return Err(bad("empty path".into()));
-        };
-        let mut node = &mut *target;
-        for p in parents {
-            node = match node {
-                Value::Object(m) => m
-                    .get_mut(p)
-                    .ok_or_else(|| bad(format!("{path}: no such field")))?,
-                Value::Array(a) => a
-                    .get_mut(
-                        p.parse::<usize>()
-                            .map_err(|_| bad(format!("{path}: bad index")))?,
-                    )
-                    .ok_or_else(|| bad(format!("{path}: no such item")))?,
-                _ => return Err(bad(format!("{path}: not a container"))),
-            };
-        }
-        let value = op.get("value").cloned();
-        match (op["op"].as_str(), node) {
-            (Some("add" | "replace"), Value::Object(m)) => {
-                m.insert(
-                    last.clone(),
-                    value.ok_or_else(|| bad("missing value".into()))?,
-                );
-            }
-            (Some("add"), Value::Array(a)) => {
-                let v = value.ok_or_else(|| bad("missing value".into()))?;
-                if last == "-" {
-                    a.push(v);
-                } else {
-                    let i = last
-                        .parse::<usize>()
-                        .map_err(|_| bad(format!("{path}: bad index")))?;
-                    if i > a.len() {
-                        return Err(bad(format!("{path}: index out of range")));
-                    }
-                    a.insert(i, v);
-                }
-            }
-            (Some("replace"), Value::Array(a)) => {
-                let i = last
-                    .parse::<usize>()
-                    .map_err(|_| bad(format!("{path}: bad index")))?;
-                *a.get_mut(i)
-                    .ok_or_else(|| bad(format!("{path}: no such item")))? =
-                    value.ok_or_else(|| bad("missing value".into()))?;
-            }
-            (Some("remove"), Value::Object(m)) => {
-                m.remove(last)
-                    .ok_or_else(|| bad(format!("{path}: no such field")))?;
-            }
-            (Some("remove"), Value::Array(a)) => {
-                let i = last
-                    .parse::<usize>()
-                    .map_err(|_| bad(format!("{path}: bad index")))?;
-                if i >= a.len() {
-                    return Err(bad(format!("{path}: no such item")));
-                }
-                a.remove(i);
-            }
-            (Some("test"), Value::Object(m)) => {
-                if m.get(last) != value.as_ref() {
-                    return Err(bad(format!("{path}: test failed")));
-                }
-            }
-            (other, _) => {
-                return Err(bad(format!(
-                    "unsupported patch operation {other:?} at {path}"
-                )));
-            }
-        }
-    }
-    Ok(())
+    let patch: json_patch::Patch = serde_json::from_value(ops.clone())
+        .map_err(|e| bad(format!("the JSON patch does not read: {e}")))?;
+    json_patch::patch(target, &patch).map_err(|e| bad(e.to_string()))
 }
 
 /// Deep merge for server-side apply: mappings merge, everything else is replaced.
@@ -586,7 +484,7 @@ impl Store {
         };
         let mut new = old.clone();
         match kind {
-            PatchKind::Merge => merge_patch(&mut new, body),
+            PatchKind::Merge => json_patch::merge(&mut new, body),
             PatchKind::Json => json_patch(&mut new, body)?,
             PatchKind::Apply => apply_merge(&mut new, body),
         }
