@@ -14,6 +14,9 @@ pub struct ApiError {
     /// Validation findings, when validation failed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub issues: Vec<crate::validate::Issue>,
+    /// The request's `x-request-id`, to quote when reporting a problem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl ApiError {
@@ -23,6 +26,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             issues: Vec::new(),
+            request_id: None,
         }
     }
 
@@ -306,6 +310,40 @@ pub struct ChangeView {
     pub conflict: Option<String>,
     /// The last failure to propose, if the change is still a draft.
     pub error: Option<String>,
+    /// For a change that adopts drift: what it adopts, who receives it, and whether it is stale.
+    #[serde(default)]
+    pub adoption: Option<Adoption>,
+}
+
+/// The drift an adopt change takes into Git, as the cluster had it when the change was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Adoption {
+    /// The cluster the drift was found in.
+    pub cluster: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// The live object's `metadata.resourceVersion` then.
+    pub resource_version: Option<String>,
+    pub fields: Vec<AdoptedField>,
+    /// Every cluster that follows the environment: once merged, all of them run the change.
+    #[serde(default)]
+    pub receivers: Vec<String>,
+    /// Why the change no longer matches the cluster (the drift is gone or changed): such a
+    /// change cannot be merged until it is regenerated or closed.
+    #[serde(default)]
+    pub stale: Option<String>,
+}
+
+/// One adopted field and the value the cluster had.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AdoptedField {
+    pub path: String,
+    pub live: Option<serde_json::Value>,
+    /// The field manager that set it, when known.
+    pub manager: Option<String>,
 }
 
 /// A row of `GET /api/v1/changes`.
@@ -366,6 +404,9 @@ pub struct ClusterInfo {
     /// This cluster's cells per state (over every resource, whatever the filters).
     #[serde(default)]
     pub counts: Vec<StateCount>,
+    /// Tyk kinds the cluster does not serve (their CRD is not installed there).
+    #[serde(default)]
+    pub missing_kinds: Vec<String>,
 }
 
 /// A drifted field and who changed it.

@@ -19,6 +19,8 @@ pub struct App {
     pub status: Arc<crate::status::StatusService>,
     /// Set when the server stops, so long-lived responses (event streams) end.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// Background work (indexing, session clean-up); ends with [`App::stop`].
+    workers: std::sync::Mutex<tokio::task::JoinSet<()>>,
 }
 
 impl App {
@@ -51,17 +53,22 @@ impl App {
             },
             public_url: config.server.public_url.clone(),
         };
-        let changes = ChangeService::new(
-            db.clone(),
+        let status = crate::status::StatusService::start(
+            &config,
             repo.clone(),
             Arc::clone(&catalog),
-            config.repo.branch.clone(),
             options.clone(),
+        )
+        .await?;
+        let changes = ChangeService::new(
+            db.clone(),
+            repo,
+            Arc::clone(&catalog),
+            config.repo.branch.clone(),
+            options,
             settings,
+            Arc::clone(&status),
         );
-        let status =
-            crate::status::StatusService::start(&config, repo, Arc::clone(&catalog), options)
-                .await?;
         // Changes land on the repo branch: check them against the CRDs of the clusters that
         // follow it.
         for cluster in status.clusters() {
@@ -79,6 +86,7 @@ impl App {
             changes,
             status,
             stopping: tokio::sync::watch::channel(false).0,
+            workers: std::sync::Mutex::new(tokio::task::JoinSet::new()),
         }))
     }
 
@@ -86,7 +94,11 @@ impl App {
     pub fn spawn_workers(self: &Arc<Self>) {
         let catalog = Arc::clone(&self.catalog);
         let every = Duration::from_secs(self.config.repo.poll_interval_secs);
-        tokio::spawn(async move {
+        let mut workers = self
+            .workers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        workers.spawn(async move {
             let mut last_error: Option<String> = None;
             loop {
                 let c = Arc::clone(&catalog);
@@ -105,7 +117,7 @@ impl App {
             }
         });
         let sessions = self.db.session_store();
-        tokio::spawn(async move {
+        workers.spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
                 if let Err(e) = sessions.delete_expired().await {
@@ -113,6 +125,23 @@ impl App {
                 }
             }
         });
+    }
+}
+
+impl App {
+    /// Stops every background task (workers, cluster watches, the status engine) and waits
+    /// for them to end.
+    pub async fn stop(&self) {
+        self.stopping.send_replace(true);
+        let mut workers = std::mem::take(
+            &mut *self
+                .workers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        workers.shutdown().await;
+        self.status.stop().await;
+        self.db.close().await;
     }
 }
 
@@ -147,37 +176,117 @@ impl Running {
     pub async fn stop(self) -> std::io::Result<()> {
         self.app.stopping.send_replace(true);
         let _ = self.shutdown.send(());
-        self.task.await.unwrap_or(Ok(()))
+        let served = self.task.await.unwrap_or(Ok(()));
+        self.app.stop().await;
+        served
     }
 }
 
 /// Builds the app, binds (`server.bind`, port 0 allowed) and serves in the background.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
-    let listener = TcpListener::bind(config.server.bind)
-        .await
+    let listener = listen(config.server.bind)
         .with_context(|| format!("server.bind: cannot listen on {}", config.server.bind))?;
     let addr = listener.local_addr()?;
     let app = App::build(config).await?;
     app.spawn_workers();
     let router = crate::web::router(Arc::clone(&app), addr);
     let (shutdown, rx) = tokio::sync::oneshot::channel::<()>();
-    // Event streams write small frames: send each at once rather than wait for an ACK (Nagle).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let limits = Limits {
+        header_timeout: Duration::from_secs(app.config.server.header_timeout_secs.max(1)),
+        max_connections: app.config.server.max_connections.max(1),
+    };
+    let task = tokio::spawn(serve(listener, router, limits, async {
+        let _ = rx.await;
+    }));
     Ok(Running {
         addr,
         app,
         shutdown,
         task,
     })
+}
+
+/// Pending connections the kernel holds while every served one is busy.
+const BACKLOG: u32 = 4096;
+
+/// Binds with a deep listen backlog, so a burst of connections waits instead of being refused.
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
+struct Limits {
+    header_timeout: Duration,
+    max_connections: usize,
+}
+
+/// Accepts connections up to the limit and serves each with HTTP/1.1 or HTTP/2. A client gets
+/// `header_timeout` to send each request's headers (an idle keep-alive connection is closed
+/// after it), so slow or silent clients cannot exhaust the file descriptors. On shutdown, stops
+/// accepting and lets the requests in flight finish.
+async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    limits: Limits,
+    signal: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(Duration::from_secs(20)));
+    let builder = Arc::new(builder);
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        let permit = tokio::select! {
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut signal => break,
+        };
+        let (tcp, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors, say: wait rather than spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut signal => break,
+        };
+        // Event streams write small frames: send each at once rather than wait for an ACK.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let builder = Arc::clone(&builder);
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(tcp), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }

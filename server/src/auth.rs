@@ -50,6 +50,12 @@ pub async fn identify(
     mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    // A session is only as good as the way it was signed in: turning a method off ends its
+    // sessions.
+    let user = CurrentUser(
+        user.0
+            .filter(|u| enabled(&state.app.config.auth, &u.provider)),
+    );
     let info = frontend::api::SessionInfo {
         user: user.0.as_ref().map(|u| u.login.clone()),
         demo_login: state.app.config.auth.demo,
@@ -58,6 +64,14 @@ pub async fn identify(
     request.extensions_mut().insert(user);
     request.extensions_mut().insert(info);
     next.run(request).await
+}
+
+/// Whether sign-in through `provider` is on.
+fn enabled(auth: &crate::config::AuthConfig, provider: &str) -> bool {
+    match provider {
+        "demo" => auth.demo,
+        _ => false,
+    }
 }
 
 /// Starts a session for `user`, with a fresh session id (no fixation).

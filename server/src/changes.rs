@@ -1,6 +1,7 @@
 //! Change requests: drafts saved first, proposed as one commit on a branch, reviewed and merged
 //! by the built-in `local` host. The only code that writes to the config repo.
 
+mod adopt;
 mod diff;
 mod plan;
 mod rebase;
@@ -113,6 +114,8 @@ fn slug(title: &str) -> String {
 pub struct ChangeService {
     db: Db,
     git: Arc<GitSide>,
+    /// The status board: adopting drift reads it, and adopt changes are checked against it.
+    status: Arc<crate::status::StatusService>,
     /// One writer per repository: branch, commit and merge never interleave.
     writer: tokio::sync::Mutex<()>,
 }
@@ -161,6 +164,7 @@ impl ChangeService {
         branch: String,
         options: IndexOptions,
         settings: ChangeSettings,
+        status: Arc<crate::status::StatusService>,
     ) -> Self {
         let git = Arc::new(GitSide {
             repo,
@@ -172,6 +176,7 @@ impl ChangeService {
         Self {
             db,
             git,
+            status,
             writer: tokio::sync::Mutex::new(()),
         }
     }
@@ -193,6 +198,17 @@ impl ChangeService {
         author: &str,
         req: CreateChangeRequest,
         key: Option<&str>,
+    ) -> Result<(bool, CreatedChange), ApiError> {
+        self.create_with(author, req, key, None).await
+    }
+
+    /// [`ChangeService::create`], recording what an adopt change adopts.
+    async fn create_with(
+        &self,
+        author: &str,
+        req: CreateChangeRequest,
+        key: Option<&str>,
+        adoption: Option<frontend::api::Adoption>,
     ) -> Result<(bool, CreatedChange), ApiError> {
         if let Some(key) = key {
             if key.is_empty() || key.len() > 200 {
@@ -218,6 +234,10 @@ impl ChangeService {
         let edits =
             serde_json::to_string(&req.edits).map_err(|e| err("invalid_edits", e.to_string()))?;
         let base = self.head().await?;
+        let adoption = adoption
+            .map(|a| serde_json::to_string(&a))
+            .transpose()
+            .map_err(|e| err("internal", e.to_string()))?;
         let id = match store::insert_draft(
             &self.db,
             title,
@@ -226,6 +246,7 @@ impl ChangeService {
             &edits,
             &base.to_string(),
             key,
+            adoption.as_deref(),
         )
         .await
         {
@@ -444,6 +465,7 @@ impl ChangeService {
             events: Vec::new(),
             conflict: None,
             error: None,
+            adoption: None,
         })
     }
 
@@ -541,6 +563,7 @@ impl ChangeService {
             }
             _ => row.conflict.clone(),
         };
+        let adoption = self.adoption_of(&row.adoption, &row.state, &paths_of(&resources));
         Ok(ChangeView {
             id: row.id,
             description: row.description.clone(),
@@ -573,7 +596,24 @@ impl ChangeService {
                 .collect(),
             conflict,
             error: row.error,
+            adoption,
         })
+    }
+
+    /// An adopt change's record, with who receives it and, while it is open, whether it is
+    /// stale.
+    fn adoption_of(
+        &self,
+        record: &Option<String>,
+        state: &str,
+        paths: &[String],
+    ) -> Option<frontend::api::Adoption> {
+        let mut adoption: frontend::api::Adoption =
+            serde_json::from_str(record.as_deref()?).ok()?;
+        if matches!(state, "open" | "draft") {
+            self.judge(&mut adoption, paths);
+        }
+        Some(adoption)
     }
 
     /// The markdown description a remote host would get as the pull request body.
@@ -662,6 +702,12 @@ impl ChangeService {
             .into_iter()
             .map(|r| r.path)
             .collect();
+        if let Some(stale) = self
+            .adoption_of(&row.adoption, &row.state, &paths)
+            .and_then(|a| a.stale)
+        {
+            return Err(err("stale", stale));
+        }
         let _writer = self.writer.lock().await;
         let (base, change_commit) = (row.base_commit.clone(), head_commit);
         let message = format!(
@@ -714,6 +760,18 @@ impl ChangeService {
         if row.author != user {
             return Err(err("forbidden", "only the author can regenerate a change"));
         }
+        if let Some(adoption) = row
+            .adoption
+            .as_deref()
+            .and_then(|a| serde_json::from_str::<frontend::api::Adoption>(a).ok())
+        {
+            // An adopt change is regenerated from what the cluster runs now.
+            let (edits, record) = self.readopt(id, &adoption).await?;
+            store::set_edits(&self.db, id, &edits, Some(&record))
+                .await
+                .map_err(db_err)?;
+            return self.reproposed(id, user).await;
+        }
         let edits: Vec<EditRequest> =
             serde_json::from_str(&row.edits).map_err(|e| err("invalid_edits", e.to_string()))?;
         let base = ObjectId::from_hex(row.base_commit.as_bytes())
@@ -735,27 +793,27 @@ impl ChangeService {
             })
             .await??;
         let json = serde_json::to_string(&rebased).map_err(|e| err("internal", e.to_string()))?;
-        crate::db_run!(
-            &self.db,
-            execute,
-            "UPDATE changes SET edits = $2, state = 'draft' WHERE id = $1",
-            id,
-            &json
-        )
-        .map_err(|e| db_err(e.into()))?;
+        store::set_edits(&self.db, id, &json, None)
+            .await
+            .map_err(db_err)?;
+        self.reproposed(id, user).await
+    }
+
+    /// Proposes regenerated edits: earlier approvals no longer count.
+    async fn reproposed(&self, id: i64, user: &str) -> Result<ChangeView, ApiError> {
         store::dismiss_approvals(&self.db, id)
             .await
             .map_err(db_err)?;
-        match self.propose(id).await {
-            Ok(_) => {
-                store::add_event(&self.db, id, "rebase", user, "")
-                    .await
-                    .map_err(db_err)?;
-                self.view(id).await
-            }
-            Err(e) => Err(e),
-        }
+        self.propose(id).await?;
+        store::add_event(&self.db, id, "rebase", user, "")
+            .await
+            .map_err(db_err)?;
+        self.view(id).await
     }
+}
+
+fn paths_of(resources: &[ChangedResource]) -> Vec<String> {
+    resources.iter().map(|r| r.path.clone()).collect()
 }
 
 impl GitSide {

@@ -99,6 +99,12 @@ pub struct ServerConfig {
     /// The URL people reach Tollgate at, for links in commits and change descriptions.
     /// Empty: `http://<bind>`.
     pub public_url: String,
+    /// Seconds a client has to send a request's headers (idle keep-alive connections included).
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a request's body.
+    pub body_timeout_secs: u64,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -167,6 +173,9 @@ impl Default for Config {
             server: ServerConfig {
                 bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
                 public_url: String::new(),
+                header_timeout_secs: 10,
+                body_timeout_secs: 30,
+                max_connections: 4096,
             },
             database: DatabaseConfig {
                 url: String::new(),

@@ -81,6 +81,14 @@ impl Db {
     }
 
     /// Cheap liveness check for `/readyz`.
+    /// Closes the pool: its connections and background tasks end.
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+
     pub async fn ping(&self) -> Result<(), DbError> {
         match self {
             Self::Sqlite(pool) => {

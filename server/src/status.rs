@@ -12,7 +12,7 @@ use crate::catalog::Catalog;
 use crate::clusters::{Cluster, ClusterEvent, now};
 use crate::config::{AgentKind, Config, EnvironmentConfig};
 use crate::repo::{ConfigRepo, IndexOptions, RepoIndex};
-use crate::resources::{Kind, ResourceKey};
+use crate::resources::ResourceKey;
 use crate::sync::{self, SyncState};
 use frontend::api::{ClusterInfo, StateCount, StatusQuery, StatusReport, StatusRow};
 use gix::ObjectId;
@@ -55,6 +55,8 @@ pub struct StatusService {
     answers: Mutex<(u64, HashMap<StatusQuery, axum::body::Bytes>)>,
     /// Counts every board stored (new versions and fresher last-seen times alike).
     published: AtomicU64,
+    /// The engine's task and the one reading its inputs; they end with [`StatusService::stop`].
+    tasks: Mutex<tokio::task::JoinSet<()>>,
 }
 
 /// Distinct queries answered from memory per version.
@@ -77,7 +79,7 @@ impl StatusService {
         let (events, events_rx) = mpsc::unbounded_channel();
         let mut clusters = Vec::new();
         for (i, c) in config.clusters.iter().enumerate() {
-            clusters.push(Cluster::start(i, c.clone(), events.clone()).await?);
+            clusters.push(Cluster::start(i, c.clone(), events.clone()).await);
         }
         drop(events);
         let (tx, _) = broadcast::channel(64);
@@ -94,6 +96,7 @@ impl StatusService {
                 applied_revision: None,
                 head_revision: None,
                 counts: Vec::new(),
+                missing_kinds: Vec::new(),
             })
             .collect();
         let engine = Engine::new(infos);
@@ -113,11 +116,33 @@ impl StatusService {
             desired: Mutex::new(HashMap::new()),
             answers: Mutex::new((u64::MAX, HashMap::new())),
             published: AtomicU64::new(0),
+            tasks: Mutex::new(tokio::task::JoinSet::new()),
         });
         if service.has_clusters() {
-            tokio::spawn(Arc::clone(&service).run(engine, events_rx, rebuilds_rx));
+            service.spawn(Arc::clone(&service).run(engine, events_rx, rebuilds_rx));
         }
         Ok(service)
+    }
+
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.tasks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .spawn(task);
+    }
+
+    /// Stops watching: every cluster's tasks and the engine's end, and are waited for.
+    pub async fn stop(&self) {
+        for cluster in &self.clusters {
+            cluster.stop().await;
+        }
+        let mut tasks = std::mem::take(
+            &mut *self
+                .tasks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        tasks.shutdown().await;
     }
 
     /// The engine's task: applies watch events, new inputs and rebuild requests as they come,
@@ -131,14 +156,20 @@ impl StatusService {
     ) {
         let look = Arc::new(Notify::new());
         let (inputs_tx, mut inputs) = mpsc::unbounded_channel();
-        tokio::spawn(Arc::clone(&self).watch_inputs(Arc::clone(&look), inputs_tx));
+        self.spawn(Arc::clone(&self).watch_inputs(Arc::clone(&look), inputs_tx));
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut timings: Vec<Instant> = Vec::new();
+        // Clusters that could not start (a missing kubeconfig) send nothing; the others' watches
+        // end only when the service stops.
+        let mut watching = true;
         loop {
             tokio::select! {
-                event = events.recv() => {
-                    let Some(event) = event else { return };
+                event = events.recv(), if watching => {
+                    let Some(event) = event else {
+                        watching = false;
+                        continue;
+                    };
                     let mut changed = self.apply(&mut engine, event, &mut timings);
                     // Take what else is waiting, so a burst is published once.
                     while let Ok(event) = events.try_recv() {
@@ -314,6 +345,11 @@ impl StatusService {
                 applied_revision: applied_commit,
                 head_revision: head_commit.map(|c| c.to_string()),
                 counts: Vec::new(),
+                missing_kinds: health
+                    .missing_kinds
+                    .iter()
+                    .map(|k| k.as_str().to_owned())
+                    .collect(),
             },
         }
     }
@@ -545,107 +581,59 @@ impl StatusService {
             .collect()
     }
 
-    /// Turns a drifted resource's live values into a change request, with who changed what in
-    /// its description.
-    pub async fn adopt(
-        &self,
-        changes: &crate::changes::ChangeService,
-        user: &str,
-        req: frontend::api::AdoptRequest,
-    ) -> Result<frontend::api::CreatedChange, frontend::api::ApiError> {
-        let not_drifted = || {
-            frontend::api::ApiError::new(
-                "not_drifted",
-                format!(
-                    "{}/{}/{} is not drifted in {}",
-                    req.kind, req.namespace, req.name, req.cluster
-                ),
-            )
-        };
-        let kind = Kind::parse(&req.kind).ok_or_else(|| {
-            frontend::api::ApiError::new("unknown_kind", format!("unknown kind `{}`", req.kind))
-        })?;
-        let report = self.current();
-        let cell = report
+    /// The cell of one resource in one cluster, as last published.
+    pub fn cell(&self, cluster: &str, key: &ResourceKey) -> Option<frontend::api::StatusCell> {
+        let board = self.current();
+        let at = board
             .rows
+            .binary_search_by(|r| {
+                (r.kind.as_str(), r.namespace.as_str(), r.name.as_str()).cmp(&(
+                    key.kind.as_str(),
+                    key.namespace.as_str(),
+                    key.name.as_str(),
+                ))
+            })
+            .ok()?;
+        board.rows[at]
+            .cells
             .iter()
-            .find(|r| r.kind == kind.as_str() && r.namespace == req.namespace && r.name == req.name)
-            .and_then(|r| r.cells.iter().find(|c| c.cluster == req.cluster))
-            .filter(|c| c.state == "drifted")
-            .ok_or_else(not_drifted)?;
-        let cluster = self
-            .clusters
+            .find(|c| c.cluster == cluster)
+            .cloned()
+    }
+
+    fn cluster(&self, name: &str) -> Option<&Cluster> {
+        self.clusters.iter().find(|c| c.config.name == name)
+    }
+
+    /// One live object in one cluster, as last watched.
+    pub fn live_object(&self, cluster: &str, key: &ResourceKey) -> Option<Arc<Value>> {
+        self.cluster(cluster)?.live_object(key)
+    }
+
+    /// Whether a configured cluster is reachable; `None` when no cluster has that name.
+    pub fn reachable(&self, cluster: &str) -> Option<bool> {
+        self.cluster(cluster).map(|c| c.health().reachable)
+    }
+
+    /// The clusters that will run a file of `branch` once it is there: those whose environment
+    /// follows the branch and covers the path.
+    pub fn followers(&self, branch: &str, path: &str) -> Vec<String> {
+        self.clusters
             .iter()
-            .find(|c| c.config.name == req.cluster)
-            .ok_or_else(not_drifted)?;
-        let key = ResourceKey::new(kind, &req.namespace, &req.name);
-        let live = cluster.live_object(&key).ok_or_else(not_drifted)?;
-        let live = live.as_ref();
-        let desired = self
-            .catalog
-            .snapshot()
-            .and_then(|s| s.index.get(&key).and_then(|r| r.resource.to_value().ok()))
-            .ok_or_else(|| {
-                frontend::api::ApiError::new(
-                    "not_found",
-                    format!("{key} is not in the config repo"),
-                )
-            })?;
-        let mut paths: Vec<String> = cell.drift.iter().map(|d| d.path.clone()).collect();
-        if kind == Kind::ConfigMap {
-            // Drift inside an OAS document is adopted as the whole document under its key.
-            paths = paths
-                .iter()
-                .filter_map(|p| sync::parse_path(p))
-                .map(|segs| sync::path_text(&segs[..segs.len().min(2)]))
-                .collect();
-            paths.dedup();
-        }
-        let patch = sync::adopt_patch(&desired, live, &paths);
-        let mut description = format!(
-            "Adopts into Git what runs in cluster `{}`:\n\n| Field | Git | Cluster | Changed by |\n| --- | --- | --- | --- |\n",
-            req.cluster
-        );
-        for d in &cell.drift {
-            let show = |v: &Option<Value>| {
-                v.as_ref()
-                    .map_or_else(|| "(absent)".to_owned(), ToString::to_string)
-            };
-            let who = match (&d.manager, &d.time) {
-                (Some(m), Some(t)) => {
-                    format!("{m} ({}) at {t}", d.operation.clone().unwrap_or_default())
-                }
-                (Some(m), None) => m.clone(),
-                _ => "unknown".into(),
-            };
-            description.push_str(&format!(
-                "| `{}` | `{}` | `{}` | {} |\n",
-                d.path,
-                show(&d.desired),
-                show(&d.live),
-                who
-            ));
-        }
-        let request = frontend::api::CreateChangeRequest {
-            title: format!(
-                "Adopt drift of {}/{} from {}",
-                req.namespace, req.name, req.cluster
-            ),
-            description,
-            edits: vec![frontend::api::EditRequest {
-                kind: kind.as_str().into(),
-                namespace: req.namespace.clone(),
-                name: req.name.clone(),
-                document: None,
-                merge_patch: Some(patch),
-                yaml: None,
-                delete: false,
-            }],
-        };
-        changes
-            .create(user, request, None)
-            .await
-            .map(|(_, created)| created)
+            .filter(|c| {
+                self.environments
+                    .get(&c.config.environment)
+                    .is_some_and(|env| {
+                        let follows = if env.branch.is_empty() {
+                            self.branch.as_str()
+                        } else {
+                            env.branch.as_str()
+                        };
+                        follows == branch && under(path, &env.path)
+                    })
+            })
+            .map(|c| c.config.name.clone())
+            .collect()
     }
 
     /// Prometheus text exposition: resources per cluster and state, reachability, and how long

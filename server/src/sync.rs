@@ -239,6 +239,12 @@ pub fn adopt_patch(desired: &Value, live: &Value, paths: &[String]) -> Value {
     patch
 }
 
+/// The value at a path written by [`path_text`]; `None` when the path does not read or the
+/// value is absent.
+pub fn value_at<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
+    at(v, &parse_path(path)?)
+}
+
 fn at<'v>(v: &'v Value, path: &[crate::yaml::edit::Seg]) -> Option<&'v Value> {
     use crate::yaml::edit::Seg;
     path.iter().try_fold(v, |node, seg| match seg {

@@ -5,6 +5,7 @@ mod api;
 mod assets;
 mod changes;
 mod error;
+mod guard;
 mod openapi;
 mod status;
 
@@ -13,7 +14,7 @@ pub use error::WebError;
 use crate::app::App;
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::sync::Arc;
@@ -98,7 +99,13 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
         app: Arc::clone(&app),
         leptos: leptos.clone(),
     };
-    let routes = generate_route_list(frontend::App);
+    // Listing the routes renders the app once, and leptos keeps tasks from that render alive:
+    // do it once per process, so a restarted server in the same process leaves nothing behind.
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    let routes = ROUTES
+        .get_or_init(|| generate_route_list(frontend::App))
+        .clone();
     let backend: frontend::BackendRef =
         frontend::BackendRef(Arc::new(PageBackend(Arc::clone(&app))));
 
@@ -158,7 +165,8 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
             "/api/v1/changes/{id}/comments",
             post(changes::comment_change),
         )
-        .route("/api/v1/{*rest}", get(api::not_found))
+        .route("/api/v1/{*rest}", any(api::not_found))
+        .route("/api/{*rest}", any(api::not_found))
         .merge(auth)
         .route("/pkg/{*path}", get(assets::get_pkg))
         .route("/assets/{*path}", get(assets::get_asset))
@@ -166,7 +174,18 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
         .leptos_routes_with_context(
             &pages_state,
             routes,
-            move || provide_context(backend.clone()),
+            move || {
+                provide_context(backend.clone());
+                // The page's inline scripts carry this nonce; nothing else may run.
+                if let (Some(nonce), Some(response)) = (
+                    leptos::nonce::use_nonce(),
+                    use_context::<leptos_axum::ResponseOptions>(),
+                ) && let Ok(policy) =
+                    axum::http::HeaderValue::from_str(&guard::page_policy(nonce.as_inner()))
+                {
+                    response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, policy);
+                }
+            },
             {
                 let leptos = leptos.clone();
                 move || frontend::shell(leptos.clone())
@@ -181,6 +200,13 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
         ))
         .layer(sessions)
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(guard::json_errors))
+        .layer(axum::middleware::from_fn(guard::same_origin_writes))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            std::time::Duration::from_secs(app.config.server.body_timeout_secs.max(1)),
+        ))
+        .layer(axum::middleware::from_fn(guard::secure_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(guard::observe))
         .with_state(state)
 }

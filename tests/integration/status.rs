@@ -287,14 +287,56 @@ async fn live_status_follows_the_clusters() {
             .is_some_and(|d| d.contains("kubectl-edit") && d.contains("spec.proxy.target_url")),
         "{view}"
     );
-    let (_, closed) = app
-        .act(&format!("/api/v1/changes/{}/close", adopted["id"]), &alice)
-        .await;
-    assert_eq!(closed["state"], "closed");
+    // The change records what it adopts and who will receive it.
+    let adoption = &view["adoption"];
+    assert_eq!(
+        (
+            adoption["cluster"].as_str(),
+            adoption["fields"][0]["path"].as_str(),
+            adoption["fields"][0]["live"].as_str(),
+            adoption["fields"][0]["manager"].as_str()
+        ),
+        (
+            Some("staging"),
+            Some("spec.proxy.target_url"),
+            Some("http://hotfix:8080"),
+            Some("kubectl-edit")
+        ),
+        "{view}"
+    );
+    assert!(adoption["resource_version"].is_string(), "{view}");
+    assert_eq!(adoption["receivers"], json!(["staging"]), "{view}");
+    assert!(adoption["stale"].is_null(), "{view}");
 
-    // The agent heals it; then the operator reports a failure.
+    // The agent heals it: the adopt change is stale, and merging it would ship the hotfix to
+    // every cluster, so it is refused with the reason.
     apply_from_git(&app, &apis, "ApiDefinition", "payments", "payments-api").await;
     wait_state(&app, resource, "staging", "synced", Duration::from_secs(5)).await;
+    let change = format!("/api/v1/changes/{}", adopted["id"]);
+    let (_, view) = app.call("GET", &change, None, None, None).await;
+    let stale = view["adoption"]["stale"].as_str().unwrap_or_default();
+    assert!(
+        stale.contains("spec.proxy.target_url") && stale.contains("hotfix"),
+        "{view}"
+    );
+    let (status, refused) = app.act(&format!("{change}/merge"), &alice).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (409, Some("stale")),
+        "{refused}"
+    );
+    // Regenerating finds nothing left to adopt.
+    let (status, refused) = app.act(&format!("{change}/rebase"), &alice).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (422, Some("not_drifted")),
+        "{refused}"
+    );
+    assert_eq!(app.git(&["rev-parse", "main"]), seed, "nothing merged");
+    let (_, closed) = app.act(&format!("{change}/close"), &alice).await;
+    assert_eq!(closed["state"], "closed");
+
+    // The operator reports a failure.
     apis.patch_status("payments-api", &PatchParams { field_manager: Some("tyk-operator".into()), ..Default::default() },
         &Patch::Merge(json!({"status": {"latestTransaction": {"status": "Failed", "error": "listen path already in use"}}}))).await.expect("status");
     let c = wait_state(&app, resource, "staging", "failed", Duration::from_secs(5)).await;
@@ -656,4 +698,329 @@ async fn flux_applies_the_head_and_the_status_follows() {
     agent.abort();
     drop(emulator);
     app.stop().await;
+}
+
+/// Log lines at WARN and above, written while the guard lives. `#[tokio::test]` runs every task
+/// on the test's own thread, so the app's watch tasks log here.
+struct Warnings(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Warnings {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_warnings() -> (
+    Arc<std::sync::Mutex<Vec<u8>>>,
+    tracing::subscriber::DefaultGuard,
+) {
+    let buffer = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Arc::clone(&buffer);
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || Warnings(Arc::clone(&sink)))
+        .with_ansi(false)
+        .with_max_level(tracing::Level::WARN)
+        .finish();
+    (buffer, tracing::subscriber::set_default(subscriber))
+}
+
+/// A Tyk Operator v0.x cluster (or one where the OAS CRD was never installed) serves
+/// ApiDefinition and SecurityPolicy only. The missing kind is found through discovery and
+/// reported once; the cluster stays reachable and every other state holds still; the OAS
+/// resources are missing with the reason; installing the CRD later brings them in.
+#[tokio::test]
+async fn a_cluster_without_the_oas_crd_holds_still() {
+    let (warnings, _guard) = capture_warnings();
+    let store = Arc::new(Store::new());
+    for (plural, kind) in [
+        ("apidefinitions", "ApiDefinition"),
+        ("securitypolicies", "SecurityPolicy"),
+    ] {
+        store.register(tollgate_emulator::TypeInfo {
+            group: "tyk.tyk.io".into(),
+            version: "v1alpha1".into(),
+            plural: plural.into(),
+            kind: kind.into(),
+            namespaced: true,
+            status_subresource: true,
+        });
+    }
+    let emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
+        .await
+        .expect("serves");
+    let (app, _kubeconfig) = app_watching(&emulator, "prod", AgentConfig::default()).await;
+    let apis = kube_api(
+        &emulator,
+        GroupVersionKind::gvk("tyk.tyk.io", "v1alpha1", "ApiDefinition"),
+        "apidefinitions",
+        "payments",
+    )
+    .await;
+    apply_from_git(&app, &apis, "ApiDefinition", "payments", "payments-api").await;
+    let resource = "ApiDefinition/payments/payments-api";
+    wait_state(&app, resource, "prod", "synced", Duration::from_secs(10)).await;
+    let oas = wait_state(
+        &app,
+        "TykOasApiDefinition/catalog/pet-store",
+        "prod",
+        "missing",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(
+        oas["error"], "TykOasApiDefinition is not installed in cluster prod",
+        "{oas}"
+    );
+
+    // 50 samples over 5 s: the same states every time, reachable throughout.
+    let states = |report: &Value| -> Vec<(String, String)> {
+        report["rows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|r| {
+                r["cells"].as_array().into_iter().flatten().map(move |c| {
+                    (
+                        format!("{}/{}/{}", r["kind"], r["namespace"], r["name"]),
+                        c["state"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+            })
+            .collect()
+    };
+    let (_, first) = app.json("/api/v1/status?cluster=prod&per_page=1000").await;
+    let version = first["version"].clone();
+    assert_eq!(
+        first["clusters"][0]["missing_kinds"],
+        json!(["TykOasApiDefinition"])
+    );
+    for _ in 0..50 {
+        let (_, report) = app.json("/api/v1/status?cluster=prod&per_page=1000").await;
+        assert_eq!(report["clusters"][0]["reachable"], true, "{report}");
+        assert!(report["clusters"][0]["error"].is_null(), "{report}");
+        assert_eq!(states(&report), states(&first));
+        assert_eq!(
+            report["version"], version,
+            "no new board while nothing changes"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let logged = String::from_utf8_lossy(&warnings.lock().expect("lock")).into_owned();
+    let lines: Vec<&str> = logged.lines().filter(|l| l.contains("WARN")).collect();
+    assert!(lines.len() <= 1, "at most one warning: {lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains("TykOasApiDefinition is not installed in cluster prod")),
+        "{lines:#?}"
+    );
+
+    // The operator is upgraded: the CRD appears, the kind is watched, the OAS API arrives.
+    let crd_type = store
+        .type_for("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        .expect("CRD type");
+    store
+        .create(
+            &crd_type,
+            "",
+            json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                "metadata": {"name": "tykoasapidefinitions.tyk.tyk.io"},
+                "spec": {"group": "tyk.tyk.io", "scope": "Namespaced",
+                    "names": {"kind": "TykOasApiDefinition", "plural": "tykoasapidefinitions", "singular": "tykoasapidefinition"},
+                    "versions": [{"name": "v1alpha1", "served": true, "storage": true,
+                        "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+                        "subresources": {"status": {}}}]}}),
+            "helm",
+            "Update",
+        )
+        .expect("installs");
+    let oas_api = kube_api(
+        &emulator,
+        GroupVersionKind::gvk("tyk.tyk.io", "v1alpha1", "TykOasApiDefinition"),
+        "tykoasapidefinitions",
+        "catalog",
+    )
+    .await;
+    apply_from_git(
+        &app,
+        &oas_api,
+        "TykOasApiDefinition",
+        "catalog",
+        "pet-store",
+    )
+    .await;
+    let oas = wait_state(
+        &app,
+        "TykOasApiDefinition/catalog/pet-store",
+        "prod",
+        "synced",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(oas["error"].is_null(), "{oas}");
+    crate::support::wait_for("no missing kinds", Duration::from_secs(5), || async {
+        let (_, report) = app.json("/api/v1/status?cluster=prod").await;
+        report["clusters"][0]["missing_kinds"] == json!([])
+    })
+    .await;
+    drop(emulator);
+    app.stop().await;
+}
+
+/// An unreachable cluster is one steady `unknown`: no new board versions while nothing changes,
+/// a short sentence for people (no Rust `Debug` text), and one warning, not a flood.
+#[tokio::test]
+async fn an_unreachable_cluster_is_quiet() {
+    let (warnings, _guard) = capture_warnings();
+    let store = Arc::new(Store::new());
+    store.register_builtin_crds();
+    let mut emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
+        .await
+        .expect("serves");
+    let (app, _kubeconfig) = app_watching(&emulator, "staging", AgentConfig::default()).await;
+    let resource = "ApiDefinition/payments/payments-api";
+    wait_state(
+        &app,
+        resource,
+        "staging",
+        "missing",
+        Duration::from_secs(10),
+    )
+    .await;
+    emulator.stop();
+    wait_state(
+        &app,
+        resource,
+        "staging",
+        "unknown",
+        Duration::from_secs(10),
+    )
+    .await;
+    let (_, first) = app.json("/api/v1/status").await;
+    let error = first["clusters"][0]["error"].as_str().unwrap_or_default();
+    assert!(!error.is_empty(), "{first}");
+    for debug in ["Some(", "Status {", "Error {", "hyper", "tcp connect"] {
+        assert!(!error.contains(debug), "{error}");
+    }
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (_, report) = app.json("/api/v1/status").await;
+        assert_eq!(report["version"], first["version"], "{report}");
+        assert_eq!(report["clusters"][0]["reachable"], false);
+    }
+    let logged = String::from_utf8_lossy(&warnings.lock().expect("lock")).into_owned();
+    let lines: Vec<&str> = logged.lines().filter(|l| l.contains("WARN")).collect();
+    assert!(
+        lines.len() <= 2,
+        "a state change is logged once: {lines:#?}"
+    );
+    app.stop().await;
+}
+
+/// Tasks alive on this runtime once they stop changing (connection tasks wind down a moment
+/// after a server stops).
+async fn settled_tasks() -> usize {
+    let (mut last, mut steady) = (usize::MAX, 0);
+    for _ in 0..100 {
+        let alive = tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks();
+        steady = if alive == last { steady + 1 } else { 0 };
+        if steady == 10 {
+            break;
+        }
+        last = alive;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
+/// A cluster whose kubeconfig is missing does not stop Tollgate: it is unreachable with the
+/// reason. And stopping the app ends every task it started: starting and stopping it again
+/// leaves no more tasks behind than the first time.
+#[tokio::test]
+async fn a_missing_kubeconfig_is_one_unknown_cluster_and_stopping_leaves_no_task() {
+    // The cluster runs on a runtime of its own, so only Tollgate's tasks are counted here.
+    let cluster_runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let store = Arc::new(Store::new());
+    store.register_builtin_crds();
+    let emulator = {
+        let store = Arc::clone(&store);
+        let handle = cluster_runtime.handle().clone();
+        std::thread::spawn(move || {
+            handle.block_on(Emulator::serve("127.0.0.1:0".parse().expect("addr"), store))
+        })
+        .join()
+        .expect("thread")
+        .expect("serves")
+    };
+    let kubeconfig = tempfile::NamedTempFile::new().expect("file");
+    std::fs::write(kubeconfig.path(), emulator.kubeconfig("real")).expect("write");
+    let real = kubeconfig.path().to_owned();
+    let configure = move |c: &mut tollgate::config::Config| {
+        c.environments.insert(
+            "main".into(),
+            EnvironmentConfig {
+                path: String::new(),
+                branch: "main".into(),
+            },
+        );
+        for (name, kubeconfig) in [
+            ("ghost", std::path::PathBuf::from("/nonexistent/kubeconfig")),
+            ("real", real.clone()),
+        ] {
+            c.clusters.push(ClusterConfig {
+                name: name.into(),
+                kubeconfig,
+                context: None,
+                environment: "main".into(),
+                agent: AgentConfig::default(),
+            });
+        }
+    };
+    let mut left = Vec::new();
+    for _ in 0..3 {
+        let app = TestApp::start(configure.clone(), true).await;
+        let c = wait_state(
+            &app,
+            "ApiDefinition/payments/payments-api",
+            "ghost",
+            "unknown",
+            Duration::from_secs(10),
+        )
+        .await;
+        assert_eq!(c["state"], "unknown");
+        wait_state(
+            &app,
+            "ApiDefinition/payments/payments-api",
+            "real",
+            "missing",
+            Duration::from_secs(10),
+        )
+        .await;
+        let (status, report) = app.json("/api/v1/status?cluster=ghost").await;
+        assert_eq!(status, 200);
+        let ghost = &report["clusters"][0];
+        assert_eq!(ghost["reachable"], false);
+        assert!(
+            ghost["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("kubeconfig")),
+            "{report}"
+        );
+        let (status, _) = app.json("/api/v1/repo").await;
+        assert_eq!(status, 200, "the rest of Tollgate runs");
+        app.stop().await;
+        left.push(settled_tasks().await);
+    }
+    assert!(
+        left.windows(2).all(|w| w[1] <= w[0]),
+        "tasks left after each stop: {left:?}"
+    );
+    drop(emulator);
+    cluster_runtime.shutdown_background();
 }

@@ -248,7 +248,14 @@ impl TestApp {
 
     /// A body-less POST (approve, merge, close, rebase) as `cookie`'s user.
     pub async fn act(&self, path: &str, cookie: &str) -> (u16, serde_json::Value) {
-        self.call("POST", path, Some(cookie), None, None).await
+        self.call(
+            "POST",
+            path,
+            Some(cookie),
+            Some(serde_json::json!({})),
+            None,
+        )
+        .await
     }
 
     /// Runs the git CLI on the config repo.

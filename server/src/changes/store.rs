@@ -22,6 +22,8 @@ pub struct ChangeRow {
     pub error: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// For an adopt-drift change: what it adopts (JSON of [`frontend::api::Adoption`]).
+    pub adoption: Option<String>,
 }
 
 /// A `change_events` row.
@@ -43,7 +45,7 @@ pub struct ResourceRow {
     pub path: String,
 }
 
-const COLUMNS: &str = "id, title, description, author, state, edits, base_commit, branch, head_commit, merge_commit, conflict, issues, error, created_at, updated_at";
+const COLUMNS: &str = "id, title, description, author, state, edits, base_commit, branch, head_commit, merge_commit, conflict, issues, error, created_at, updated_at, adoption";
 
 pub fn now() -> String {
     time::OffsetDateTime::now_utc()
@@ -64,13 +66,33 @@ pub async fn insert_draft(
     edits: &str,
     base: &str,
     idempotency_key: Option<&str>,
+    adoption: Option<&str>,
 ) -> Result<i64, DbError> {
     let now = now();
     let row = db_run!(db, fetch_one, Id,
-        "INSERT INTO changes (title, description, author, state, edits, base_commit, idempotency_key, created_at, updated_at)
-         VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, $7) RETURNING id",
-        title, description, author, edits, base, idempotency_key, &now)?;
+        "INSERT INTO changes (title, description, author, state, edits, base_commit, idempotency_key, created_at, updated_at, adoption)
+         VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, $7, $8) RETURNING id",
+        title, description, author, edits, base, idempotency_key, &now, adoption)?;
     Ok(row.id)
+}
+
+/// Replaces a draft's edits and, for an adopt change, what it adopts (regenerating it).
+pub async fn set_edits(
+    db: &Db,
+    id: i64,
+    edits: &str,
+    adoption: Option<&str>,
+) -> Result<(), DbError> {
+    db_run!(
+        db,
+        execute,
+        "UPDATE changes SET edits = $2, adoption = COALESCE($3, adoption), state = 'draft', updated_at = $4 WHERE id = $1",
+        id,
+        edits,
+        adoption,
+        &now()
+    )?;
+    Ok(())
 }
 
 pub async fn by_idempotency_key(

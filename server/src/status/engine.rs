@@ -169,7 +169,9 @@ impl Engine {
         let Some(slot) = self.slots.get(cluster) else {
             return;
         };
-        let reach_changed = slot.info.reachable != inputs.info.reachable;
+        // Reachability and the kinds served change the state of many cells at once.
+        let reach_changed = slot.info.reachable != inputs.info.reachable
+            || slot.info.missing_kinds != inputs.info.missing_kinds;
         let head_same = Arc::ptr_eq(&slot.head, &inputs.head);
         let applied_same = match (&slot.applied, &inputs.applied) {
             (None, None) => true,
@@ -396,6 +398,19 @@ fn cell(slot: &Slot, key: &ResourceKey, previous: Option<&StatusCell>) -> Option
         reachable: slot.info.reachable,
     });
     let unknown = status.state == SyncState::Unknown;
+    // Missing because the cluster cannot hold the kind at all: say so.
+    let not_installed = (status.state == SyncState::Missing
+        && slot
+            .info
+            .missing_kinds
+            .iter()
+            .any(|k| k == key.kind.as_str()))
+    .then(|| {
+        format!(
+            "{} is not installed in cluster {}",
+            key.kind, slot.info.name
+        )
+    });
     let last_known = previous.filter(|_| unknown).and_then(|c| {
         if c.state == "unknown" {
             c.last_known.clone()
@@ -422,7 +437,7 @@ fn cell(slot: &Slot, key: &ResourceKey, previous: Option<&StatusCell>) -> Option
                     .map(|o| format!("{:?}", o.actor).to_lowercase()),
             })
             .collect(),
-        error: status.error,
+        error: status.error.or(not_installed),
         last_known,
         last_seen: if unknown {
             previous

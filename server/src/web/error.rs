@@ -1,6 +1,8 @@
-//! The error every handler returns: a stable code, an HTTP status, a message safe to show.
-//! Details go to the log, never to the client.
+//! The error every handler returns: a stable code, an HTTP status, a message safe to show, and
+//! the request id. Details go to the log (once, by [`super::guard::observe`]), never to the
+//! client.
 
+use super::guard::{ErrorNote, request_id};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -10,66 +12,113 @@ use frontend::api::ApiError;
 pub struct WebError {
     pub status: StatusCode,
     pub body: ApiError,
+    /// What went wrong inside, for the log only.
+    pub detail: Option<String>,
 }
 
 impl WebError {
-    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
-            status: StatusCode::BAD_REQUEST,
+            status,
             body: ApiError::new(code, message),
+            detail: None,
         }
     }
 
-    pub fn internal(message: &str) -> Self {
-        tracing::error!(message, "internal error");
+    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn forbidden(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn internal(detail: &str) -> Self {
         Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            body: ApiError::new("internal", "internal error"),
+            detail: Some(detail.to_owned()),
+            ..Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            )
         }
     }
 
     pub fn from_session(e: tower_sessions::session::Error) -> Self {
-        tracing::error!(error = %e, "session store error");
         Self {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            body: ApiError::new("session_unavailable", "the session store is unavailable"),
+            detail: Some(e.to_string()),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "session_unavailable",
+                "the session store is unavailable",
+            )
         }
     }
 
     pub fn from_db(e: crate::db::DbError) -> Self {
-        tracing::error!(error = %e, "database error");
         Self {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            body: ApiError::new("database_unavailable", "the database is unavailable"),
+            detail: Some(e.to_string()),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the database is unavailable",
+            )
         }
+    }
+}
+
+/// The HTTP status of each error code, in one place.
+pub fn status_of(code: &str) -> StatusCode {
+    match code {
+        "not_found" => StatusCode::NOT_FOUND,
+        "not_ready"
+        | "database_unavailable"
+        | "repo_unavailable"
+        | "busy"
+        | "session_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        "unknown_kind" | "invalid_query" | "invalid_json" | "invalid_idempotency_key" => {
+            StatusCode::BAD_REQUEST
+        }
+        "unauthenticated" => StatusCode::UNAUTHORIZED,
+        "forbidden" | "self_approval" | "cross_origin" => StatusCode::FORBIDDEN,
+        "conflict" | "not_open" | "approval_required" | "already_exists" | "stale" => {
+            StatusCode::CONFLICT
+        }
+        "json_required" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "internal" => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 
 /// Service errors carry their code; the status follows from it.
 impl From<ApiError> for WebError {
     fn from(body: ApiError) -> Self {
-        let status = match body.code.as_str() {
-            "not_found" => StatusCode::NOT_FOUND,
-            "not_ready" | "database_unavailable" | "repo_unavailable" | "busy" => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            "unknown_kind" | "invalid_query" | "invalid_json" | "invalid_idempotency_key" => {
-                StatusCode::BAD_REQUEST
-            }
-            "unauthenticated" => StatusCode::UNAUTHORIZED,
-            "forbidden" | "self_approval" => StatusCode::FORBIDDEN,
-            "conflict" | "not_open" | "approval_required" | "already_exists" => {
-                StatusCode::CONFLICT
-            }
-            "internal" => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
-        };
-        Self { status, body }
+        Self {
+            status: status_of(&body.code),
+            body,
+            detail: None,
+        }
     }
 }
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let Self {
+            status,
+            mut body,
+            detail,
+        } = self;
+        body.request_id = request_id();
+        let note = ErrorNote {
+            code: body.code.clone(),
+            detail,
+        };
+        let mut response = (status, Json(body)).into_response();
+        response.extensions_mut().insert(note);
+        response
     }
 }

@@ -59,18 +59,19 @@ pub async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// Adopt drift: the live values of a drifted resource become a change request.
+/// Adopt drift: the live values of a drifted resource become a change request that records
+/// what it adopts (and turns stale, unmergeable, when the cluster no longer runs it).
 #[utoipa::path(post, path = "/api/v1/status/adopt", request_body = frontend::api::AdoptRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Send the same key to retry safely: one change")),
     responses((status = 201, body = frontend::api::CreatedChange), (status = 422, body = frontend::api::ApiError)))]
 pub async fn adopt_drift(
     State(state): State<AppState>,
     super::changes::RequireUser(user): super::changes::RequireUser,
-    Json(req): Json<frontend::api::AdoptRequest>,
+    headers: axum::http::HeaderMap,
+    body: Result<Json<frontend::api::AdoptRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(axum::http::StatusCode, Json<frontend::api::CreatedChange>), super::WebError> {
-    let created = state
-        .app
-        .status
-        .adopt(&state.app.changes, &user, req)
-        .await?;
+    let req = super::changes::json_body(body)?;
+    let key = super::changes::idempotency_key(&headers)?;
+    let created = state.app.changes.adopt(&user, req, key).await?;
     Ok((axum::http::StatusCode::CREATED, Json(created)))
 }

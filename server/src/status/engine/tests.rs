@@ -12,6 +12,7 @@ fn info(name: &str, reachable: bool) -> ClusterInfo {
         applied_revision: None,
         head_revision: None,
         counts: Vec::new(),
+        missing_kinds: Vec::new(),
     }
 }
 
