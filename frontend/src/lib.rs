@@ -14,6 +14,7 @@ pub mod validate;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
+use leptos_router::SsrMode;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -92,17 +93,17 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=pages::ApisPage/>
                     <Route path=path!("/apis") view=pages::ApisPage/>
                     <Route path=path!("/apis/new") view=pages::ApiEditPage/>
-                    <Route path=path!("/apis/:namespace/:name") view=pages::ApiDetailPage/>
+                    <Route path=path!("/apis/:namespace/:name") view=pages::ApiDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/apis/:namespace/:name/edit") view=pages::ApiEditPage/>
                     <Route path=path!("/yaml/:kind/:namespace/:name") view=pages::YamlEditPage/>
                     <Route path=path!("/changes") view=pages::ChangesPage/>
-                    <Route path=path!("/changes/:id") view=pages::ChangePage/>
+                    <Route path=path!("/changes/:id") view=pages::ChangePage ssr=SsrMode::Async/>
                     <Route path=path!("/oas/new") view=pages::OasEditPage/>
-                    <Route path=path!("/oas/:namespace/:name") view=pages::OasDetailPage/>
+                    <Route path=path!("/oas/:namespace/:name") view=pages::OasDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/oas/:namespace/:name/edit") view=pages::OasEditPage/>
                     <Route path=path!("/policies") view=pages::PoliciesPage/>
                     <Route path=path!("/policies/new") view=pages::PolicyEditPage/>
-                    <Route path=path!("/policies/:namespace/:name") view=pages::PolicyDetailPage/>
+                    <Route path=path!("/policies/:namespace/:name") view=pages::PolicyDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/policies/:namespace/:name/edit") view=pages::PolicyEditPage/>
                     <Route path=path!("/problems") view=pages::ProblemsPage/>
                     <Route path=path!("/status") view=pages::StatusPage/>

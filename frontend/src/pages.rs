@@ -32,12 +32,17 @@ use leptos_meta::Title;
 /// Page size of lists.
 pub const PAGE_SIZE: usize = 50;
 
-#[component]
-pub fn NotFound() -> impl IntoView {
+/// Answers the page being rendered on the server with `404 Not Found`.
+pub fn not_found_status() {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    not_found_status();
     view! {
         <Title text="Not found"/>
         <h1>"Page not found"</h1>

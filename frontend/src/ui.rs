@@ -6,6 +6,10 @@ use leptos::prelude::*;
 /// An error box that says what went wrong.
 #[component]
 pub fn ErrorBox(error: ApiError) -> impl IntoView {
+    // A page whose subject does not exist is a 404, not a 200 with an error on it.
+    if error.code == "not_found" {
+        crate::pages::not_found_status();
+    }
     view! {
         <div class="error" role="alert">
             <strong>{error.code.replace('_', " ")}</strong>

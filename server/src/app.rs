@@ -31,6 +31,13 @@ impl App {
         let repo = ConfigRepo::open(&config.repo.path).context(
             "repo.path: set it to a local git repository (or run `tollgate demo` for an example repo)",
         )?;
+        if repo.is_checked_out(&config.repo.branch) {
+            tracing::warn!(
+                path = %config.repo.path.display(),
+                branch = %config.repo.branch,
+                "the branch is checked out in this repository's work tree: Tollgate proposes changes but never merges into a checked-out branch (as git's receive.denyCurrentBranch); point repo.path at a bare repository (git clone --bare) to merge"
+            );
+        }
         let options = IndexOptions {
             max_file_bytes: config.repo.max_file_bytes,
             default_namespace: config.repo.default_namespace.clone(),
@@ -193,6 +200,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let (shutdown, rx) = tokio::sync::oneshot::channel::<()>();
     let limits = Limits {
         header_timeout: Duration::from_secs(app.config.server.header_timeout_secs.max(1)),
+        idle_timeout: Duration::from_secs(app.config.server.idle_timeout_secs.max(20)),
         max_connections: app.config.server.max_connections.max(1),
     };
     let task = tokio::spawn(serve(listener, router, limits, async {
@@ -223,7 +231,86 @@ fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 
 struct Limits {
     header_timeout: Duration,
+    /// How long a connection may go without a byte either way (keep-alive, a stuck client).
+    idle_timeout: Duration,
     max_connections: usize,
+}
+
+/// A connection that fails once nothing was read or written for `idle`: idle keep-alive
+/// connections and stuck clients give their descriptor back. Event streams write a keep-alive
+/// comment every 15 s, so they stay open.
+struct IdleTimeout<T> {
+    inner: T,
+    idle: Duration,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<T> IdleTimeout<T> {
+    fn new(inner: T, idle: Duration) -> Self {
+        Self {
+            inner,
+            idle,
+            deadline: Box::pin(tokio::time::sleep(idle)),
+        }
+    }
+
+    fn touch(&mut self) {
+        let at = tokio::time::Instant::now() + self.idle;
+        self.deadline.as_mut().reset(at);
+    }
+
+    fn expired(&mut self, cx: &mut std::task::Context<'_>) -> bool {
+        self.deadline.as_mut().poll(cx).is_ready()
+    }
+}
+
+impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for IdleTimeout<T> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        match std::pin::Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(r) => {
+                self.touch();
+                Poll::Ready(r)
+            }
+            Poll::Pending if self.expired(cx) => Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "connection idle",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for IdleTimeout<T> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let result = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        if result.is_ready() {
+            self.touch();
+        }
+        result
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 /// Accepts connections up to the limit and serves each with HTTP/1.1 or HTTP/2. A client gets
@@ -250,6 +337,7 @@ async fn serve(
         .timer(TokioTimer::new())
         .keep_alive_interval(Some(Duration::from_secs(20)));
     let builder = Arc::new(builder);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut signal = std::pin::pin!(signal);
     loop {
         let permit = tokio::select! {
@@ -277,16 +365,31 @@ async fn serve(
         }
         let service = hyper_util::service::TowerToHyperService::new(router.clone());
         let builder = Arc::clone(&builder);
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(tcp), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let (first_byte, idle) = (limits.header_timeout, limits.idle_timeout);
+        let watcher = graceful.watcher();
+        let mut stopping = stop_rx.clone();
         tokio::spawn(async move {
-            let _ = connection.await;
+            // A client that connects and says nothing is let go after the header timeout (or
+            // at once when the server stops).
+            let mut first = [0u8; 1];
+            let spoke = tokio::select! {
+                peeked = tokio::time::timeout(first_byte, tcp.peek(&mut first)) => matches!(peeked, Ok(Ok(n)) if n > 0),
+                _ = stopping.changed() => false,
+            };
+            if !spoke {
+                drop(permit);
+                return;
+            }
+            let io = TokioIo::new(IdleTimeout::new(tcp, idle));
+            let connection = builder
+                .serve_connection_with_upgrades(io, service)
+                .into_owned();
+            let _ = watcher.watch(connection).await;
             drop(permit);
         });
     }
     drop(listener);
+    stop_tx.send_replace(true);
     graceful.shutdown().await;
     Ok(())
 }

@@ -98,6 +98,11 @@ impl Catalog {
         self.snapshot().is_some()
     }
 
+    /// Whether the branch can be read now (the repo is still there). Blocking.
+    pub fn repo_readable(&self) -> bool {
+        self.repo.head_of(&self.branch).is_ok()
+    }
+
     /// Re-indexes if the branch moved. Blocking: call from `spawn_blocking`. Returns whether the
     /// snapshot changed.
     pub fn refresh(&self) -> Result<bool, RepoError> {

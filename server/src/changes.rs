@@ -81,6 +81,14 @@ fn db_err(e: DbError) -> ApiError {
 }
 
 fn repo_err(e: RepoError) -> ApiError {
+    if let RepoError::CheckedOut { branch, .. } = &e {
+        return err(
+            "checked_out",
+            format!(
+                "branch `{branch}` is checked out in the config repo's work tree, and Tollgate never moves a checked-out branch; an administrator must point repo.path at a bare repository"
+            ),
+        );
+    }
     tracing::error!(error = %e, "git error in the change flow");
     err(
         "repo_unavailable",
@@ -210,6 +218,15 @@ impl ChangeService {
         key: Option<&str>,
         adoption: Option<frontend::api::Adoption>,
     ) -> Result<(bool, CreatedChange), ApiError> {
+        let title = req.title.trim();
+        if title.is_empty() || title.chars().count() > 200 {
+            return Err(err("invalid_title", "the title must be 1 to 200 characters").at("title"));
+        }
+        if req.edits.is_empty() || req.edits.len() > 100 {
+            return Err(err("no_edits", "a change holds 1 to 100 edits").at("edits"));
+        }
+        let edits =
+            serde_json::to_string(&req.edits).map_err(|e| err("invalid_edits", e.to_string()))?;
         if let Some(key) = key {
             if key.is_empty() || key.len() > 200 {
                 return Err(err(
@@ -221,18 +238,12 @@ impl ChangeService {
                 .await
                 .map_err(db_err)?
             {
-                return self.resume(row).await.map(|c| (false, c));
+                return self
+                    .replay(row, title, &req.description, &edits)
+                    .await
+                    .map(|c| (false, c));
             }
         }
-        let title = req.title.trim();
-        if title.is_empty() || title.chars().count() > 200 {
-            return Err(err("invalid_title", "the title must be 1 to 200 characters").at("title"));
-        }
-        if req.edits.is_empty() || req.edits.len() > 100 {
-            return Err(err("no_edits", "a change holds 1 to 100 edits").at("edits"));
-        }
-        let edits =
-            serde_json::to_string(&req.edits).map_err(|e| err("invalid_edits", e.to_string()))?;
         let base = self.head().await?;
         let adoption = adoption
             .map(|a| serde_json::to_string(&a))
@@ -259,12 +270,44 @@ impl ChangeService {
                         .map_err(db_err)?,
                     None => None,
                 } {
-                    return self.resume(row).await.map(|c| (false, c));
+                    return self
+                        .replay(row, title, &req.description, &edits)
+                        .await
+                        .map(|c| (false, c));
                 }
                 return Err(db_err(e));
             }
         };
         self.propose(id).await.map(|c| (true, c))
+    }
+
+    /// A request with a key already used: the same body gets the first answer (its proposal
+    /// retried if it failed); a corrected body replaces a draft that was refused; any other
+    /// body is refused, as the key already names another change.
+    async fn replay(
+        &self,
+        row: store::ChangeRow,
+        title: &str,
+        description: &str,
+        edits: &str,
+    ) -> Result<CreatedChange, ApiError> {
+        let same = row.title == title && row.description == description && row.edits == edits;
+        if same {
+            return self.resume(row).await;
+        }
+        if row.state != "draft" {
+            return Err(err(
+                "idempotency_key_reused",
+                format!(
+                    "this Idempotency-Key was used for change {} with a different body; use a new key for a new change",
+                    row.id
+                ),
+            ));
+        }
+        store::set_draft(&self.db, row.id, title, description, edits)
+            .await
+            .map_err(db_err)?;
+        self.propose(row.id).await
     }
 
     async fn resume(&self, row: store::ChangeRow) -> Result<CreatedChange, ApiError> {
@@ -323,10 +366,17 @@ impl ChangeService {
 
     /// Plans the draft's edits at the branch head and writes its commit and branch.
     async fn propose(&self, id: i64) -> Result<CreatedChange, ApiError> {
+        let _writer = self.writer.lock().await;
+        // Read under the lock: a concurrent retry may have proposed it meanwhile.
         let row = self.row(id).await?;
+        if row.state != "draft" {
+            return match (row.branch, row.head_commit) {
+                (Some(branch), Some(commit)) => Ok(CreatedChange { id, branch, commit }),
+                _ => Err(err("conflict", format!("change {id} is {}", row.state))),
+            };
+        }
         let edits: Vec<EditRequest> =
             serde_json::from_str(&row.edits).map_err(|e| err("invalid_edits", e.to_string()))?;
-        let _writer = self.writer.lock().await;
         let base = self.head().await?;
         let planned = self.plan_at(base, edits).await?;
         let planned = match planned {
@@ -396,12 +446,10 @@ impl ChangeService {
             &commit.to_string(),
             &planned.resources,
             &issues_json,
+            &row.author,
         )
         .await
         .map_err(db_err)?;
-        store::add_event(&self.db, id, "propose", &row.author, "")
-            .await
-            .map_err(db_err)?;
         tracing::info!(change = id, %branch, %commit, "proposed change");
         Ok(CreatedChange {
             id,
@@ -667,8 +715,7 @@ impl ChangeService {
         if !matches!(row.state.as_str(), "open" | "draft") {
             return Err(err("not_open", format!("change {id} is {}", row.state)));
         }
-        store::set_closed(&self.db, id).await.map_err(db_err)?;
-        store::add_event(&self.db, id, "close", user, "")
+        store::set_closed(&self.db, id, user)
             .await
             .map_err(db_err)?;
         self.view(id).await
@@ -720,10 +767,7 @@ impl ChangeService {
             .await??;
         match merged {
             Ok(commit) => {
-                store::set_merged(&self.db, id, &commit.to_string())
-                    .await
-                    .map_err(db_err)?;
-                store::add_event(&self.db, id, "merge", user, &commit.to_string())
+                store::set_merged(&self.db, id, &commit.to_string(), user)
                     .await
                     .map_err(db_err)?;
                 let catalog = Arc::clone(&self.catalog);

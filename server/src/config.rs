@@ -103,6 +103,9 @@ pub struct ServerConfig {
     pub header_timeout_secs: u64,
     /// Seconds a client has to send a request's body.
     pub body_timeout_secs: u64,
+    /// Seconds a connection may stay open without a byte either way (at least 20: event
+    /// streams send a keep-alive every 15 s).
+    pub idle_timeout_secs: u64,
     /// Connections served at once; more wait in the listen backlog.
     pub max_connections: usize,
 }
@@ -175,6 +178,7 @@ impl Default for Config {
                 public_url: String::new(),
                 header_timeout_secs: 10,
                 body_timeout_secs: 30,
+                idle_timeout_secs: 60,
                 max_connections: 4096,
             },
             database: DatabaseConfig {

@@ -246,3 +246,57 @@ macro_rules! db_run {
         }
     };
 }
+
+/// How one database spells a query written with `$n` parameters.
+pub trait Dialect {
+    fn sql(sql: &str) -> std::borrow::Cow<'_, str>;
+}
+
+impl Dialect for sqlx::Sqlite {
+    fn sql(sql: &str) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Owned(sqlite_sql(sql))
+    }
+}
+
+impl Dialect for sqlx::Postgres {
+    fn sql(sql: &str) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Borrowed(sql)
+    }
+}
+
+/// Runs `$body` in one transaction on either database: `$tx` is the open transaction and `$d`
+/// the database type (for [`Dialect`]); committed when the body succeeds, rolled back when it
+/// returns early with an error. Statements inside use [`tx_run!`].
+#[macro_export]
+macro_rules! db_transaction {
+    ($db:expr, |$tx:ident, $d:ident| $body:block) => {
+        match $db {
+            $crate::db::Db::Sqlite(pool) => {
+                type $d = sqlx::Sqlite;
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            $crate::db::Db::Postgres(pool) => {
+                type $d = sqlx::Postgres;
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+
+/// One statement inside [`db_transaction!`]; returns the rows affected.
+#[macro_export]
+macro_rules! tx_run {
+    ($tx:ident, $d:ident, $sql:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::query(&<$d as $crate::db::Dialect>::sql($sql))
+            $(.bind($arg))*
+            .execute(&mut *$tx)
+            .await
+            .map(|r| r.rows_affected())
+    };
+}

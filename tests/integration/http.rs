@@ -184,7 +184,7 @@ async fn pages_render_their_data_on_the_server() {
     assert!(html.contains("No problems"));
 
     let (status, html) = app.html("/apis/payments/missing").await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 404, "a page whose resource does not exist is a 404");
     assert!(html.contains("no ApiDefinition payments/missing"));
     let (status, _) = app.html("/no/such/page").await;
     assert_eq!(status, 404);

@@ -12,3 +12,4 @@ mod http;
 mod index;
 mod status;
 mod support;
+mod trust;

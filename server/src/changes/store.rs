@@ -76,6 +76,27 @@ pub async fn insert_draft(
     Ok(row.id)
 }
 
+/// Replaces a refused draft's title, description and edits (a corrected retry).
+pub async fn set_draft(
+    db: &Db,
+    id: i64,
+    title: &str,
+    description: &str,
+    edits: &str,
+) -> Result<(), DbError> {
+    db_run!(
+        db,
+        execute,
+        "UPDATE changes SET title = $2, description = $3, edits = $4, error = NULL, updated_at = $5 WHERE id = $1 AND state = 'draft'",
+        id,
+        title,
+        description,
+        edits,
+        &now()
+    )?;
+    Ok(())
+}
+
 /// Replaces a draft's edits and, for an adopt change, what it adopts (regenerating it).
 pub async fn set_edits(
     db: &Db,
@@ -132,7 +153,9 @@ pub async fn open_touching(
     )?)
 }
 
-/// Records the proposed branch and commit, and the resources the change touches.
+/// Records the proposed branch and commit, the resources the change touches and the `propose`
+/// event by `author`, in one transaction: a change is never open without its event.
+#[allow(clippy::too_many_arguments)]
 pub async fn set_proposed(
     db: &Db,
     id: i64,
@@ -141,31 +164,42 @@ pub async fn set_proposed(
     head: &str,
     resources: &[ChangedResource],
     issues: &str,
+    author: &str,
 ) -> Result<(), DbError> {
     let now = now();
-    db_run!(
-        db,
-        execute,
-        "UPDATE changes SET state = 'open', base_commit = $2, branch = $3, head_commit = $4, issues = $5, error = NULL, conflict = NULL, updated_at = $6 WHERE id = $1",
-        id,
-        base,
-        branch,
-        head,
-        issues,
-        &now
-    )?;
-    db_run!(
-        db,
-        execute,
-        "DELETE FROM change_resources WHERE change_id = $1",
-        id
-    )?;
-    for r in resources {
-        db_run!(db, execute,
-            "INSERT INTO change_resources (change_id, kind, namespace, name, action, path) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (change_id, kind, namespace, name) DO NOTHING",
-            id, &r.kind, &r.namespace, &r.name, &r.action, &r.path)?;
-    }
+    crate::db_transaction!(db, |tx, D| {
+        crate::tx_run!(
+            tx,
+            D,
+            "UPDATE changes SET state = 'open', base_commit = $2, branch = $3, head_commit = $4, issues = $5, error = NULL, conflict = NULL, updated_at = $6 WHERE id = $1",
+            id,
+            base,
+            branch,
+            head,
+            issues,
+            &now
+        )?;
+        crate::tx_run!(
+            tx,
+            D,
+            "DELETE FROM change_resources WHERE change_id = $1",
+            id
+        )?;
+        for r in resources {
+            crate::tx_run!(tx, D,
+                "INSERT INTO change_resources (change_id, kind, namespace, name, action, path) VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (change_id, kind, namespace, name) DO NOTHING",
+                id, &r.kind, &r.namespace, &r.name, &r.action, &r.path)?;
+        }
+        crate::tx_run!(
+            tx,
+            D,
+            "INSERT INTO change_events (change_id, kind, author, body, created_at) VALUES ($1, 'propose', $2, '', $3)",
+            id,
+            author,
+            &now
+        )?;
+    });
     Ok(())
 }
 
@@ -194,26 +228,51 @@ pub async fn set_conflict(db: &Db, id: i64, conflict: Option<&str>) -> Result<()
     Ok(())
 }
 
-pub async fn set_merged(db: &Db, id: i64, merge_commit: &str) -> Result<(), DbError> {
-    db_run!(
-        db,
-        execute,
-        "UPDATE changes SET state = 'merged', merge_commit = $2, conflict = NULL, updated_at = $3 WHERE id = $1",
-        id,
-        merge_commit,
-        &now()
-    )?;
+/// Marks the change merged with its `merge` event, in one transaction.
+pub async fn set_merged(db: &Db, id: i64, merge_commit: &str, user: &str) -> Result<(), DbError> {
+    let now = now();
+    crate::db_transaction!(db, |tx, D| {
+        crate::tx_run!(
+            tx,
+            D,
+            "UPDATE changes SET state = 'merged', merge_commit = $2, conflict = NULL, updated_at = $3 WHERE id = $1",
+            id,
+            merge_commit,
+            &now
+        )?;
+        crate::tx_run!(
+            tx,
+            D,
+            "INSERT INTO change_events (change_id, kind, author, body, created_at) VALUES ($1, 'merge', $2, $3, $4)",
+            id,
+            user,
+            merge_commit,
+            &now
+        )?;
+    });
     Ok(())
 }
 
-pub async fn set_closed(db: &Db, id: i64) -> Result<(), DbError> {
-    db_run!(
-        db,
-        execute,
-        "UPDATE changes SET state = 'closed', updated_at = $2 WHERE id = $1",
-        id,
-        &now()
-    )?;
+/// Marks the change closed with its `close` event, in one transaction.
+pub async fn set_closed(db: &Db, id: i64, user: &str) -> Result<(), DbError> {
+    let now = now();
+    crate::db_transaction!(db, |tx, D| {
+        crate::tx_run!(
+            tx,
+            D,
+            "UPDATE changes SET state = 'closed', updated_at = $2 WHERE id = $1",
+            id,
+            &now
+        )?;
+        crate::tx_run!(
+            tx,
+            D,
+            "INSERT INTO change_events (change_id, kind, author, body, created_at) VALUES ($1, 'close', $2, '', $3)",
+            id,
+            user,
+            &now
+        )?;
+    });
     Ok(())
 }
 

@@ -14,6 +14,10 @@ pub enum RepoError {
     Object { id: String, message: String },
     #[error("git: {0}")]
     Git(String),
+    #[error(
+        "branch `{branch}` is checked out in the work tree of {path}; Tollgate never moves a checked-out branch (as git's receive.denyCurrentBranch): point repo.path at a bare repository (git clone --bare)"
+    )]
+    CheckedOut { branch: String, path: PathBuf },
 }
 
 impl RepoError {
@@ -53,6 +57,23 @@ impl ConfigRepo {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether `branch` is checked out in the repository's work tree: moving it would leave the
+    /// work tree and index behind, and the next commit there would undo the move.
+    pub fn is_checked_out(&self, branch: &str) -> bool {
+        let repo = self.local();
+        let full = if branch.starts_with("refs/") {
+            branch.to_owned()
+        } else {
+            format!("refs/heads/{branch}")
+        };
+        repo.workdir().is_some()
+            && repo
+                .head_name()
+                .ok()
+                .flatten()
+                .is_some_and(|name| name.as_bstr() == full.as_bytes())
     }
 
     /// A handle for the current thread.

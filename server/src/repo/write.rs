@@ -128,6 +128,12 @@ impl ConfigRepo {
         committer: &Person,
         reason: &str,
     ) -> Result<bool, RepoError> {
+        if self.is_checked_out(branch) {
+            return Err(RepoError::CheckedOut {
+                branch: branch.to_owned(),
+                path: self.path().to_owned(),
+            });
+        }
         let repo = self.local();
         let name = full_name(branch);
         let current = repo

@@ -68,17 +68,21 @@ pub async fn get_healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the database answers and the config repo is indexed.
+/// Readiness: the database answers, the config repo is readable and it is indexed.
 pub async fn get_readyz(State(state): State<AppState>) -> impl IntoResponse {
     let db = state.app.db.ping().await.is_ok();
     let indexed = state.app.catalog.is_ready();
-    let status = if db && indexed {
+    let catalog = std::sync::Arc::clone(&state.app.catalog);
+    let repo = tokio::task::spawn_blocking(move || catalog.repo_readable())
+        .await
+        .unwrap_or(false);
+    let status = if db && indexed && repo {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (
         status,
-        Json(serde_json::json!({ "database": db, "indexed": indexed })),
+        Json(serde_json::json!({ "database": db, "repo": repo, "indexed": indexed })),
     )
 }
