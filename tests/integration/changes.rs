@@ -686,7 +686,7 @@ async fn oas_document_edits_change_only_their_lines() {
 
 #[tokio::test]
 async fn edits_are_checked_against_configured_crd_schemas() {
-    let crds = crate::support::corpus().join("tyk-operator/crds/v1/crd-v1.4.2.yaml");
+    let crds = crate::support::tyk_crds_file();
     let app = TestApp::start(move |c| c.validation.crd_files = vec![crds], true).await;
     let alice = app.login("alice").await;
     // A field no form covers, with a value outside the CRD's enum.

@@ -2,7 +2,7 @@
 //! missing, pending then synced with an Argo CD agent, unknown while a cluster is away and back
 //! within seconds; the JSON API, the event stream and the metrics.
 
-use crate::support::{TestApp, corpus};
+use crate::support::{TestApp, fixture_crds};
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
 };
@@ -14,14 +14,10 @@ use tollgate_emulator::{Emulator, Store};
 
 fn store_with_crds() -> Arc<Store> {
     let store = Arc::new(Store::new());
-    let text = std::fs::read_to_string(corpus().join("tyk-operator/crds/v1/crd-v1.4.2.yaml"))
-        .expect("CRDs");
-    for doc in tollgate::yaml::parse_trusted(&text).expect("parses") {
-        store.register_crd(&doc).expect("registers");
-    }
-    let argo = std::fs::read_to_string(corpus().join("gitops-crds/argoproj.io_applications.yaml"))
-        .expect("Argo CRD");
-    for doc in tollgate::yaml::parse_trusted(&argo).expect("parses") {
+    for doc in fixture_crds("crds/tyk-operator.yaml")
+        .into_iter()
+        .chain(fixture_crds("crds/argocd-application.yaml"))
+    {
         store.register_crd(&doc).expect("registers");
     }
     store
@@ -442,13 +438,11 @@ async fn oas_configmaps_and_the_clusters_own_crds() {
     let emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
         .await
         .expect("serves");
-    // The cluster runs operator v1.4.2: its CRDs are objects the watch can see.
-    let crds = std::fs::read_to_string(corpus().join("tyk-operator/crds/v1/crd-v1.4.2.yaml"))
-        .expect("CRDs");
+    // The cluster has the Tyk CRDs installed: objects the watch can see.
     let crd_type = store
         .type_for("apiextensions.k8s.io", "v1", "customresourcedefinitions")
         .expect("CRD type");
-    for doc in tollgate::yaml::parse_trusted(&crds).expect("parses") {
+    for doc in fixture_crds("crds/tyk-operator.yaml") {
         store
             .create(&crd_type, "", doc, "helm", "Update")
             .expect("installs");
