@@ -83,15 +83,22 @@ fn truthy(v: Option<&Value>) -> bool {
     v.and_then(Value::as_bool) == Some(true)
 }
 
-/// A Kubernetes object name (RFC 1123 subdomain).
+/// The `apiVersion` of the Tyk Operator kinds Tollgate knows.
+pub const TYK_API_VERSION: &str = "tyk.tyk.io/v1alpha1";
+
+/// A Kubernetes object name (RFC 1123 subdomain): at most 253 characters, dot-separated labels
+/// of lowercase letters, digits and '-', each starting and ending with a letter or digit
+/// (`a..b` and `a.-b` are not names).
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && name.split('.').all(|label| {
+            label.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && label.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        })
 }
 
 /// A Kubernetes namespace (RFC 1123 label).
@@ -100,12 +107,21 @@ pub fn valid_namespace(ns: &str) -> bool {
 }
 
 fn check_meta(doc: &Value, out: &mut Out<'_>) {
+    if let Some(version) = doc.get("apiVersion").and_then(Value::as_str)
+        && version != TYK_API_VERSION
+    {
+        out.error(
+            "apiVersion",
+            "unknown_api_version",
+            format!("Tollgate does not know {version}; use {TYK_API_VERSION}"),
+        );
+    }
     match s(doc, &["metadata", "name"]).and_then(Value::as_str) {
         None | Some("") => out.error("metadata.name", "required", "a name is required"),
         Some(n) if !valid_name(n) => out.error(
             "metadata.name",
             "invalid_name",
-            "use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
+            "use at most 253 lowercase letters, digits, '-' and '.'; each part between dots starts and ends with a letter or digit",
         ),
         _ => {}
     }

@@ -5,11 +5,11 @@ use crate::support::{TestApp, wait_for};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-fn patch(kind: &str, ns: &str, name: &str, patch: Value) -> Value {
+pub fn patch(kind: &str, ns: &str, name: &str, patch: Value) -> Value {
     json!({"kind": kind, "namespace": ns, "name": name, "merge_patch": patch})
 }
 
-fn change(title: &str, edits: Vec<Value>) -> Value {
+pub fn change(title: &str, edits: Vec<Value>) -> Value {
     json!({"title": title, "description": "Tested change", "edits": edits})
 }
 

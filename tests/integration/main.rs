@@ -10,5 +10,6 @@ mod edits;
 mod emulator;
 mod http;
 mod index;
+mod rules;
 mod status;
 mod support;

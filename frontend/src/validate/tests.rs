@@ -66,6 +66,26 @@ case!(names_must_be_kubernetes_names, {
         vec!["invalid_namespace"]
     );
     assert!(api_codes(|d| d["metadata"]["name"] = json!("v2.api-1")).is_empty());
+    // DNS-1123 subdomains: every dot-separated part starts and ends with a letter or digit.
+    for bad in ["a..b", "a.-b", "a-.b", ".a", "a.", &"a".repeat(254)] {
+        assert_eq!(
+            api_codes(|d| d["metadata"]["name"] = json!(bad)),
+            vec!["invalid_name"],
+            "{bad}"
+        );
+    }
+    assert!(api_codes(|d| d["metadata"]["name"] = json!("a".repeat(253))).is_empty());
+    assert!(api_codes(|d| d["metadata"]["name"] = json!("0.a-b.c")).is_empty());
+});
+
+case!(only_known_api_versions, {
+    assert_eq!(
+        api_codes(|d| d["apiVersion"] = json!("tyk.tyk.io/v9")),
+        vec!["unknown_api_version"]
+    );
+    let mut p = policy();
+    p["apiVersion"] = json!("tyk.tyk.io/v1beta1");
+    assert_eq!(codes(&validate_policy("p", &p)), vec!["unknown_api_version"]);
 });
 
 case!(keyless_and_standard_auth_are_exclusive, {

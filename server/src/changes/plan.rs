@@ -39,10 +39,37 @@ impl PathTemplates {
         } else {
             key.name.clone()
         };
-        template
+        let path = template
             .replace("{namespace}", &key.namespace)
-            .replace("{name}", &name)
+            .replace("{name}", &name);
+        path.split('/').map(fit_component).collect::<Vec<_>>().join("/")
     }
+}
+
+/// The most bytes a file-system path component may hold (ext4, APFS, NTFS, git checkouts).
+const MAX_COMPONENT_BYTES: usize = 255;
+
+/// A path component that fits [`MAX_COMPONENT_BYTES`]: longer ones (a 253-character name plus
+/// `.yaml`) keep their start and extension and get `-` and 8 hex digits of the SHA-1 of the
+/// whole component, so distinct names stay distinct files.
+fn fit_component(component: &str) -> String {
+    if component.len() <= MAX_COMPONENT_BYTES {
+        return component.to_owned();
+    }
+    let (stem, ext) = match component.rfind('.') {
+        Some(dot) if component.len() - dot <= 16 => component.split_at(dot),
+        _ => (component, ""),
+    };
+    let mut hasher = gix::hash::hasher(gix::hash::Kind::Sha1);
+    hasher.update(component.as_bytes());
+    let hash = hasher
+        .try_finalize()
+        .map_or_else(|_| "00000000".to_owned(), |id| id.to_hex_with_len(8).to_string());
+    let mut keep = MAX_COMPONENT_BYTES - 1 - hash.len() - ext.len();
+    while !stem.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!("{}-{hash}{ext}", &stem[..keep])
 }
 
 /// Why a change cannot be planned. `field` says where.
@@ -251,6 +278,19 @@ pub fn plan(
                 "kind_mismatch",
                 format!("{field}.document"),
                 format!("the document must be a {kind} (apiVersion and kind)"),
+            ));
+        }
+        if let Some(version) = new_doc["apiVersion"].as_str()
+            && kind != Kind::ConfigMap
+            && version != crate::resources::TYK_API_VERSION
+        {
+            return Err(bad(
+                "unknown_api_version",
+                format!("{field}.document.apiVersion"),
+                format!(
+                    "Tollgate does not know {version}; use {}",
+                    crate::resources::TYK_API_VERSION
+                ),
             ));
         }
         let typed = Resource::from_value(&new_doc)
@@ -586,6 +626,27 @@ mod tests {
         let mut doc = json!({"a": [1, 2]});
         json_patch::merge(&mut doc, &json!({"a": [3], "n": {"x": 1}}));
         assert_eq!(doc, json!({"a": [3], "n": {"x": 1}}));
+    }
+
+    #[test]
+    fn long_names_make_file_names_that_fit() {
+        let templates = PathTemplates::default();
+        let long = "a".repeat(253);
+        let path = templates.path_for(&ResourceKey::new(Kind::ApiDefinition, "ns", &long));
+        let file = path.rsplit('/').next().unwrap_or_default();
+        assert_eq!(file.len(), 255, "{path}");
+        assert!(path.starts_with("apis/ns/aaaa") && path.ends_with(".yaml"), "{path}");
+        // Names that differ only past the cut still get different files.
+        let other = format!("{}b", "a".repeat(252));
+        let other = templates.path_for(&ResourceKey::new(Kind::ApiDefinition, "ns", &other));
+        assert_ne!(path, other);
+        // Short names are untouched; a ConfigMap's suffix counts too.
+        assert_eq!(
+            templates.path_for(&ResourceKey::new(Kind::ApiDefinition, "ns", "httpbin")),
+            "apis/ns/httpbin.yaml"
+        );
+        let cm = templates.path_for(&ResourceKey::new(Kind::ConfigMap, "ns", &long));
+        assert!(cm.rsplit('/').all(|c| c.len() <= 255), "{cm}");
     }
 
     #[test]

@@ -1,0 +1,150 @@
+//! What the change flow refuses, and what survives it: names at the DNS-1123 limit (their file
+//! names fit, the repo still clones), names that are not DNS-1123 subdomains, apiVersions
+//! Tollgate does not know.
+
+use crate::changes::change;
+use crate::support::TestApp;
+use serde_json::{Value, json};
+
+fn api_doc(ns: &str, name: &str, api_version: &str) -> Value {
+    json!({"apiVersion": api_version, "kind": "ApiDefinition",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"name": "Long", "protocol": "http", "active": true, "use_keyless": true,
+            "proxy": {"listen_path": format!("/{}/", &name[..name.len().min(20)]),
+                "target_url": "http://long.payments.svc:8080"}}})
+}
+
+fn create(ns: &str, name: &str, api_version: &str) -> Value {
+    json!({"kind": "ApiDefinition", "namespace": ns, "name": name,
+        "document": api_doc(ns, name, api_version)})
+}
+
+#[tokio::test]
+async fn a_name_at_the_limit_is_merged_and_the_repo_still_clones() {
+    let app = TestApp::demo().await;
+    let (alice, bob) = (app.login("alice").await, app.login("bob").await);
+    let long = "a".repeat(253);
+    let (status, created) = app
+        .call(
+            "POST",
+            "/api/v1/changes",
+            Some(&alice),
+            Some(change(
+                "Long name",
+                vec![create("payments", &long, "tyk.tyk.io/v1alpha1")],
+            )),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().expect("id");
+    let (status, view) = app
+        .act(&format!("/api/v1/changes/{id}/approve"), &bob)
+        .await;
+    assert_eq!(status, 200, "{view}");
+    let (status, view) = app.act(&format!("/api/v1/changes/{id}/merge"), &bob).await;
+    assert_eq!((status, view["state"].as_str()), (200, Some("merged")), "{view}");
+    let path = view["resources"][0]["path"].as_str().expect("path");
+    assert!(
+        path.starts_with("apis/payments/aaaa") && path.ends_with(".yaml"),
+        "{path}"
+    );
+    assert!(path.split('/').all(|c| c.len() <= 255), "{path}");
+
+    // The real git CLI checks the merged branch out.
+    let clone = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new("git")
+        .arg("clone")
+        .arg("-q")
+        .arg(&app.config.repo.path)
+        .arg(clone.path().join("checkout"))
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git clone: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(clone.path().join("checkout").join(path)).expect("file");
+    assert!(text.contains(&format!("name: {long}")), "{text}");
+    // And Tollgate serves it under its full name.
+    let (status, detail) = app
+        .json(&format!("/api/v1/resources/ApiDefinition/payments/{long}"))
+        .await;
+    assert_eq!(status, 200, "{detail}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn names_that_are_not_dns_subdomains_are_refused() {
+    let app = TestApp::demo().await;
+    let alice = app.login("alice").await;
+    for name in ["a..b", "a.-b", &"a".repeat(254)] {
+        let (status, err) = app
+            .call(
+                "POST",
+                "/api/v1/changes/preview",
+                Some(&alice),
+                Some(change("Bad name", vec![create("payments", name, "tyk.tyk.io/v1alpha1")])),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{err}");
+        let issue = err["issues"]
+            .as_array()
+            .expect("issues")
+            .iter()
+            .find(|i| i["field"] == "metadata.name")
+            .unwrap_or_else(|| panic!("{name}: {err}"));
+        assert_eq!(issue["code"], "invalid_name", "{name}: {err}");
+        let (status, err) = app
+            .call(
+                "POST",
+                "/api/v1/changes",
+                Some(&alice),
+                Some(change("Bad name", vec![create("payments", name, "tyk.tyk.io/v1alpha1")])),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, err["code"].as_str()),
+            (422, Some("validation_failed")),
+            "{name}: {err}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_api_versions_are_refused_in_edits() {
+    let app = TestApp::demo().await;
+    let alice = app.login("alice").await;
+    let (status, err) = app
+        .call(
+            "POST",
+            "/api/v1/changes",
+            Some(&alice),
+            Some(change(
+                "Future",
+                vec![create("payments", "future", "tyk.tyk.io/v9")],
+            )),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, err["code"].as_str(), err["field"].as_str()),
+        (
+            422,
+            Some("unknown_api_version"),
+            Some("edits[0].document.apiVersion")
+        ),
+        "{err}"
+    );
+    assert!(
+        err["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("tyk.tyk.io/v9")),
+        "{err}"
+    );
+    app.stop().await;
+}
