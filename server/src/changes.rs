@@ -109,6 +109,33 @@ fn slug(title: &str) -> String {
     if out.is_empty() { "change".into() } else { out }
 }
 
+/// Titles and descriptions become commit text: a title is one line of 1 to 200 characters
+/// without control characters (a newline would forge trailers, a NUL makes a commit
+/// `git fsck --strict` refuses); a description may hold lines but no NUL.
+fn check_text(title: &str, description: &str) -> Result<(), ApiError> {
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(err("invalid_title", "the title must be 1 to 200 characters").at("title"));
+    }
+    if title
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+    {
+        return Err(err(
+            "invalid_title",
+            "the title must be one line without control characters",
+        )
+        .at("title"));
+    }
+    if description.contains('\0') {
+        return Err(err(
+            "invalid_description",
+            "the description must not contain NUL characters",
+        )
+        .at("description"));
+    }
+    Ok(())
+}
+
 /// The change flow.
 pub struct ChangeService {
     db: Db,
@@ -209,9 +236,7 @@ impl ChangeService {
             }
         }
         let title = req.title.trim();
-        if title.is_empty() || title.chars().count() > 200 {
-            return Err(err("invalid_title", "the title must be 1 to 200 characters").at("title"));
-        }
+        check_text(title, &req.description)?;
         if req.edits.is_empty() || req.edits.len() > 100 {
             return Err(err("no_edits", "a change holds 1 to 100 edits").at("edits"));
         }
@@ -303,6 +328,8 @@ impl ChangeService {
     /// Plans the draft's edits at the branch head and writes its commit and branch.
     async fn propose(&self, id: i64) -> Result<CreatedChange, ApiError> {
         let row = self.row(id).await?;
+        // Also on regenerate and resume: drafts saved before these checks existed.
+        check_text(&row.title, &row.description)?;
         let edits: Vec<EditRequest> =
             serde_json::from_str(&row.edits).map_err(|e| err("invalid_edits", e.to_string()))?;
         let _writer = self.writer.lock().await;
@@ -901,5 +928,28 @@ impl GitSide {
             }
         }
         Err(err("busy", "the base branch kept moving; try again"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_are_one_line_and_descriptions_have_no_nul() {
+        assert!(check_text("Point payments at v2", "Why:\n\nbecause.\nTrailer: ok").is_ok());
+        for title in ["", "a\0b", "a\nSigned-off-by: mallory", "tab\there", "a\u{2028}b"] {
+            let e = check_text(title, "").err();
+            assert_eq!(
+                e.as_ref().map(|e| (e.code.as_str(), e.field.as_deref())),
+                Some(("invalid_title", Some("title"))),
+                "{title:?}"
+            );
+        }
+        let e = check_text("ok", "a\0b").err();
+        assert_eq!(
+            e.map(|e| (e.code, e.field)),
+            Some(("invalid_description".into(), Some("description".into())))
+        );
     }
 }

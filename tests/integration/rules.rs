@@ -1,8 +1,9 @@
 //! What the change flow refuses, and what survives it: names at the DNS-1123 limit (their file
 //! names fit, the repo still clones), names that are not DNS-1123 subdomains, apiVersions
-//! Tollgate does not know.
+//! Tollgate does not know; titles that would forge commit text (the repo stays
+//! `git fsck --strict` clean).
 
-use crate::changes::change;
+use crate::changes::{change, patch};
 use crate::support::TestApp;
 use serde_json::{Value, json};
 
@@ -146,5 +147,70 @@ async fn unknown_api_versions_are_refused_in_edits() {
             .is_some_and(|m| m.contains("tyk.tyk.io/v9")),
         "{err}"
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn titles_are_one_line_and_commits_stay_valid() {
+    let app = TestApp::demo().await;
+    let (alice, bob) = (app.login("alice").await, app.login("bob").await);
+    let edits = || {
+        vec![patch(
+            "ApiDefinition",
+            "payments",
+            "payments-api",
+            json!({"spec": {"proxy": {"target_url": "http://payments-v3.payments.svc:8080"}}}),
+        )]
+    };
+    for (title, description, code, field) in [
+        ("Fix\u{0}evil", "", "invalid_title", "title"),
+        (
+            "Fix\nSigned-off-by: Mallory <m@evil.example>",
+            "",
+            "invalid_title",
+            "title",
+        ),
+        (
+            "Fix\r\nTollgate-Change: http://evil.example",
+            "",
+            "invalid_title",
+            "title",
+        ),
+        ("Bell\u{7}", "", "invalid_title", "title"),
+        ("Fine", "a\u{0}b", "invalid_description", "description"),
+    ] {
+        let body = json!({"title": title, "description": description, "edits": edits()});
+        let (status, err) = app
+            .call("POST", "/api/v1/changes", Some(&alice), Some(body), None)
+            .await;
+        assert_eq!(
+            (status, err["code"].as_str(), err["field"].as_str()),
+            (422, Some(code), Some(field)),
+            "{title:?}: {err}"
+        );
+    }
+    assert_eq!(app.git(&["branch", "--list", "tollgate/*"]), "", "nothing proposed");
+
+    // Descriptions may hold lines (and trailer-like text): they stay in the body.
+    let body = json!({"title": "Point payments at v3",
+        "description": "Why:\n\nbecause.\nTrailer-Like: fine", "edits": edits()});
+    let (status, created) = app
+        .call("POST", "/api/v1/changes", Some(&alice), Some(body), None)
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().expect("id");
+    let commit = created["commit"].as_str().expect("commit");
+    assert_eq!(
+        app.git(&["log", "-1", "--format=%s", commit]),
+        "Point payments at v3"
+    );
+    let (status, view) = app
+        .act(&format!("/api/v1/changes/{id}/approve"), &bob)
+        .await;
+    assert_eq!(status, 200, "{view}");
+    let (status, view) = app.act(&format!("/api/v1/changes/{id}/merge"), &bob).await;
+    assert_eq!(status, 200, "{view}");
+    // The whole repo, every branch: no malformed commit.
+    app.git(&["fsck", "--strict", "--no-dangling"]);
     app.stop().await;
 }
