@@ -49,10 +49,13 @@ pub struct ResourceQuery {
     pub namespace: Option<String>,
     /// Case-insensitive text searched in name, namespace, title, listen path, target and tags.
     pub q: Option<String>,
-    /// Items to skip (default 0).
+    /// Items to skip (default 0). Past the last item, the last page is served.
     pub offset: Option<usize>,
     /// Page size (default 50, at most 500).
     pub limit: Option<usize>,
+    /// 1-based page of `limit` items, instead of `offset`. Past the last page, the last page
+    /// is served (the response says which).
+    pub page: Option<usize>,
 }
 
 /// One row of a resource list.
@@ -86,8 +89,11 @@ pub struct ResourceSummary {
 pub struct ResourceList {
     /// Matching resources in all pages.
     pub total: usize,
+    /// The offset served: the one asked for, or the last page's when that was past the end.
     pub offset: usize,
     pub limit: usize,
+    /// The 1-based page served (`offset / limit + 1`).
+    pub page: usize,
     pub items: Vec<ResourceSummary>,
     /// Every namespace of the listed kinds, for filters.
     pub namespaces: Vec<String>,

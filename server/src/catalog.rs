@@ -136,12 +136,11 @@ impl Catalog {
             .ok_or_else(|| ApiError::new("not_ready", "the config repo is still being indexed"))
     }
 
-    /// A filtered, paged list.
+    /// A filtered, paged list. A page or offset past the end serves the last page.
     pub fn list(&self, query: &ResourceQuery) -> Result<ResourceList, ApiError> {
         let snap = self.ready()?;
         let kinds = parse_kinds(query.kind.as_deref())?;
         let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-        let offset = query.offset.unwrap_or(0);
         let needle = query
             .q
             .as_deref()
@@ -151,8 +150,7 @@ impl Catalog {
         let namespace = query.namespace.as_deref().filter(|n| !n.is_empty());
 
         let mut namespaces = BTreeSet::new();
-        let mut total = 0;
-        let mut items = Vec::new();
+        let mut matching = Vec::new();
         for row in &snap.rows {
             let (summary, kind, search) = row.as_ref();
             if !kinds.contains(kind) {
@@ -164,16 +162,29 @@ impl Catalog {
             {
                 continue;
             }
-            if total >= offset && items.len() < limit {
-                items.push(summary.clone());
-            }
-            total += 1;
+            matching.push(summary);
         }
+        let total = matching.len();
+        let asked = match query.page {
+            Some(page) => page.max(1).saturating_sub(1).saturating_mul(limit),
+            None => query.offset.unwrap_or(0),
+        };
+        let offset = if asked >= total {
+            total.saturating_sub(1) / limit * limit
+        } else {
+            asked
+        };
         Ok(ResourceList {
             total,
             offset,
             limit,
-            items,
+            page: offset / limit + 1,
+            items: matching
+                .into_iter()
+                .skip(offset)
+                .take(limit)
+                .cloned()
+                .collect(),
             namespaces: namespaces.into_iter().map(str::to_owned).collect(),
             commit: snap.index.commit().map(|c| c.to_string()),
         })

@@ -132,6 +132,49 @@ async fn rest_api_serves_the_indexed_repo() {
 }
 
 #[tokio::test]
+async fn out_of_range_pages_serve_the_last_page() {
+    let app = TestApp::demo().await;
+    // 18 resources, 5 a page: page 99 is page 4 (items 16–18), and the response says so.
+    let (status, body) = app.json("/api/v1/resources?page=99&limit=5").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (
+            body["page"].as_u64(),
+            body["offset"].as_u64(),
+            body["items"].as_array().map(Vec::len)
+        ),
+        (Some(4), Some(15), Some(3)),
+        "{body}"
+    );
+    let (_, body) = app.json("/api/v1/resources?page=2&limit=5").await;
+    assert_eq!((body["page"].as_u64(), body["offset"].as_u64()), (Some(2), Some(5)));
+    let (_, body) = app.json("/api/v1/resources?page=99").await;
+    assert_eq!((body["page"].as_u64(), body["offset"].as_u64()), (Some(1), Some(0)));
+    let (_, body) = app.json("/api/v1/resources?offset=1000&limit=10").await;
+    assert_eq!(
+        (body["page"].as_u64(), body["offset"].as_u64()),
+        (Some(2), Some(10)),
+        "{body}"
+    );
+    let (_, body) = app.json("/api/v1/resources?q=nothing-matches&page=3").await;
+    assert_eq!(
+        (body["total"].as_u64(), body["page"].as_u64()),
+        (Some(0), Some(1))
+    );
+
+    // The APIs page: one page of 14, so page 2 shows page 1, not "51–50".
+    let (status, html) = app.html("/apis?page=2").await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("51–50"), "an empty page past the end");
+    assert!(
+        html.contains("Showing 1–14 of 14 APIs") && html.contains("Page 1 of 1"),
+        "the last page, said as such"
+    );
+
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn pages_render_their_data_on_the_server() {
     let app = TestApp::demo().await;
 

@@ -651,3 +651,39 @@ async fn flux_applies_the_head_and_the_status_follows() {
     drop(emulator);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_page_past_the_end_is_the_last_page() {
+    let store = Arc::new(Store::new());
+    store.register_builtin_crds();
+    let emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
+        .await
+        .expect("serves");
+    let (app, _kubeconfig) = app_watching(&emulator, "staging", AgentConfig::default()).await;
+    let (client, url) = (app.client.clone(), app.url("/api/v1/status"));
+    crate::support::wait_for("status rows", Duration::from_secs(10), || {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let Ok(resp) = client.get(url).send().await else {
+                return false;
+            };
+            let report: Value = resp.json().await.unwrap_or_default();
+            report["total_rows"].as_u64().is_some_and(|n| n > 5)
+        }
+    })
+    .await;
+    for query in ["", "&namespace=payments"] {
+        let (status, report) = app
+            .json(&format!("/api/v1/status?page=99&per_page=3{query}"))
+            .await;
+        assert_eq!(status, 200, "{report}");
+        let total = report["total_rows"].as_u64().expect("total");
+        let last = total.div_ceil(3);
+        assert!(last > 1, "{report}");
+        assert_eq!(report["page"].as_u64(), Some(last), "{query}: {report}");
+        let rows = report["rows"].as_array().map_or(0, Vec::len) as u64;
+        assert_eq!(rows, total - (last - 1) * 3, "{query}: {report}");
+    }
+    drop(emulator);
+    app.stop().await;
+}
