@@ -628,7 +628,8 @@ impl ChangeService {
     /// Approves, as someone other than the author.
     pub async fn approve(&self, id: i64, user: &str) -> Result<ChangeView, ApiError> {
         let row = self.open_row(id).await?;
-        if row.author == user {
+        // Logins are compared without case: `ALICE` is alice.
+        if row.author.eq_ignore_ascii_case(user) {
             return Err(err("self_approval", "you cannot approve your own change"));
         }
         store::add_event(&self.db, id, "approval", user, "")
@@ -649,10 +650,22 @@ impl ChangeService {
         self.view(id).await
     }
 
+    /// Closes without merging, as the author or someone who approved it.
     pub async fn close(&self, id: i64, user: &str) -> Result<ChangeView, ApiError> {
         let row = self.row(id).await?;
         if !matches!(row.state.as_str(), "open" | "draft") {
             return Err(err("not_open", format!("change {id} is {}", row.state)));
+        }
+        let approved = store::events(&self.db, id)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .any(|e| e.kind == "approval" && e.author.eq_ignore_ascii_case(user));
+        if !(row.author.eq_ignore_ascii_case(user) || approved) {
+            return Err(err(
+                "forbidden",
+                "only the author and those who approved a change may close it",
+            ));
         }
         store::set_closed(&self.db, id).await.map_err(db_err)?;
         store::add_event(&self.db, id, "close", user, "")
@@ -668,7 +681,7 @@ impl ChangeService {
         let events = store::events(&self.db, id).await.map_err(db_err)?;
         let approvals = events
             .iter()
-            .filter(|e| e.kind == "approval" && e.author != row.author)
+            .filter(|e| e.kind == "approval" && !e.author.eq_ignore_ascii_case(&row.author))
             .count();
         if u32::try_from(approvals).unwrap_or(u32::MAX) < self.settings.approvals_required {
             return Err(err(

@@ -1,7 +1,8 @@
 //! What the change flow refuses, and what survives it: names at the DNS-1123 limit (their file
 //! names fit, the repo still clones), names that are not DNS-1123 subdomains, apiVersions
 //! Tollgate does not know; titles that would forge commit text (the repo stays
-//! `git fsck --strict` clean).
+//! `git fsck --strict` clean); approving one's own change under another case; closing someone
+//! else's change; YAML tags that would be dropped.
 
 use crate::changes::{change, patch};
 use crate::support::TestApp;
@@ -212,5 +213,125 @@ async fn titles_are_one_line_and_commits_stay_valid() {
     assert_eq!(status, 200, "{view}");
     // The whole repo, every branch: no malformed commit.
     app.git(&["fsck", "--strict", "--no-dangling"]);
+    app.stop().await;
+}
+
+/// Alice's change to the payments API's target, proposed; its id.
+async fn alices_change(app: &TestApp, alice: &str, title: &str, target: &str) -> i64 {
+    let (status, created) = app
+        .call(
+            "POST",
+            "/api/v1/changes",
+            Some(alice),
+            Some(change(
+                title,
+                vec![patch(
+                    "ApiDefinition",
+                    "payments",
+                    "payments-api",
+                    json!({"spec": {"proxy": {"target_url": target}}}),
+                )],
+            )),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    created["id"].as_i64().expect("id")
+}
+
+#[tokio::test]
+async fn a_login_in_other_case_is_the_same_person() {
+    let app = TestApp::demo().await;
+    let alice = app.login("alice").await;
+    let id = alices_change(&app, &alice, "Target v4", "http://v4:1").await;
+    let shouting = app.login("ALICE").await;
+    let (status, err) = app
+        .act(&format!("/api/v1/changes/{id}/approve"), &shouting)
+        .await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (403, Some("self_approval")),
+        "{err}"
+    );
+    // No approval was recorded, and as the author ALICE may close it.
+    let (_, view) = app
+        .call("GET", &format!("/api/v1/changes/{id}"), None, None, None)
+        .await;
+    assert_eq!(view["approvals"], json!([]), "{view}");
+    let (status, view) = app.act(&format!("/api/v1/changes/{id}/close"), &shouting).await;
+    assert_eq!((status, view["state"].as_str()), (200, Some("closed")), "{view}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn only_the_author_and_approvers_close_a_change() {
+    let app = TestApp::demo().await;
+    let (alice, bob, carol) = (
+        app.login("alice").await,
+        app.login("bob").await,
+        app.login("carol").await,
+    );
+    let first = alices_change(&app, &alice, "Target v5", "http://v5:1").await;
+    let (status, err) = app.act(&format!("/api/v1/changes/{first}/close"), &carol).await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (403, Some("forbidden")),
+        "{err}"
+    );
+    let (status, view) = app
+        .act(&format!("/api/v1/changes/{first}/approve"), &bob)
+        .await;
+    assert_eq!(status, 200, "{view}");
+    let (status, view) = app.act(&format!("/api/v1/changes/{first}/close"), &bob).await;
+    assert_eq!((status, view["state"].as_str()), (200, Some("closed")), "{view}");
+
+    let second = alices_change(&app, &alice, "Target v6", "http://v6:1").await;
+    let (status, view) = app
+        .act(&format!("/api/v1/changes/{second}/close"), &alice)
+        .await;
+    assert_eq!((status, view["state"].as_str()), (200, Some("closed")), "{view}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn yaml_tags_are_refused_naming_the_line() {
+    let app = TestApp::demo().await;
+    let alice = app.login("alice").await;
+    let text = |target: &str| {
+        format!(
+            "apiVersion: tyk.tyk.io/v1alpha1\nkind: ApiDefinition\nmetadata:\n  name: tagged\n  namespace: payments\nspec:\n  name: Tagged\n  protocol: http\n  use_keyless: true\n  proxy:\n    listen_path: /tagged/\n    target_url: {target}\n"
+        )
+    };
+    for (target, tag) in [
+        ("!custom http://tagged:8080", "!custom"),
+        ("!!python/object:os.system [ls]", "!!python/object:os.system"),
+    ] {
+        let body = change(
+            "Tagged",
+            vec![json!({"kind": "ApiDefinition", "namespace": "payments", "name": "tagged", "yaml": text(target)})],
+        );
+        let (status, err) = app
+            .call("POST", "/api/v1/changes", Some(&alice), Some(body), None)
+            .await;
+        assert_eq!(
+            (status, err["code"].as_str(), err["field"].as_str()),
+            (422, Some("invalid_yaml"), Some("edits[0].yaml")),
+            "{err}"
+        );
+        let message = err["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("line 12") && message.contains(tag),
+            "{message}"
+        );
+    }
+    // Without the tag, the same text is proposed.
+    let body = change(
+        "Untagged",
+        vec![json!({"kind": "ApiDefinition", "namespace": "payments", "name": "tagged", "yaml": text("http://tagged:8080")})],
+    );
+    let (status, created) = app
+        .call("POST", "/api/v1/changes", Some(&alice), Some(body), None)
+        .await;
+    assert_eq!(status, 201, "{created}");
     app.stop().await;
 }
