@@ -168,7 +168,8 @@ pub struct ResourceDetail {
 pub struct Problem {
     pub path: String,
     pub line: Option<u32>,
-    /// `syntax`, `schema`, `duplicate`, `too_large` or `not_utf8`.
+    /// `syntax`, `schema`, `duplicate`, `too_large`, `not_utf8`, or `invalid` (a resource the
+    /// rules of an edit refuse; the message names it, the field and the rule's code).
     pub kind: String,
     pub message: String,
 }

@@ -552,10 +552,25 @@ pub struct Environment {
 /// Cross-resource rules on the environment as it would be after the change. `touched` names
 /// the resources the change edits (`Kind/ns/name`): only issues involving them are reported.
 pub fn validate_environment(env: &Environment, touched: &[String]) -> Vec<Issue> {
+    let touched: std::collections::HashSet<&str> = touched.iter().map(String::as_str).collect();
+    environment_issues(env, |kind, ns, name| {
+        touched.contains(format!("{kind}/{ns}/{name}").as_str())
+    })
+}
+
+/// Cross-resource rules on a whole environment (a repo as it is): every issue, whoever it
+/// involves.
+pub fn validate_whole_environment(env: &Environment) -> Vec<Issue> {
+    environment_issues(env, |_, _, _| true)
+}
+
+/// The cross-resource rules, reporting the issues `is_touched` lets through. Linear in the size
+/// of the environment, so a repo of 10,000 APIs is checked at once.
+fn environment_issues(
+    env: &Environment,
+    is_touched: impl Fn(&str, &str, &str) -> bool,
+) -> Vec<Issue> {
     let mut issues = Vec::new();
-    let is_touched = |kind: &str, ns: &str, name: &str| {
-        touched.iter().any(|t| *t == format!("{kind}/{ns}/{name}"))
-    };
     let mut seen: std::collections::HashMap<(String, String), &ApiRef> =
         std::collections::HashMap::new();
     for api in &env.apis {
@@ -586,10 +601,17 @@ pub fn validate_environment(env: &Environment, touched: &[String]) -> Vec<Issue>
             seen.insert(key, api);
         }
     }
+    let apis: std::collections::HashSet<(&str, &str, &str)> = env
+        .apis
+        .iter()
+        .map(|a| (a.kind.as_str(), a.namespace.as_str(), a.name.as_str()))
+        .collect();
     for g in &env.grants {
-        let exists = env.apis.iter().any(|a| {
-            a.kind == g.api_kind && a.namespace == g.api_namespace && a.name == g.api_name
-        });
+        let exists = apis.contains(&(
+            g.api_kind.as_str(),
+            g.api_namespace.as_str(),
+            g.api_name.as_str(),
+        ));
         if !exists
             && (is_touched("SecurityPolicy", &g.policy_namespace, &g.policy_name)
                 || is_touched(&g.api_kind, &g.api_namespace, &g.api_name))
@@ -606,11 +628,13 @@ pub fn validate_environment(env: &Environment, touched: &[String]) -> Vec<Issue>
             });
         }
     }
+    let policies: std::collections::HashSet<(&str, &str)> = env
+        .policies
+        .iter()
+        .map(|(ns, n)| (ns.as_str(), n.as_str()))
+        .collect();
     for (api_ns, api_name, pol_ns, pol_name) in &env.jwt_defaults {
-        let exists = env
-            .policies
-            .iter()
-            .any(|(ns, n)| ns == pol_ns && n == pol_name);
+        let exists = policies.contains(&(pol_ns.as_str(), pol_name.as_str()));
         if !exists
             && (is_touched("ApiDefinition", api_ns, api_name)
                 || is_touched("SecurityPolicy", pol_ns, pol_name))

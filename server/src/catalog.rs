@@ -5,7 +5,7 @@
 mod views;
 
 use crate::repo::{ConfigRepo, IndexOptions, RepoError, RepoIndex};
-use crate::resources::{Kind, ResourceKey};
+use crate::resources::{Kind, ResourceKey, SchemaSources};
 use frontend::api::{
     ApiError, Problem, ProblemList, RepoStatus, ResourceDetail, ResourceList, ResourceQuery,
     ResourceSummary,
@@ -30,13 +30,21 @@ pub struct Snapshot {
     by_resource: HashMap<usize, Arc<Row>>,
     /// API key → the policies that grant it.
     granted_by: HashMap<ResourceKey, Vec<ResourceKey>>,
+    /// What the rules an edit is checked by refuse in the repo as it is.
+    invalid: Vec<crate::repo::Problem>,
 }
 
 impl Snapshot {
     /// Builds the views; rows of resources unchanged since `previous` are shared, not rebuilt
-    /// (OAS APIs are always rebuilt: their row reads their ConfigMap).
-    pub fn new(index: Arc<RepoIndex>, previous: Option<&Snapshot>) -> Self {
+    /// (OAS APIs are always rebuilt: their row reads their ConfigMap). Every resource is
+    /// checked with the rules of an edit, once per index.
+    pub fn new(
+        index: Arc<RepoIndex>,
+        previous: Option<&Snapshot>,
+        schemas: &SchemaSources,
+    ) -> Self {
         let granted_by = views::granted_by(&index);
+        let invalid = crate::rules::check_repo(&index, schemas);
         let mut rows = Vec::new();
         let mut by_resource = HashMap::new();
         for r in index.resources() {
@@ -61,7 +69,13 @@ impl Snapshot {
             rows,
             by_resource,
             granted_by,
+            invalid,
         }
+    }
+
+    /// Every problem: what reading the repo found, then what the rules refuse.
+    pub fn problems(&self) -> impl Iterator<Item = &crate::repo::Problem> {
+        self.index.problems().iter().chain(&self.invalid)
     }
 }
 
@@ -70,6 +84,8 @@ pub struct Catalog {
     repo: ConfigRepo,
     branch: String,
     options: IndexOptions,
+    /// The CRD schemas resources are checked against (none until [`Catalog::with_schemas`]).
+    schemas: Arc<SchemaSources>,
     current: RwLock<Option<Arc<Snapshot>>>,
     /// Held while re-indexing, so two refreshes never race.
     refreshing: Mutex<()>,
@@ -81,9 +97,16 @@ impl Catalog {
             repo,
             branch,
             options,
+            schemas: Arc::default(),
             current: RwLock::new(None),
             refreshing: Mutex::new(()),
         }
+    }
+
+    /// Checks the repo's resources against these CRD schemas too (the ones edits get).
+    pub fn with_schemas(mut self, schemas: Arc<SchemaSources>) -> Self {
+        self.schemas = schemas;
+        self
     }
 
     /// The latest snapshot, once the first index is built.
@@ -118,10 +141,14 @@ impl Catalog {
             &self.options,
         )?;
         let stats = index.stats();
-        let snapshot = Arc::new(Snapshot::new(Arc::new(index), previous.as_deref()));
+        let snapshot = Arc::new(Snapshot::new(
+            Arc::new(index),
+            previous.as_deref(),
+            &self.schemas,
+        ));
         tracing::info!(
             commit = %head, files_read = stats.files_read, files_reused = stats.files_reused,
-            resources = snapshot.rows.len(), problems = snapshot.index.problems().len(),
+            resources = snapshot.rows.len(), problems = snapshot.problems().count(),
             elapsed_ms = started.elapsed().as_millis() as u64, "indexed config repo"
         );
         match self.current.write() {
@@ -219,9 +246,7 @@ impl Catalog {
         Ok(ProblemList {
             commit: snap.index.commit().map(|c| c.to_string()),
             items: snap
-                .index
                 .problems()
-                .iter()
                 .map(|p| Problem {
                     path: p.path.clone(),
                     line: p.line,
@@ -247,7 +272,7 @@ impl Catalog {
             policies: count(Kind::SecurityPolicy),
             oas_apis: count(Kind::TykOasApiDefinition),
             files: snap.index.file_count(),
-            problems: snap.index.problems().len(),
+            problems: snap.problems().count(),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod config;
 pub mod db;
 pub mod repo;
 pub mod resources;
+pub mod rules;
 pub mod status;
 pub mod sync;
 pub mod web;

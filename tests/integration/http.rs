@@ -111,8 +111,32 @@ async fn rest_api_serves_the_indexed_repo() {
     let (status, _) = app.json("/api/v1/nothing-here").await;
     assert_eq!(status, 404);
 
+    // Every resource is checked with the rules of an edit: the demo's deliberately broken API
+    // is listed with its file and line.
     let (_, problems) = app.json("/api/v1/problems").await;
-    assert_eq!(problems["items"], serde_json::json!([]));
+    let items = problems["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{problems}");
+    assert_eq!(
+        (
+            items[0]["path"].as_str(),
+            items[0]["line"].as_u64(),
+            items[0]["kind"].as_str()
+        ),
+        (
+            Some("apis/identity/legacy-sso.yaml"),
+            Some(4),
+            Some("invalid")
+        ),
+        "{problems}"
+    );
+    let message = items[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("identity/legacy-sso")
+            && message.contains("keyless and use standard auth"),
+        "{message}"
+    );
+    let (_, repo) = app.json("/api/v1/repo").await;
+    assert_eq!(repo["problems"], 1, "{repo}");
 
     let (status, doc) = app.json("/api/openapi.json").await;
     assert_eq!(status, 200);
@@ -147,9 +171,15 @@ async fn out_of_range_pages_serve_the_last_page() {
         "{body}"
     );
     let (_, body) = app.json("/api/v1/resources?page=2&limit=5").await;
-    assert_eq!((body["page"].as_u64(), body["offset"].as_u64()), (Some(2), Some(5)));
+    assert_eq!(
+        (body["page"].as_u64(), body["offset"].as_u64()),
+        (Some(2), Some(5))
+    );
     let (_, body) = app.json("/api/v1/resources?page=99").await;
-    assert_eq!((body["page"].as_u64(), body["offset"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(
+        (body["page"].as_u64(), body["offset"].as_u64()),
+        (Some(1), Some(0))
+    );
     let (_, body) = app.json("/api/v1/resources?offset=1000&limit=10").await;
     assert_eq!(
         (body["page"].as_u64(), body["offset"].as_u64()),
@@ -224,7 +254,10 @@ async fn pages_render_their_data_on_the_server() {
     let (_, html) = app.html("/oas/catalog/pet-store").await;
     assert!(html.contains("/catalog/pets/") && html.contains("internal-readonly"));
     let (_, html) = app.html("/problems").await;
-    assert!(html.contains("No problems"));
+    assert!(
+        html.contains("apis/identity/legacy-sso.yaml:4") && html.contains("keyless"),
+        "the operator would refuse legacy-sso"
+    );
 
     let (status, html) = app.html("/apis/payments/missing").await;
     assert_eq!(status, 200);

@@ -2,7 +2,8 @@
 //! names fit, the repo still clones), names that are not DNS-1123 subdomains, apiVersions
 //! Tollgate does not know; titles that would forge commit text (the repo stays
 //! `git fsck --strict` clean); approving one's own change under another case; closing someone
-//! else's change; YAML tags that would be dropped.
+//! else's change; YAML tags that would be dropped. And the repo as it is, checked with the
+//! same rules as an edit.
 
 use crate::changes::{change, patch};
 use crate::support::TestApp;
@@ -45,7 +46,11 @@ async fn a_name_at_the_limit_is_merged_and_the_repo_still_clones() {
         .await;
     assert_eq!(status, 200, "{view}");
     let (status, view) = app.act(&format!("/api/v1/changes/{id}/merge"), &bob).await;
-    assert_eq!((status, view["state"].as_str()), (200, Some("merged")), "{view}");
+    assert_eq!(
+        (status, view["state"].as_str()),
+        (200, Some("merged")),
+        "{view}"
+    );
     let path = view["resources"][0]["path"].as_str().expect("path");
     assert!(
         path.starts_with("apis/payments/aaaa") && path.ends_with(".yaml"),
@@ -87,7 +92,10 @@ async fn names_that_are_not_dns_subdomains_are_refused() {
                 "POST",
                 "/api/v1/changes/preview",
                 Some(&alice),
-                Some(change("Bad name", vec![create("payments", name, "tyk.tyk.io/v1alpha1")])),
+                Some(change(
+                    "Bad name",
+                    vec![create("payments", name, "tyk.tyk.io/v1alpha1")],
+                )),
                 None,
             )
             .await;
@@ -104,7 +112,10 @@ async fn names_that_are_not_dns_subdomains_are_refused() {
                 "POST",
                 "/api/v1/changes",
                 Some(&alice),
-                Some(change("Bad name", vec![create("payments", name, "tyk.tyk.io/v1alpha1")])),
+                Some(change(
+                    "Bad name",
+                    vec![create("payments", name, "tyk.tyk.io/v1alpha1")],
+                )),
                 None,
             )
             .await;
@@ -190,7 +201,11 @@ async fn titles_are_one_line_and_commits_stay_valid() {
             "{title:?}: {err}"
         );
     }
-    assert_eq!(app.git(&["branch", "--list", "tollgate/*"]), "", "nothing proposed");
+    assert_eq!(
+        app.git(&["branch", "--list", "tollgate/*"]),
+        "",
+        "nothing proposed"
+    );
 
     // Descriptions may hold lines (and trailer-like text): they stay in the body.
     let body = json!({"title": "Point payments at v3",
@@ -258,8 +273,14 @@ async fn a_login_in_other_case_is_the_same_person() {
         .call("GET", &format!("/api/v1/changes/{id}"), None, None, None)
         .await;
     assert_eq!(view["approvals"], json!([]), "{view}");
-    let (status, view) = app.act(&format!("/api/v1/changes/{id}/close"), &shouting).await;
-    assert_eq!((status, view["state"].as_str()), (200, Some("closed")), "{view}");
+    let (status, view) = app
+        .act(&format!("/api/v1/changes/{id}/close"), &shouting)
+        .await;
+    assert_eq!(
+        (status, view["state"].as_str()),
+        (200, Some("closed")),
+        "{view}"
+    );
     app.stop().await;
 }
 
@@ -272,7 +293,9 @@ async fn only_the_author_and_approvers_close_a_change() {
         app.login("carol").await,
     );
     let first = alices_change(&app, &alice, "Target v5", "http://v5:1").await;
-    let (status, err) = app.act(&format!("/api/v1/changes/{first}/close"), &carol).await;
+    let (status, err) = app
+        .act(&format!("/api/v1/changes/{first}/close"), &carol)
+        .await;
     assert_eq!(
         (status, err["code"].as_str()),
         (403, Some("forbidden")),
@@ -282,14 +305,24 @@ async fn only_the_author_and_approvers_close_a_change() {
         .act(&format!("/api/v1/changes/{first}/approve"), &bob)
         .await;
     assert_eq!(status, 200, "{view}");
-    let (status, view) = app.act(&format!("/api/v1/changes/{first}/close"), &bob).await;
-    assert_eq!((status, view["state"].as_str()), (200, Some("closed")), "{view}");
+    let (status, view) = app
+        .act(&format!("/api/v1/changes/{first}/close"), &bob)
+        .await;
+    assert_eq!(
+        (status, view["state"].as_str()),
+        (200, Some("closed")),
+        "{view}"
+    );
 
     let second = alices_change(&app, &alice, "Target v6", "http://v6:1").await;
     let (status, view) = app
         .act(&format!("/api/v1/changes/{second}/close"), &alice)
         .await;
-    assert_eq!((status, view["state"].as_str()), (200, Some("closed")), "{view}");
+    assert_eq!(
+        (status, view["state"].as_str()),
+        (200, Some("closed")),
+        "{view}"
+    );
     app.stop().await;
 }
 
@@ -304,11 +337,16 @@ async fn yaml_tags_are_refused_naming_the_line() {
     };
     for (target, tag) in [
         ("!custom http://tagged:8080", "!custom"),
-        ("!!python/object:os.system [ls]", "!!python/object:os.system"),
+        (
+            "!!python/object:os.system [ls]",
+            "!!python/object:os.system",
+        ),
     ] {
         let body = change(
             "Tagged",
-            vec![json!({"kind": "ApiDefinition", "namespace": "payments", "name": "tagged", "yaml": text(target)})],
+            vec![
+                json!({"kind": "ApiDefinition", "namespace": "payments", "name": "tagged", "yaml": text(target)}),
+            ],
         );
         let (status, err) = app
             .call("POST", "/api/v1/changes", Some(&alice), Some(body), None)
@@ -327,11 +365,66 @@ async fn yaml_tags_are_refused_naming_the_line() {
     // Without the tag, the same text is proposed.
     let body = change(
         "Untagged",
-        vec![json!({"kind": "ApiDefinition", "namespace": "payments", "name": "tagged", "yaml": text("http://tagged:8080")})],
+        vec![
+            json!({"kind": "ApiDefinition", "namespace": "payments", "name": "tagged", "yaml": text("http://tagged:8080")}),
+        ],
     );
     let (status, created) = app
         .call("POST", "/api/v1/changes", Some(&alice), Some(body), None)
         .await;
     assert_eq!(status, 201, "{created}");
     app.stop().await;
+}
+
+#[test]
+fn the_repo_is_checked_with_the_rules_of_an_edit() {
+    use tollgate::repo::{ConfigRepo, IndexOptions, ProblemKind, RepoIndex};
+    let api = |name: &str, path: &str, extra: &str| {
+        format!(
+            "apiVersion: tyk.tyk.io/v1alpha1\nkind: ApiDefinition\nmetadata:\n  name: {name}\n  namespace: shop\nspec:\n  name: {name}\n  protocol: http\n  active: true\n  use_keyless: true\n  proxy:\n    listen_path: {path}\n    target_url: http://{name}:8080\n{extra}"
+        )
+    };
+    let repo = crate::support::TestRepo::new();
+    repo.write("apis/orders.yaml", api("orders", "/orders/", ""))
+        .write(
+            "apis/more.yaml",
+            format!(
+                "# two more\n{}---\n{}",
+                api("orders-v2", "/orders", ""),
+                api("tls", "/tls/", "    transport: {ssl_min_version: 999}\n")
+            ),
+        )
+        .write(
+            "policies/gold.yaml",
+            "apiVersion: tyk.tyk.io/v1alpha1\nkind: SecurityPolicy\nmetadata:\n  name: gold\n  namespace: shop\nspec:\n  name: Gold\n  state: active\n  active: true\n  access_rights_array:\n    - {name: orders, namespace: shop}\n    - {name: gone, namespace: shop}\n",
+        );
+    repo.commit("init");
+    let config_repo = ConfigRepo::open(repo.path()).expect("open");
+    let head = config_repo.head_of("main").expect("head");
+    let index =
+        RepoIndex::build(&config_repo, head, None, &IndexOptions::default()).expect("index");
+    let crds = crate::support::fixture_crds("crds/tyk-operator.yaml");
+    let schemas = tollgate::resources::SchemaSources::new(
+        tollgate::resources::CrdSchemas::from_documents(&crds).expect("schemas"),
+    );
+    let problems = tollgate::rules::check_repo(&index, &schemas);
+    let found: Vec<(String, Option<u32>, bool)> = problems
+        .iter()
+        .map(|p| (p.path.clone(), p.line, p.kind == ProblemKind::Invalid))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("apis/more.yaml".into(), Some(2), true),
+            ("apis/more.yaml".into(), Some(16), true),
+            ("apis/orders.yaml".into(), Some(1), true),
+            ("policies/gold.yaml".into(), Some(1), true),
+        ],
+        "{problems:#?}"
+    );
+    let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+    assert!(messages[0].contains("/orders") && messages[0].contains("listen_path_taken"));
+    assert!(messages[1].contains("ssl_min_version") && messages[1].contains("(schema)"));
+    assert!(messages[2].contains("is already used by shop/orders-v2"));
+    assert!(messages[3].contains("grants ApiDefinition shop/gone"));
 }

@@ -85,7 +85,10 @@ case!(only_known_api_versions, {
     );
     let mut p = policy();
     p["apiVersion"] = json!("tyk.tyk.io/v1beta1");
-    assert_eq!(codes(&validate_policy("p", &p)), vec!["unknown_api_version"]);
+    assert_eq!(
+        codes(&validate_policy("p", &p)),
+        vec!["unknown_api_version"]
+    );
 });
 
 case!(keyless_and_standard_auth_are_exclusive, {
@@ -266,6 +269,14 @@ case!(listen_paths_are_unique_per_domain, {
     let issues = validate_environment(&clash, &["ApiDefinition/default/b".into()]);
     assert_eq!(codes(&issues), vec!["listen_path_taken"]);
     assert_eq!(issues[0].resource, "ApiDefinition/default/b");
+    // A whole repo: both sides of the clash, and nothing else.
+    assert!(validate_whole_environment(&env).is_empty());
+    let whole = validate_whole_environment(&clash);
+    let resources: Vec<&str> = whole.iter().map(|i| i.resource.as_str()).collect();
+    assert_eq!(
+        resources,
+        ["ApiDefinition/default/b", "ApiDefinition/default/a"]
+    );
 });
 
 case!(references_must_exist, {
