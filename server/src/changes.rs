@@ -951,7 +951,13 @@ mod tests {
     #[test]
     fn titles_are_one_line_and_descriptions_have_no_nul() {
         assert!(check_text("Point payments at v2", "Why:\n\nbecause.\nTrailer: ok").is_ok());
-        for title in ["", "a\0b", "a\nSigned-off-by: mallory", "tab\there", "a\u{2028}b"] {
+        for title in [
+            "",
+            "a\0b",
+            "a\nSigned-off-by: mallory",
+            "tab\there",
+            "a\u{2028}b",
+        ] {
             let e = check_text(title, "").err();
             assert_eq!(
                 e.as_ref().map(|e| (e.code.as_str(), e.field.as_deref())),

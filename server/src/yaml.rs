@@ -301,7 +301,10 @@ mod tests {
     #[test]
     fn tags_are_refused_with_their_line() {
         for (text, tag) in [
-            ("a: 1\nb: !!python/object:os.system [ls]\n", "!!python/object:os.system"),
+            (
+                "a: 1\nb: !!python/object:os.system [ls]\n",
+                "!!python/object:os.system",
+            ),
             ("a: 1\nb:\n  c: !secret token\n", "!secret"),
             ("a: 1\nb: !custom\n  c: 1\n", "!custom"),
         ] {

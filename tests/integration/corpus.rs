@@ -187,7 +187,10 @@ fn only_known_act_on_failures(failures: &[String]) {
 #[test]
 fn corpus_samples_validate_against_their_release_crd_schemas() {
     let Some(corpus) = corpus() else { return };
-    let (crds, samples) = (corpus.join("tyk-operator/crds"), corpus.join("tyk-operator/samples"));
+    let (crds, samples) = (
+        corpus.join("tyk-operator/crds"),
+        corpus.join("tyk-operator/samples"),
+    );
     let legacy = schemas(&crds.join("legacy/helm/crds/crds.yaml"));
     let (checked, failures) = schema_failures(&legacy, &samples.join("legacy"));
     assert_eq!(checked, 112 + 11);
