@@ -571,11 +571,11 @@ fn environment_issues(
     is_touched: impl Fn(&str, &str, &str) -> bool,
 ) -> Vec<Issue> {
     let mut issues = Vec::new();
-    let mut seen: std::collections::HashMap<(String, String), &ApiRef> =
+    let mut seen: std::collections::HashMap<(&str, &str), &ApiRef> =
         std::collections::HashMap::new();
     for api in &env.apis {
         let Some(lp) = &api.listen_path else { continue };
-        let key = (api.domain.clone(), lp.trim_end_matches('/').to_owned());
+        let key = (api.domain.as_str(), lp.trim_end_matches('/'));
         if let Some(other) = seen.get(&key) {
             for (a, b) in [(api, *other), (*other, api)] {
                 if is_touched(&a.kind, &a.namespace, &a.name) {

@@ -31,20 +31,21 @@ pub struct Snapshot {
     /// API key → the policies that grant it.
     granted_by: HashMap<ResourceKey, Vec<ResourceKey>>,
     /// What the rules an edit is checked by refuse in the repo as it is.
-    invalid: Vec<crate::repo::Problem>,
+    check: crate::rules::RepoCheck,
 }
 
 impl Snapshot {
     /// Builds the views; rows of resources unchanged since `previous` are shared, not rebuilt
     /// (OAS APIs are always rebuilt: their row reads their ConfigMap). Every resource is
-    /// checked with the rules of an edit, once per index.
+    /// checked with the rules of an edit, once per index, reusing the previous check of the
+    /// resources that did not change.
     pub fn new(
         index: Arc<RepoIndex>,
         previous: Option<&Snapshot>,
         schemas: &SchemaSources,
     ) -> Self {
         let granted_by = views::granted_by(&index);
-        let invalid = crate::rules::check_repo(&index, schemas);
+        let check = crate::rules::RepoCheck::new(&index, schemas, previous.map(|p| &p.check));
         let mut rows = Vec::new();
         let mut by_resource = HashMap::new();
         for r in index.resources() {
@@ -69,13 +70,13 @@ impl Snapshot {
             rows,
             by_resource,
             granted_by,
-            invalid,
+            check,
         }
     }
 
     /// Every problem: what reading the repo found, then what the rules refuse.
     pub fn problems(&self) -> impl Iterator<Item = &crate::repo::Problem> {
-        self.index.problems().iter().chain(&self.invalid)
+        self.index.problems().iter().chain(self.check.problems())
     }
 }
 

@@ -12,6 +12,7 @@ use crate::yaml;
 use frontend::validate::{self, ApiRef, Environment, GrantRef, Issue, Severity};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Documents after a change: key → `Some(doc)`, or `None` when deleted.
 pub type After = HashMap<ResourceKey, Option<Value>>;
@@ -113,88 +114,176 @@ pub fn environment(index: &RepoIndex, after: &After) -> Environment {
 
 fn environment_of(docs: &BTreeMap<ResourceKey, Value>) -> Environment {
     let mut env = Environment::default();
+    for (key, doc) in docs {
+        add_to_environment(&mut env, key, doc);
+    }
+    env
+}
+
+fn merge(env: &mut Environment, part: &Environment) {
+    env.apis.extend(part.apis.iter().cloned());
+    env.policies.extend(part.policies.iter().cloned());
+    env.grants.extend(part.grants.iter().cloned());
+    env.jwt_defaults.extend(part.jwt_defaults.iter().cloned());
+}
+
+/// Adds what one document brings to the environment.
+fn add_to_environment(env: &mut Environment, key: &ResourceKey, doc: &Value) {
     let text = |v: &Value, path: &[&str]| {
         path.iter()
             .try_fold(v, |n, k| n.get(*k))
             .and_then(Value::as_str)
             .map(str::to_owned)
     };
-    for (key, doc) in docs {
-        match key.kind {
-            Kind::ApiDefinition => {
-                env.apis.push(ApiRef {
-                    kind: key.kind.as_str().into(),
-                    namespace: key.namespace.clone(),
-                    name: key.name.clone(),
-                    domain: text(doc, &["spec", "domain"]).unwrap_or_default(),
-                    listen_path: text(doc, &["spec", "proxy", "listen_path"]),
-                });
-                for p in doc["spec"]["jwt_default_policies"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                {
-                    let (ns, name) = p.split_once('/').unwrap_or((key.namespace.as_str(), p));
-                    env.jwt_defaults.push((
-                        key.namespace.clone(),
-                        key.name.clone(),
-                        ns.into(),
-                        name.into(),
-                    ));
-                }
-            }
-            Kind::TykOasApiDefinition => env.apis.push(ApiRef {
+    match key.kind {
+        Kind::ApiDefinition => {
+            env.apis.push(ApiRef {
                 kind: key.kind.as_str().into(),
                 namespace: key.namespace.clone(),
                 name: key.name.clone(),
-                domain: String::new(),
-                listen_path: None,
-            }),
-            Kind::SecurityPolicy => {
-                env.policies.push((key.namespace.clone(), key.name.clone()));
-                for right in doc["spec"]["access_rights_array"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                {
-                    let Some(name) = right["name"].as_str() else {
+                domain: text(doc, &["spec", "domain"]).unwrap_or_default(),
+                listen_path: text(doc, &["spec", "proxy", "listen_path"]),
+            });
+            for p in doc["spec"]["jwt_default_policies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                let (ns, name) = p.split_once('/').unwrap_or((key.namespace.as_str(), p));
+                env.jwt_defaults.push((
+                    key.namespace.clone(),
+                    key.name.clone(),
+                    ns.into(),
+                    name.into(),
+                ));
+            }
+        }
+        Kind::TykOasApiDefinition => env.apis.push(ApiRef {
+            kind: key.kind.as_str().into(),
+            namespace: key.namespace.clone(),
+            name: key.name.clone(),
+            domain: String::new(),
+            listen_path: None,
+        }),
+        Kind::SecurityPolicy => {
+            env.policies.push((key.namespace.clone(), key.name.clone()));
+            for right in doc["spec"]["access_rights_array"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let Some(name) = right["name"].as_str() else {
+                    continue;
+                };
+                env.grants.push(GrantRef {
+                    policy_namespace: key.namespace.clone(),
+                    policy_name: key.name.clone(),
+                    api_kind: right["kind"].as_str().unwrap_or("ApiDefinition").into(),
+                    api_namespace: right["namespace"].as_str().unwrap_or(&key.namespace).into(),
+                    api_name: name.into(),
+                });
+            }
+        }
+        Kind::ConfigMap => {}
+    }
+}
+
+/// One resource's share of the repo check: its own errors and what it adds to the environment.
+#[derive(Debug)]
+struct Part {
+    errors: Vec<Issue>,
+    environment: Environment,
+}
+
+/// Every managed resource of the repo checked with the rules an edit gets, each error a problem
+/// at the resource's file and line. Built once per index; a resource the previous index
+/// already checked (the same shared document, so the same file and text) is not serialised or
+/// checked again unless the CRD schemas changed, so a one-file commit costs the cross-resource
+/// rules (hash lookups) plus that file. OAS APIs are always re-checked: they read a ConfigMap.
+#[derive(Debug, Default)]
+pub struct RepoCheck {
+    /// By the address of the indexed resource (alive as long as the index holding it).
+    parts: HashMap<usize, Arc<Part>>,
+    schemas: Vec<usize>,
+    problems: Vec<Problem>,
+    /// Resources serialised and checked afresh (not taken over from the previous check).
+    checked: usize,
+}
+
+impl RepoCheck {
+    /// Checks `index`, reusing what `previous` found for resources it shares. `previous` must
+    /// have been built from an index that is still alive (its resources' addresses are keys).
+    pub fn new(index: &RepoIndex, schemas: &SchemaSources, previous: Option<&RepoCheck>) -> Self {
+        let fingerprint = schemas.fingerprint();
+        let reusable = previous.filter(|p| p.schemas == fingerprint);
+        let mut parts = HashMap::new();
+        let mut environment = Environment::default();
+        let mut issues = Vec::new();
+        let mut checked = 0;
+        for r in index.resources() {
+            if r.key.kind == Kind::ConfigMap {
+                continue;
+            }
+            let address = Arc::as_ptr(&r.resource) as usize;
+            let reused = reusable
+                .filter(|_| r.key.kind != Kind::TykOasApiDefinition)
+                .and_then(|p| p.parts.get(&address));
+            let part = match reused {
+                Some(part) => Arc::clone(part),
+                None => {
+                    let Ok(doc) = r.resource.to_value() else {
                         continue;
                     };
-                    env.grants.push(GrantRef {
-                        policy_namespace: key.namespace.clone(),
-                        policy_name: key.name.clone(),
-                        api_kind: right["kind"].as_str().unwrap_or("ApiDefinition").into(),
-                        api_namespace: right["namespace"].as_str().unwrap_or(&key.namespace).into(),
-                        api_name: name.into(),
-                    });
+                    checked += 1;
+                    let mut part = Part {
+                        errors: validate_document(
+                            index,
+                            &After::new(),
+                            schemas,
+                            &r.key,
+                            &r.path,
+                            &doc,
+                        ),
+                        environment: Environment::default(),
+                    };
+                    part.errors.retain(|i| i.severity == Severity::Error);
+                    add_to_environment(&mut part.environment, &r.key, &doc);
+                    Arc::new(part)
                 }
-            }
-            Kind::ConfigMap => {}
+            };
+            issues.extend(part.errors.iter().cloned());
+            merge(&mut environment, &part.environment);
+            parts.insert(address, part);
+        }
+        issues.extend(validate::validate_whole_environment(&environment));
+        Self {
+            parts,
+            schemas: fingerprint,
+            problems: problems(index, issues),
+            checked,
         }
     }
-    env
+
+    /// How many resources this check serialised and checked afresh.
+    pub fn checked(&self) -> usize {
+        self.checked
+    }
+
+    /// The problems found, in path and line order.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
 }
 
 /// Checks every managed resource of the repo with the rules an edit gets, and reports each
-/// error as a problem at the resource's file and line. Runs once per index; each document is
-/// serialised once, and the cross-resource rules are one pass over the environment.
+/// error as a problem at the resource's file and line.
 pub fn check_repo(index: &RepoIndex, schemas: &SchemaSources) -> Vec<Problem> {
-    let docs = documents(index, &After::new());
-    let mut issues = Vec::new();
-    for (key, doc) in &docs {
-        if let Some(r) = index.get(key) {
-            issues.extend(validate_document(
-                index,
-                &After::new(),
-                schemas,
-                key,
-                &r.path,
-                doc,
-            ));
-        }
-    }
-    issues.extend(validate::validate_whole_environment(&environment_of(&docs)));
+    RepoCheck::new(index, schemas, None).problems
+}
+
+/// Errors as problems at their resource's file and line.
+fn problems(index: &RepoIndex, issues: Vec<Issue>) -> Vec<Problem> {
     let mut problems: Vec<Problem> = issues
         .into_iter()
         .filter(|i| i.severity == Severity::Error)

@@ -407,7 +407,9 @@ fn the_repo_is_checked_with_the_rules_of_an_edit() {
     let schemas = tollgate::resources::SchemaSources::new(
         tollgate::resources::CrdSchemas::from_documents(&crds).expect("schemas"),
     );
-    let problems = tollgate::rules::check_repo(&index, &schemas);
+    let check = tollgate::rules::RepoCheck::new(&index, &schemas, None);
+    assert_eq!(check.checked(), 4);
+    let problems = check.problems();
     let found: Vec<(String, Option<u32>, bool)> = problems
         .iter()
         .map(|p| (p.path.clone(), p.line, p.kind == ProblemKind::Invalid))
@@ -427,4 +429,28 @@ fn the_repo_is_checked_with_the_rules_of_an_edit() {
     assert!(messages[1].contains("ssl_min_version") && messages[1].contains("(schema)"));
     assert!(messages[2].contains("is already used by shop/orders-v2"));
     assert!(messages[3].contains("grants ApiDefinition shop/gone"));
+
+    // One file changes: only its resource is checked again, but the cross-resource rules see
+    // the whole repo, so fixing the listen path clears the problem of the file left alone.
+    repo.write("apis/orders.yaml", api("orders", "/orders-v1/", ""));
+    repo.commit("move orders");
+    let head = config_repo.head_of("main").expect("head");
+    let next = RepoIndex::build(&config_repo, head, Some(&index), &IndexOptions::default())
+        .expect("index");
+    let again = tollgate::rules::RepoCheck::new(&next, &schemas, Some(&check));
+    assert_eq!(again.checked(), 1, "only the changed resource");
+    let left: Vec<(&str, Option<u32>)> = again
+        .problems()
+        .iter()
+        .map(|p| (p.path.as_str(), p.line))
+        .collect();
+    assert_eq!(
+        left,
+        [
+            ("apis/more.yaml", Some(16)),
+            ("policies/gold.yaml", Some(1))
+        ],
+        "{:#?}",
+        again.problems()
+    );
 }
