@@ -751,7 +751,7 @@ impl ChangeService {
     /// changed meanwhile are never overwritten: such a change is refused with the fields named.
     pub async fn rebase(&self, id: i64, user: &str) -> Result<ChangeView, ApiError> {
         let row = self.open_row(id).await?;
-        if row.author != user {
+        if !row.author.eq_ignore_ascii_case(user) {
             return Err(err("forbidden", "only the author can regenerate a change"));
         }
         let edits: Vec<EditRequest> =

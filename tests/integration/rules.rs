@@ -293,6 +293,20 @@ async fn only_the_author_and_approvers_close_a_change() {
         app.login("carol").await,
     );
     let first = alices_change(&app, &alice, "Target v5", "http://v5:1").await;
+    // The page offers Close to the author only (so far).
+    for (who, offered) in [(&alice, true), (&carol, false)] {
+        let html = app
+            .client
+            .get(app.url(&format!("/changes/{first}")))
+            .header("cookie", who.as_str())
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        assert_eq!(html.contains(r#"id="close""#), offered, "{who}");
+    }
     let (status, err) = app
         .act(&format!("/api/v1/changes/{first}/close"), &carol)
         .await;
