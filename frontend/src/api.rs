@@ -53,10 +53,13 @@ pub struct ResourceQuery {
     pub namespace: Option<String>,
     /// Case-insensitive text searched in name, namespace, title, listen path, target and tags.
     pub q: Option<String>,
-    /// Items to skip (default 0).
+    /// Items to skip (default 0). Past the last item, the last page is served.
     pub offset: Option<usize>,
     /// Page size (default 50, at most 500).
     pub limit: Option<usize>,
+    /// 1-based page of `limit` items, instead of `offset`. Past the last page, the last page
+    /// is served (the response says which).
+    pub page: Option<usize>,
 }
 
 /// One row of a resource list.
@@ -90,8 +93,11 @@ pub struct ResourceSummary {
 pub struct ResourceList {
     /// Matching resources in all pages.
     pub total: usize,
+    /// The offset served: the one asked for, or the last page's when that was past the end.
     pub offset: usize,
     pub limit: usize,
+    /// The 1-based page served (`offset / limit + 1`).
+    pub page: usize,
     pub items: Vec<ResourceSummary>,
     /// Every namespace of the listed kinds, for filters.
     pub namespaces: Vec<String>,
@@ -166,7 +172,8 @@ pub struct ResourceDetail {
 pub struct Problem {
     pub path: String,
     pub line: Option<u32>,
-    /// `syntax`, `schema`, `duplicate`, `too_large` or `not_utf8`.
+    /// `syntax`, `schema`, `duplicate`, `too_large`, `not_utf8`, or `invalid` (a resource the
+    /// rules of an edit refuse; the message names it, the field and the rule's code).
     pub kind: String,
     pub message: String,
 }

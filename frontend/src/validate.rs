@@ -83,15 +83,22 @@ fn truthy(v: Option<&Value>) -> bool {
     v.and_then(Value::as_bool) == Some(true)
 }
 
-/// A Kubernetes object name (RFC 1123 subdomain).
+/// The `apiVersion` of the Tyk Operator kinds Tollgate knows.
+pub const TYK_API_VERSION: &str = "tyk.tyk.io/v1alpha1";
+
+/// A Kubernetes object name (RFC 1123 subdomain): at most 253 characters, dot-separated labels
+/// of lowercase letters, digits and '-', each starting and ending with a letter or digit
+/// (`a..b` and `a.-b` are not names).
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && name.split('.').all(|label| {
+            label.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && label.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        })
 }
 
 /// A Kubernetes namespace (RFC 1123 label).
@@ -100,12 +107,21 @@ pub fn valid_namespace(ns: &str) -> bool {
 }
 
 fn check_meta(doc: &Value, out: &mut Out<'_>) {
+    if let Some(version) = doc.get("apiVersion").and_then(Value::as_str)
+        && version != TYK_API_VERSION
+    {
+        out.error(
+            "apiVersion",
+            "unknown_api_version",
+            format!("Tollgate does not know {version}; use {TYK_API_VERSION}"),
+        );
+    }
     match s(doc, &["metadata", "name"]).and_then(Value::as_str) {
         None | Some("") => out.error("metadata.name", "required", "a name is required"),
         Some(n) if !valid_name(n) => out.error(
             "metadata.name",
             "invalid_name",
-            "use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
+            "use at most 253 lowercase letters, digits, '-' and '.'; each part between dots starts and ends with a letter or digit",
         ),
         _ => {}
     }
@@ -536,15 +552,30 @@ pub struct Environment {
 /// Cross-resource rules on the environment as it would be after the change. `touched` names
 /// the resources the change edits (`Kind/ns/name`): only issues involving them are reported.
 pub fn validate_environment(env: &Environment, touched: &[String]) -> Vec<Issue> {
+    let touched: std::collections::HashSet<&str> = touched.iter().map(String::as_str).collect();
+    environment_issues(env, |kind, ns, name| {
+        touched.contains(format!("{kind}/{ns}/{name}").as_str())
+    })
+}
+
+/// Cross-resource rules on a whole environment (a repo as it is): every issue, whoever it
+/// involves.
+pub fn validate_whole_environment(env: &Environment) -> Vec<Issue> {
+    environment_issues(env, |_, _, _| true)
+}
+
+/// The cross-resource rules, reporting the issues `is_touched` lets through. Linear in the size
+/// of the environment, so a repo of 10,000 APIs is checked at once.
+fn environment_issues(
+    env: &Environment,
+    is_touched: impl Fn(&str, &str, &str) -> bool,
+) -> Vec<Issue> {
     let mut issues = Vec::new();
-    let is_touched = |kind: &str, ns: &str, name: &str| {
-        touched.iter().any(|t| *t == format!("{kind}/{ns}/{name}"))
-    };
-    let mut seen: std::collections::HashMap<(String, String), &ApiRef> =
+    let mut seen: std::collections::HashMap<(&str, &str), &ApiRef> =
         std::collections::HashMap::new();
     for api in &env.apis {
         let Some(lp) = &api.listen_path else { continue };
-        let key = (api.domain.clone(), lp.trim_end_matches('/').to_owned());
+        let key = (api.domain.as_str(), lp.trim_end_matches('/'));
         if let Some(other) = seen.get(&key) {
             for (a, b) in [(api, *other), (*other, api)] {
                 if is_touched(&a.kind, &a.namespace, &a.name) {
@@ -570,10 +601,17 @@ pub fn validate_environment(env: &Environment, touched: &[String]) -> Vec<Issue>
             seen.insert(key, api);
         }
     }
+    let apis: std::collections::HashSet<(&str, &str, &str)> = env
+        .apis
+        .iter()
+        .map(|a| (a.kind.as_str(), a.namespace.as_str(), a.name.as_str()))
+        .collect();
     for g in &env.grants {
-        let exists = env.apis.iter().any(|a| {
-            a.kind == g.api_kind && a.namespace == g.api_namespace && a.name == g.api_name
-        });
+        let exists = apis.contains(&(
+            g.api_kind.as_str(),
+            g.api_namespace.as_str(),
+            g.api_name.as_str(),
+        ));
         if !exists
             && (is_touched("SecurityPolicy", &g.policy_namespace, &g.policy_name)
                 || is_touched(&g.api_kind, &g.api_namespace, &g.api_name))
@@ -590,11 +628,13 @@ pub fn validate_environment(env: &Environment, touched: &[String]) -> Vec<Issue>
             });
         }
     }
+    let policies: std::collections::HashSet<(&str, &str)> = env
+        .policies
+        .iter()
+        .map(|(ns, n)| (ns.as_str(), n.as_str()))
+        .collect();
     for (api_ns, api_name, pol_ns, pol_name) in &env.jwt_defaults {
-        let exists = env
-            .policies
-            .iter()
-            .any(|(ns, n)| ns == pol_ns && n == pol_name);
+        let exists = policies.contains(&(pol_ns.as_str(), pol_name.as_str()));
         if !exists
             && (is_touched("ApiDefinition", api_ns, api_name)
                 || is_touched("SecurityPolicy", pol_ns, pol_name))

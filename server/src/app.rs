@@ -42,14 +42,13 @@ impl App {
             max_file_bytes: config.repo.max_file_bytes,
             default_namespace: config.repo.default_namespace.clone(),
         };
-        let catalog = Arc::new(Catalog::new(
-            repo.clone(),
-            config.repo.branch.clone(),
-            options.clone(),
-        ));
         let schemas = Arc::new(crate::resources::SchemaSources::new(load_schemas(
             &config.validation.crd_files,
         )?));
+        let catalog = Arc::new(
+            Catalog::new(repo.clone(), config.repo.branch.clone(), options.clone())
+                .with_schemas(Arc::clone(&schemas)),
+        );
         let settings = ChangeSettings {
             schemas: Arc::clone(&schemas),
             approvals_required: config.changes.approvals_required,

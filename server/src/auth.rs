@@ -132,7 +132,8 @@ pub async fn post_demo_sign_in(
     session: Session,
     Form(form): Form<DemoSignIn>,
 ) -> Result<Response, WebError> {
-    let login = valid_login(&form.user)?.to_owned();
+    // One person, one login: `ALICE` signs in as alice.
+    let login = valid_login(&form.user)?.to_ascii_lowercase();
     sign_in(
         &state,
         &session,

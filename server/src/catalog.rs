@@ -5,7 +5,7 @@
 mod views;
 
 use crate::repo::{ConfigRepo, IndexOptions, RepoError, RepoIndex};
-use crate::resources::{Kind, ResourceKey};
+use crate::resources::{Kind, ResourceKey, SchemaSources};
 use frontend::api::{
     ApiError, Problem, ProblemList, RepoStatus, ResourceDetail, ResourceList, ResourceQuery,
     ResourceSummary,
@@ -30,13 +30,22 @@ pub struct Snapshot {
     by_resource: HashMap<usize, Arc<Row>>,
     /// API key → the policies that grant it.
     granted_by: HashMap<ResourceKey, Vec<ResourceKey>>,
+    /// What the rules an edit is checked by refuse in the repo as it is.
+    check: crate::rules::RepoCheck,
 }
 
 impl Snapshot {
     /// Builds the views; rows of resources unchanged since `previous` are shared, not rebuilt
-    /// (OAS APIs are always rebuilt: their row reads their ConfigMap).
-    pub fn new(index: Arc<RepoIndex>, previous: Option<&Snapshot>) -> Self {
+    /// (OAS APIs are always rebuilt: their row reads their ConfigMap). Every resource is
+    /// checked with the rules of an edit, once per index, reusing the previous check of the
+    /// resources that did not change.
+    pub fn new(
+        index: Arc<RepoIndex>,
+        previous: Option<&Snapshot>,
+        schemas: &SchemaSources,
+    ) -> Self {
         let granted_by = views::granted_by(&index);
+        let check = crate::rules::RepoCheck::new(&index, schemas, previous.map(|p| &p.check));
         let mut rows = Vec::new();
         let mut by_resource = HashMap::new();
         for r in index.resources() {
@@ -61,7 +70,13 @@ impl Snapshot {
             rows,
             by_resource,
             granted_by,
+            check,
         }
+    }
+
+    /// Every problem: what reading the repo found, then what the rules refuse.
+    pub fn problems(&self) -> impl Iterator<Item = &crate::repo::Problem> {
+        self.index.problems().iter().chain(self.check.problems())
     }
 }
 
@@ -70,6 +85,8 @@ pub struct Catalog {
     repo: ConfigRepo,
     branch: String,
     options: IndexOptions,
+    /// The CRD schemas resources are checked against (none until [`Catalog::with_schemas`]).
+    schemas: Arc<SchemaSources>,
     current: RwLock<Option<Arc<Snapshot>>>,
     /// Held while re-indexing, so two refreshes never race.
     refreshing: Mutex<()>,
@@ -81,9 +98,16 @@ impl Catalog {
             repo,
             branch,
             options,
+            schemas: Arc::default(),
             current: RwLock::new(None),
             refreshing: Mutex::new(()),
         }
+    }
+
+    /// Checks the repo's resources against these CRD schemas too (the ones edits get).
+    pub fn with_schemas(mut self, schemas: Arc<SchemaSources>) -> Self {
+        self.schemas = schemas;
+        self
     }
 
     /// The latest snapshot, once the first index is built.
@@ -123,10 +147,14 @@ impl Catalog {
             &self.options,
         )?;
         let stats = index.stats();
-        let snapshot = Arc::new(Snapshot::new(Arc::new(index), previous.as_deref()));
+        let snapshot = Arc::new(Snapshot::new(
+            Arc::new(index),
+            previous.as_deref(),
+            &self.schemas,
+        ));
         tracing::info!(
             commit = %head, files_read = stats.files_read, files_reused = stats.files_reused,
-            resources = snapshot.rows.len(), problems = snapshot.index.problems().len(),
+            resources = snapshot.rows.len(), problems = snapshot.problems().count(),
             elapsed_ms = started.elapsed().as_millis() as u64, "indexed config repo"
         );
         match self.current.write() {
@@ -141,12 +169,11 @@ impl Catalog {
             .ok_or_else(|| ApiError::new("not_ready", "the config repo is still being indexed"))
     }
 
-    /// A filtered, paged list.
+    /// A filtered, paged list. A page or offset past the end serves the last page.
     pub fn list(&self, query: &ResourceQuery) -> Result<ResourceList, ApiError> {
         let snap = self.ready()?;
         let kinds = parse_kinds(query.kind.as_deref())?;
         let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-        let offset = query.offset.unwrap_or(0);
         let needle = query
             .q
             .as_deref()
@@ -156,8 +183,7 @@ impl Catalog {
         let namespace = query.namespace.as_deref().filter(|n| !n.is_empty());
 
         let mut namespaces = BTreeSet::new();
-        let mut total = 0;
-        let mut items = Vec::new();
+        let mut matching = Vec::new();
         for row in &snap.rows {
             let (summary, kind, search) = row.as_ref();
             if !kinds.contains(kind) {
@@ -169,16 +195,29 @@ impl Catalog {
             {
                 continue;
             }
-            if total >= offset && items.len() < limit {
-                items.push(summary.clone());
-            }
-            total += 1;
+            matching.push(summary);
         }
+        let total = matching.len();
+        let asked = match query.page {
+            Some(page) => page.max(1).saturating_sub(1).saturating_mul(limit),
+            None => query.offset.unwrap_or(0),
+        };
+        let offset = if asked >= total {
+            total.saturating_sub(1) / limit * limit
+        } else {
+            asked
+        };
         Ok(ResourceList {
             total,
             offset,
             limit,
-            items,
+            page: offset / limit + 1,
+            items: matching
+                .into_iter()
+                .skip(offset)
+                .take(limit)
+                .cloned()
+                .collect(),
             namespaces: namespaces.into_iter().map(str::to_owned).collect(),
             commit: snap.index.commit().map(|c| c.to_string()),
         })
@@ -213,9 +252,7 @@ impl Catalog {
         Ok(ProblemList {
             commit: snap.index.commit().map(|c| c.to_string()),
             items: snap
-                .index
                 .problems()
-                .iter()
                 .map(|p| Problem {
                     path: p.path.clone(),
                     line: p.line,
@@ -241,7 +278,7 @@ impl Catalog {
             policies: count(Kind::SecurityPolicy),
             oas_apis: count(Kind::TykOasApiDefinition),
             files: snap.index.file_count(),
-            problems: snap.index.problems().len(),
+            problems: snap.problems().count(),
         }
     }
 }

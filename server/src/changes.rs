@@ -118,6 +118,33 @@ fn slug(title: &str) -> String {
     if out.is_empty() { "change".into() } else { out }
 }
 
+/// Titles and descriptions become commit text: a title is one line of 1 to 200 characters
+/// without control characters (a newline would forge trailers, a NUL makes a commit
+/// `git fsck --strict` refuses); a description may hold lines but no NUL.
+fn check_text(title: &str, description: &str) -> Result<(), ApiError> {
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(err("invalid_title", "the title must be 1 to 200 characters").at("title"));
+    }
+    if title
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+    {
+        return Err(err(
+            "invalid_title",
+            "the title must be one line without control characters",
+        )
+        .at("title"));
+    }
+    if description.contains('\0') {
+        return Err(err(
+            "invalid_description",
+            "the description must not contain NUL characters",
+        )
+        .at("description"));
+    }
+    Ok(())
+}
+
 /// The change flow.
 pub struct ChangeService {
     db: Db,
@@ -219,9 +246,7 @@ impl ChangeService {
         adoption: Option<frontend::api::Adoption>,
     ) -> Result<(bool, CreatedChange), ApiError> {
         let title = req.title.trim();
-        if title.is_empty() || title.chars().count() > 200 {
-            return Err(err("invalid_title", "the title must be 1 to 200 characters").at("title"));
-        }
+        check_text(title, &req.description)?;
         if req.edits.is_empty() || req.edits.len() > 100 {
             return Err(err("no_edits", "a change holds 1 to 100 edits").at("edits"));
         }
@@ -375,6 +400,8 @@ impl ChangeService {
                 _ => Err(err("conflict", format!("change {id} is {}", row.state))),
             };
         }
+        // Also on regenerate and resume: drafts saved before these checks existed.
+        check_text(&row.title, &row.description)?;
         let edits: Vec<EditRequest> =
             serde_json::from_str(&row.edits).map_err(|e| err("invalid_edits", e.to_string()))?;
         let base = self.head().await?;
@@ -689,7 +716,8 @@ impl ChangeService {
     /// Approves, as someone other than the author.
     pub async fn approve(&self, id: i64, user: &str) -> Result<ChangeView, ApiError> {
         let row = self.open_row(id).await?;
-        if row.author == user {
+        // Logins are compared without case: `ALICE` is alice.
+        if row.author.eq_ignore_ascii_case(user) {
             return Err(err("self_approval", "you cannot approve your own change"));
         }
         store::add_event(&self.db, id, "approval", user, "")
@@ -710,10 +738,22 @@ impl ChangeService {
         self.view(id).await
     }
 
+    /// Closes without merging, as the author or someone who approved it.
     pub async fn close(&self, id: i64, user: &str) -> Result<ChangeView, ApiError> {
         let row = self.row(id).await?;
         if !matches!(row.state.as_str(), "open" | "draft") {
             return Err(err("not_open", format!("change {id} is {}", row.state)));
+        }
+        let approved = store::events(&self.db, id)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .any(|e| e.kind == "approval" && e.author.eq_ignore_ascii_case(user));
+        if !(row.author.eq_ignore_ascii_case(user) || approved) {
+            return Err(err(
+                "forbidden",
+                "only the author and those who approved a change may close it",
+            ));
         }
         store::set_closed(&self.db, id, user)
             .await
@@ -728,7 +768,7 @@ impl ChangeService {
         let events = store::events(&self.db, id).await.map_err(db_err)?;
         let approvals = events
             .iter()
-            .filter(|e| e.kind == "approval" && e.author != row.author)
+            .filter(|e| e.kind == "approval" && !e.author.eq_ignore_ascii_case(&row.author))
             .count();
         if u32::try_from(approvals).unwrap_or(u32::MAX) < self.settings.approvals_required {
             return Err(err(
@@ -801,7 +841,7 @@ impl ChangeService {
     /// changed meanwhile are never overwritten: such a change is refused with the fields named.
     pub async fn rebase(&self, id: i64, user: &str) -> Result<ChangeView, ApiError> {
         let row = self.open_row(id).await?;
-        if row.author != user {
+        if !row.author.eq_ignore_ascii_case(user) {
             return Err(err("forbidden", "only the author can regenerate a change"));
         }
         if let Some(adoption) = row
@@ -1003,5 +1043,34 @@ impl GitSide {
             }
         }
         Err(err("busy", "the base branch kept moving; try again"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_are_one_line_and_descriptions_have_no_nul() {
+        assert!(check_text("Point payments at v2", "Why:\n\nbecause.\nTrailer: ok").is_ok());
+        for title in [
+            "",
+            "a\0b",
+            "a\nSigned-off-by: mallory",
+            "tab\there",
+            "a\u{2028}b",
+        ] {
+            let e = check_text(title, "").err();
+            assert_eq!(
+                e.as_ref().map(|e| (e.code.as_str(), e.field.as_deref())),
+                Some(("invalid_title", Some("title"))),
+                "{title:?}"
+            );
+        }
+        let e = check_text("ok", "a\0b").err();
+        assert_eq!(
+            e.map(|e| (e.code, e.field)),
+            Some(("invalid_description".into(), Some("description".into())))
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! Tollgate: GitOps API management for the Tyk Operator.
 //!
 //! Layers, from the inside out: `yaml` and `resources` are pure domain code; `repo` reads the
-//! config repo with gix; `catalog` is the read model pages and the API serve; `db` and `auth`
+//! config repo with gix; `rules` checks resources the same way for an edit and for the whole
+//! repo; `catalog` is the read model pages and the API serve; `db` and `auth`
 //! hold sessions and users; `web` is the HTTP surface; `app` wires it all together.
 
 #![recursion_limit = "256"]
@@ -15,6 +16,7 @@ pub mod config;
 pub mod db;
 pub mod repo;
 pub mod resources;
+pub mod rules;
 pub mod status;
 pub mod sync;
 pub mod web;

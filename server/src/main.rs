@@ -122,11 +122,13 @@ fn check(path: &std::path::Path, branch: &str) -> anyhow::Result<ExitCode> {
     for kind in Kind::ALL {
         println!("  {kind}: {}", index.of_kind(kind).count());
     }
-    for p in index.problems() {
+    // The rules edits get (without CRD schemas: none are configured here).
+    let invalid = tollgate::rules::check_repo(&index, &Default::default());
+    for p in index.problems().iter().chain(&invalid) {
         let line = p.line.map(|l| format!(":{l}")).unwrap_or_default();
         println!("{}{line}: {}: {}", p.path, p.kind.as_str(), p.message);
     }
-    Ok(if index.problems().is_empty() {
+    Ok(if index.problems().is_empty() && invalid.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

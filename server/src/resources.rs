@@ -13,6 +13,7 @@ mod security_policy;
 pub use api_definition::{
     ApiDefinitionSpec, AuthConfig, AuthMode, Cors, Proxy, RateLimit, VersionData, VersionInfo,
 };
+pub use frontend::validate::TYK_API_VERSION;
 pub use identity::{Kind, ResourceKey, TYK_GROUP, Target, tyk_id};
 pub use oas::{ConfigMapRef, OasConfigMap, OasSummary, TykOasApiDefinitionSpec, TykOasRef};
 pub use object::{Object, ObjectMeta, TypedError};
@@ -41,11 +42,21 @@ pub enum Resource {
 
 impl Resource {
     /// Reads a parsed document. `Ok(None)` means a kind Tollgate does not manage (skipped);
-    /// an error means the document claims a managed kind but does not fit its schema.
+    /// an error means the document claims a managed kind but does not fit its schema, or has an
+    /// `apiVersion` of the Tyk group other than [`TYK_API_VERSION`].
     pub fn from_value(value: &Value) -> Result<Option<Self>, TypedError> {
         let Some(kind) = Kind::of_document(value) else {
             return Ok(None);
         };
+        let api_version = value["apiVersion"].as_str().unwrap_or_default();
+        if kind != Kind::ConfigMap && api_version != TYK_API_VERSION {
+            // Another version's fields may mean other things: never read it as this one.
+            return Err(TypedError {
+                message: format!(
+                    "apiVersion {api_version} is not one Tollgate knows (it reads {TYK_API_VERSION})"
+                ),
+            });
+        }
         Ok(Some(match kind {
             Kind::ApiDefinition => Self::Api(Object::from_value(value)?),
             Kind::SecurityPolicy => Self::Policy(Object::from_value(value)?),

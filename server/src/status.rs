@@ -425,10 +425,21 @@ impl StatusService {
         let mut counts = [0usize; 7];
         let mut total = 0;
         let mut rows = Vec::new();
-        let skip = (page - 1).saturating_mul(per_page);
         let unfiltered = [cluster, state, namespace, kind, name]
             .iter()
             .all(Option::is_none);
+        // Past the last page, the last page (and the report says which).
+        let page = if page > 1 {
+            let matching = if unfiltered {
+                board.rows.len()
+            } else {
+                board.rows.iter().filter(|r| row_in(r)).count()
+            };
+            page.min(matching.div_ceil(per_page).max(1))
+        } else {
+            page
+        };
+        let skip = (page - 1).saturating_mul(per_page);
         if unfiltered {
             counts = board.counts;
             total = board.rows.len();

@@ -154,6 +154,9 @@ fn parse_with(text: &str, first_line: u32, trusted: bool) -> Result<Value, YamlE
     let scale = if trusted { 16 } else { 1 };
     let options = serde_saphyr::options! {
         legacy_octal_numbers: true,
+        // A tag (`!!python/object`, `!secret`) would otherwise be dropped without a word, and
+        // the data read would not be what the author meant.
+        reject_unsupported_tags: true,
         with_snippet: false,
         budget: serde_saphyr::budget! {
             max_depth: if trusted { 200 } else { 48 },
@@ -196,7 +199,13 @@ fn clean_message(message: &str) -> String {
         Some((head, rest)) if head.starts_with("line ") => rest,
         _ => first,
     };
-    truncate(stripped, 300)
+    let mut out = truncate(stripped, 300);
+    if out.starts_with("unsupported tag") {
+        out.push_str(
+            " (Kubernetes objects hold plain data: only YAML's own tags such as !!str are read)",
+        );
+    }
+    out
 }
 
 /// Reads every document of a file. File-level problems (size, encoding, a bad separator) fail
@@ -287,6 +296,28 @@ mod tests {
             Some(YamlError::Syntax { line, .. }) => assert!((4..=6).contains(&line), "line {line}"),
             other => panic!("expected a syntax error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn tags_are_refused_with_their_line() {
+        for (text, tag) in [
+            (
+                "a: 1\nb: !!python/object:os.system [ls]\n",
+                "!!python/object:os.system",
+            ),
+            ("a: 1\nb:\n  c: !secret token\n", "!secret"),
+            ("a: 1\nb: !custom\n  c: 1\n", "!custom"),
+        ] {
+            match read_all(text.as_bytes(), 1 << 20).err() {
+                Some(YamlError::Syntax { line, message, .. }) => {
+                    assert!((2..=3).contains(&line), "{text:?}: line {line}");
+                    assert!(message.contains(tag), "{message}");
+                }
+                other => panic!("{text:?}: expected a refusal, got {other:?}"),
+            }
+        }
+        // YAML's own tags keep their meaning.
+        assert_eq!(values("a: !!str 012\n"), vec![json!({"a": "012"})]);
     }
 
     #[test]

@@ -12,7 +12,8 @@ import path from 'node:path';
 import { startServer, launch, output } from './harness.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
-const crds = path.resolve(here, '../../../shared/corpus/tyk-operator/crds/v1/crd-v1.4.2.yaml');
+// The project's own CRD fixtures: the test needs nothing beside the checkout.
+const crds = path.resolve(here, '../fixtures/crds/tyk-operator.yaml');
 const dir = mkdtempSync(path.join(tmpdir(), 'tollgate-board-'));
 const kubeconfig = path.join(dir, 'staging.kubeconfig');
 

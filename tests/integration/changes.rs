@@ -5,11 +5,11 @@ use crate::support::{TestApp, wait_for};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-fn patch(kind: &str, ns: &str, name: &str, patch: Value) -> Value {
+pub fn patch(kind: &str, ns: &str, name: &str, patch: Value) -> Value {
     json!({"kind": kind, "namespace": ns, "name": name, "merge_patch": patch})
 }
 
-fn change(title: &str, edits: Vec<Value>) -> Value {
+pub fn change(title: &str, edits: Vec<Value>) -> Value {
     json!({"title": title, "description": "Tested change", "edits": edits})
 }
 
@@ -686,7 +686,7 @@ async fn oas_document_edits_change_only_their_lines() {
 
 #[tokio::test]
 async fn edits_are_checked_against_configured_crd_schemas() {
-    let crds = crate::support::corpus().join("tyk-operator/crds/v1/crd-v1.4.2.yaml");
+    let crds = crate::support::tyk_crds_file();
     let app = TestApp::start(move |c| c.validation.crd_files = vec![crds], true).await;
     let alice = app.login("alice").await;
     // A field no form covers, with a value outside the CRD's enum.

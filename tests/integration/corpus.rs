@@ -1,13 +1,15 @@
-//! Every managed document of the Tyk Operator samples reads into the typed model and writes
-//! back to equal data.
+//! Every managed document of the samples reads into the typed model and writes back to equal
+//! data, and validates against its CRD schemas: the project's own fixtures always, the whole
+//! Tyk Operator corpus when it is there.
 
-use crate::support::corpus;
+use crate::support::{corpus, fixtures};
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use tollgate::resources::{Kind, Resource};
 use tollgate::yaml;
 
-fn yaml_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("corpus dir") {
+pub fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("samples dir") {
         let path = entry.expect("entry").path();
         if path.is_dir() {
             yaml_files(&path, out);
@@ -15,17 +17,13 @@ fn yaml_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
             out.push(path);
         }
     }
+    out.sort();
 }
 
-#[test]
-fn every_sample_round_trips_through_the_model() {
+/// Reads every file under `dir` into the model and back: the documents per kind, and failures.
+fn round_trip(dir: &Path) -> (usize, BTreeMap<Kind, usize>, Vec<String>) {
     let mut files = Vec::new();
-    yaml_files(&corpus().join("tyk-operator/samples"), &mut files);
-    assert!(
-        files.len() >= 110,
-        "corpus not found or incomplete: {} files",
-        files.len()
-    );
+    yaml_files(dir, &mut files);
     let mut counts: BTreeMap<Kind, usize> = BTreeMap::new();
     let mut failures = Vec::new();
     for file in &files {
@@ -55,6 +53,29 @@ fn every_sample_round_trips_through_the_model() {
             }
         }
     }
+    (files.len(), counts, failures)
+}
+
+#[test]
+fn fixture_samples_round_trip_through_the_model() {
+    let (_, counts, failures) = round_trip(&fixtures().join("samples"));
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert_eq!(
+        counts,
+        BTreeMap::from([
+            (Kind::ApiDefinition, 4),
+            (Kind::SecurityPolicy, 2),
+            (Kind::TykOasApiDefinition, 1),
+            (Kind::ConfigMap, 1),
+        ])
+    );
+}
+
+#[test]
+fn every_corpus_sample_round_trips_through_the_model() {
+    let Some(corpus) = corpus() else { return };
+    let (files, counts, failures) = round_trip(&corpus.join("tyk-operator/samples"));
+    assert!(files >= 110, "corpus incomplete: {files} files");
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",
@@ -73,7 +94,7 @@ fn every_sample_round_trips_through_the_model() {
 
 #[test]
 fn typed_fields_are_read_from_samples() {
-    let path = corpus().join("tyk-operator/samples/legacy/config/samples/httpbin_invalid.yml");
+    let path = fixtures().join("samples/invalid/keyless-and-standard-auth.yaml");
     let bytes = std::fs::read(path).expect("sample");
     let docs = yaml::read_all(&bytes, yaml::DEFAULT_MAX_FILE_BYTES).expect("parses");
     let Some(Resource::Api(api)) = Resource::from_value(&docs[0].value).expect("typed") else {
@@ -86,21 +107,17 @@ fn typed_fields_are_read_from_samples() {
     assert!(spec.proxy.and_then(|p| p.target_url).is_some());
 }
 
-/// CRD schemas from a file of the corpus, loaded as `validation.crd_files` loads them.
-pub fn schemas(file: &str) -> tollgate::resources::CrdSchemas {
-    let text =
-        std::fs::read_to_string(corpus().join("tyk-operator/crds").join(file)).expect("CRD file");
+/// CRD schemas from a file, loaded as `validation.crd_files` loads them.
+pub fn schemas(path: &Path) -> tollgate::resources::CrdSchemas {
+    let text = std::fs::read_to_string(path).expect("CRD file");
     let docs = yaml::parse_trusted(&text).expect("CRD file parses");
     tollgate::resources::CrdSchemas::from_documents(&docs).expect("schemas compile")
 }
 
-/// Schema findings for every managed sample under `samples/<line>`.
-fn schema_failures(schemas: &tollgate::resources::CrdSchemas, line: &str) -> (usize, Vec<String>) {
+/// Schema findings for every managed document under `dir`.
+fn schema_failures(schemas: &tollgate::resources::CrdSchemas, dir: &Path) -> (usize, Vec<String>) {
     let mut files = Vec::new();
-    yaml_files(
-        &corpus().join("tyk-operator/samples").join(line),
-        &mut files,
-    );
+    yaml_files(dir, &mut files);
     let (mut checked, mut failures) = (0, Vec::new());
     for file in &files {
         let bytes = std::fs::read(file).expect("read");
@@ -123,6 +140,36 @@ fn schema_failures(schemas: &tollgate::resources::CrdSchemas, line: &str) -> (us
     (checked, failures)
 }
 
+#[test]
+fn fixture_samples_validate_against_the_fixture_crds() {
+    let crds = schemas(&fixtures().join("crds/tyk-operator.yaml"));
+    assert_eq!(
+        crds.kinds(),
+        vec![
+            Kind::ApiDefinition,
+            Kind::SecurityPolicy,
+            Kind::TykOasApiDefinition
+        ]
+    );
+    let (checked, failures) = schema_failures(&crds, &fixtures().join("samples"));
+    assert_eq!(checked, 4 + 2 + 1);
+    assert!(failures.is_empty(), "{failures:#?}");
+    // The subset still refuses what the tests rely on it refusing.
+    let bad = serde_json::json!({"apiVersion": "tyk.tyk.io/v1alpha1", "kind": "ApiDefinition",
+        "spec": {"name": "a", "protocol": "ftp", "proxy": {"target_url": "http://a", "transport": {"ssl_min_version": 999}}}});
+    let mut fields: Vec<String> = crds
+        .validate(Kind::ApiDefinition, "a", &bad)
+        .into_iter()
+        .map(|i| i.field)
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        ["spec.protocol", "spec.proxy.transport.ssl_min_version"],
+        "{fields:?}"
+    );
+}
+
 /// `looping/dynamic_auth.yaml` omits `transform_headers[].act_on`, which its own CRD (and v1.x)
 /// require: the API server would refuse those two documents. Every other sample validates.
 fn only_known_act_on_failures(failures: &[String]) {
@@ -138,13 +185,18 @@ fn only_known_act_on_failures(failures: &[String]) {
 }
 
 #[test]
-fn samples_validate_against_their_release_crd_schemas() {
-    let legacy = schemas("legacy/helm/crds/crds.yaml");
-    let (checked, failures) = schema_failures(&legacy, "legacy");
+fn corpus_samples_validate_against_their_release_crd_schemas() {
+    let Some(corpus) = corpus() else { return };
+    let (crds, samples) = (
+        corpus.join("tyk-operator/crds"),
+        corpus.join("tyk-operator/samples"),
+    );
+    let legacy = schemas(&crds.join("legacy/helm/crds/crds.yaml"));
+    let (checked, failures) = schema_failures(&legacy, &samples.join("legacy"));
     assert_eq!(checked, 112 + 11);
     only_known_act_on_failures(&failures);
-    let develop = schemas("develop-pr719/helm/crds/crds.yaml");
-    let (checked, failures) = schema_failures(&develop, "develop-pr719");
+    let develop = schemas(&crds.join("develop-pr719/helm/crds/crds.yaml"));
+    let (checked, failures) = schema_failures(&develop, &samples.join("develop-pr719"));
     assert_eq!(checked, 7 + 1);
     assert!(
         failures.is_empty(),
@@ -155,8 +207,9 @@ fn samples_validate_against_their_release_crd_schemas() {
 }
 
 #[test]
-fn the_v1_crd_schemas_accept_the_same_samples() {
-    let v1 = schemas("v1/crd-v1.4.2.yaml");
+fn the_v1_crd_schemas_accept_the_corpus_samples() {
+    let Some(corpus) = corpus() else { return };
+    let v1 = schemas(&corpus.join("tyk-operator/crds/v1/crd-v1.4.2.yaml"));
     assert_eq!(
         v1.kinds(),
         vec![
@@ -165,8 +218,9 @@ fn the_v1_crd_schemas_accept_the_same_samples() {
             Kind::TykOasApiDefinition
         ]
     );
-    let (legacy_checked, legacy) = schema_failures(&v1, "legacy");
-    let (develop_checked, develop) = schema_failures(&v1, "develop-pr719");
+    let samples = corpus.join("tyk-operator/samples");
+    let (legacy_checked, legacy) = schema_failures(&v1, &samples.join("legacy"));
+    let (develop_checked, develop) = schema_failures(&v1, &samples.join("develop-pr719"));
     assert_eq!(legacy_checked + develop_checked, 112 + 12 + 7);
     only_known_act_on_failures(&[legacy, develop].concat());
 }

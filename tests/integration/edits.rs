@@ -1,21 +1,11 @@
-//! Format-preserving edits over the whole Tyk Operator corpus: change one scalar field of each
-//! managed document through the model, and the file's diff is exactly that one line.
+//! Format-preserving edits over every sample: change one scalar field of each managed document
+//! through the model, and the file's diff is exactly that one line. The project's fixtures
+//! always, the whole Tyk Operator corpus when it is there.
 
-use crate::support::corpus;
+use crate::support::{corpus, fixtures};
 use serde_json::Value;
 use tollgate::resources::Resource;
 use tollgate::yaml::{self, edit};
-
-fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("dir") {
-        let path = entry.expect("entry").path();
-        if path.is_dir() {
-            files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(path);
-        }
-    }
-}
 
 /// The first single-line scalar under `spec`, depth first, with its path.
 fn first_scalar(v: &Value, path: &mut Vec<String>) -> Option<Vec<String>> {
@@ -46,10 +36,10 @@ fn changed(v: &Value) -> Value {
     }
 }
 
-#[test]
-fn one_field_changes_one_line_across_the_corpus() {
+/// Edits one field of every managed document under `dir`: how many were edited, and failures.
+fn edit_every_document(dir: &std::path::Path) -> (usize, Vec<String>) {
     let mut all = Vec::new();
-    files(&corpus().join("tyk-operator/samples"), &mut all);
+    crate::corpus::yaml_files(dir, &mut all);
     let mut edited = 0;
     let mut failures = Vec::new();
     for file in &all {
@@ -104,6 +94,20 @@ fn one_field_changes_one_line_across_the_corpus() {
             }
         }
     }
+    (edited, failures)
+}
+
+#[test]
+fn one_field_changes_one_line_in_the_fixture_samples() {
+    let (edited, failures) = edit_every_document(&fixtures().join("samples"));
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert_eq!(edited, 4 + 2 + 1, "every API, policy and OAS API");
+}
+
+#[test]
+fn one_field_changes_one_line_across_the_corpus() {
+    let Some(corpus) = corpus() else { return };
+    let (edited, failures) = edit_every_document(&corpus.join("tyk-operator/samples"));
     assert!(
         failures.is_empty(),
         "{} of {edited} edits failed:\n{}",

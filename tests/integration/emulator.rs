@@ -3,7 +3,7 @@
 //! finalizers, and a reflector that survives the server going away and a `410 Gone` on its
 //! return.
 
-use crate::support::{corpus, wait_for};
+use crate::support::{fixture_crds, wait_for};
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
 };
@@ -14,9 +14,7 @@ use std::time::Duration;
 use tollgate_emulator::{Emulator, Store};
 
 fn crds(store: &Store) {
-    let text = std::fs::read_to_string(corpus().join("tyk-operator/crds/v1/crd-v1.4.2.yaml"))
-        .expect("CRDs");
-    for doc in tollgate::yaml::parse_trusted(&text).expect("parses") {
+    for doc in fixture_crds("crds/tyk-operator.yaml") {
         store.register_crd(&doc).expect("registers");
     }
 }

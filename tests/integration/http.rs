@@ -111,8 +111,32 @@ async fn rest_api_serves_the_indexed_repo() {
     let (status, _) = app.json("/api/v1/nothing-here").await;
     assert_eq!(status, 404);
 
+    // Every resource is checked with the rules of an edit: the demo's deliberately broken API
+    // is listed with its file and line.
     let (_, problems) = app.json("/api/v1/problems").await;
-    assert_eq!(problems["items"], serde_json::json!([]));
+    let items = problems["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{problems}");
+    assert_eq!(
+        (
+            items[0]["path"].as_str(),
+            items[0]["line"].as_u64(),
+            items[0]["kind"].as_str()
+        ),
+        (
+            Some("apis/identity/legacy-sso.yaml"),
+            Some(4),
+            Some("invalid")
+        ),
+        "{problems}"
+    );
+    let message = items[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("identity/legacy-sso")
+            && message.contains("keyless and use standard auth"),
+        "{message}"
+    );
+    let (_, repo) = app.json("/api/v1/repo").await;
+    assert_eq!(repo["problems"], 1, "{repo}");
 
     let (status, doc) = app.json("/api/openapi.json").await;
     assert_eq!(status, 200);
@@ -128,6 +152,55 @@ async fn rest_api_serves_the_indexed_repo() {
 
     let (status, text) = app.html("/healthz").await;
     assert_eq!((status, text.as_str()), (200, "ok"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn out_of_range_pages_serve_the_last_page() {
+    let app = TestApp::demo().await;
+    // 18 resources, 5 a page: page 99 is page 4 (items 16–18), and the response says so.
+    let (status, body) = app.json("/api/v1/resources?page=99&limit=5").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (
+            body["page"].as_u64(),
+            body["offset"].as_u64(),
+            body["items"].as_array().map(Vec::len)
+        ),
+        (Some(4), Some(15), Some(3)),
+        "{body}"
+    );
+    let (_, body) = app.json("/api/v1/resources?page=2&limit=5").await;
+    assert_eq!(
+        (body["page"].as_u64(), body["offset"].as_u64()),
+        (Some(2), Some(5))
+    );
+    let (_, body) = app.json("/api/v1/resources?page=99").await;
+    assert_eq!(
+        (body["page"].as_u64(), body["offset"].as_u64()),
+        (Some(1), Some(0))
+    );
+    let (_, body) = app.json("/api/v1/resources?offset=1000&limit=10").await;
+    assert_eq!(
+        (body["page"].as_u64(), body["offset"].as_u64()),
+        (Some(2), Some(10)),
+        "{body}"
+    );
+    let (_, body) = app.json("/api/v1/resources?q=nothing-matches&page=3").await;
+    assert_eq!(
+        (body["total"].as_u64(), body["page"].as_u64()),
+        (Some(0), Some(1))
+    );
+
+    // The APIs page: one page of 14, so page 2 shows page 1, not "51–50".
+    let (status, html) = app.html("/apis?page=2").await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("51–50"), "an empty page past the end");
+    assert!(
+        html.contains("Showing 1–14 of 14 APIs") && html.contains("Page 1 of 1"),
+        "the last page, said as such"
+    );
+
     app.stop().await;
 }
 
@@ -181,7 +254,10 @@ async fn pages_render_their_data_on_the_server() {
     let (_, html) = app.html("/oas/catalog/pet-store").await;
     assert!(html.contains("/catalog/pets/") && html.contains("internal-readonly"));
     let (_, html) = app.html("/problems").await;
-    assert!(html.contains("No problems"));
+    assert!(
+        html.contains("apis/identity/legacy-sso.yaml:4") && html.contains("keyless"),
+        "the operator would refuse legacy-sso"
+    );
 
     let (status, html) = app.html("/apis/payments/missing").await;
     assert_eq!(status, 404, "a page whose resource does not exist is a 404");

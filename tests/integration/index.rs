@@ -187,3 +187,32 @@ fn unknown_branch_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn unknown_api_versions_are_problems_not_v1alpha1() {
+    let repo = TestRepo::new();
+    let v9 = api("shop", "future", "http://future").replace("tyk.tyk.io/v1alpha1", "tyk.tyk.io/v9");
+    repo.write("apis/shop/ok.yaml", api("shop", "ok", "http://ok"))
+        .write(
+            "apis/shop/future.yaml",
+            format!("# from a newer operator\n{v9}"),
+        );
+    repo.commit("init");
+    let config_repo = ConfigRepo::open(repo.path()).expect("open");
+    let head = config_repo.head_of("main").expect("head");
+    let index =
+        RepoIndex::build(&config_repo, head, None, &IndexOptions::default()).expect("index");
+    let keys: Vec<String> = index.resources().map(|r| r.key.to_string()).collect();
+    assert_eq!(
+        keys,
+        ["ApiDefinition/shop/ok"],
+        "v9 is not read as v1alpha1"
+    );
+    let problem = &index.problems()[0];
+    assert_eq!(
+        (problem.path.as_str(), problem.line, problem.kind),
+        ("apis/shop/future.yaml", Some(2), ProblemKind::Schema),
+        "{problem:?}"
+    );
+    assert!(problem.message.contains("tyk.tyk.io/v9"), "{problem:?}");
+}

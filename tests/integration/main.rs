@@ -10,6 +10,7 @@ mod edits;
 mod emulator;
 mod http;
 mod index;
+mod rules;
 mod status;
 mod support;
 mod trust;

@@ -2,7 +2,7 @@
 //! missing, pending then synced with an Argo CD agent, unknown while a cluster is away and back
 //! within seconds; the JSON API, the event stream and the metrics.
 
-use crate::support::{TestApp, corpus};
+use crate::support::{TestApp, fixture_crds};
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
 };
@@ -14,14 +14,10 @@ use tollgate_emulator::{Emulator, Store};
 
 fn store_with_crds() -> Arc<Store> {
     let store = Arc::new(Store::new());
-    let text = std::fs::read_to_string(corpus().join("tyk-operator/crds/v1/crd-v1.4.2.yaml"))
-        .expect("CRDs");
-    for doc in tollgate::yaml::parse_trusted(&text).expect("parses") {
-        store.register_crd(&doc).expect("registers");
-    }
-    let argo = std::fs::read_to_string(corpus().join("gitops-crds/argoproj.io_applications.yaml"))
-        .expect("Argo CRD");
-    for doc in tollgate::yaml::parse_trusted(&argo).expect("parses") {
+    for doc in fixture_crds("crds/tyk-operator.yaml")
+        .into_iter()
+        .chain(fixture_crds("crds/argocd-application.yaml"))
+    {
         store.register_crd(&doc).expect("registers");
     }
     store
@@ -484,13 +480,11 @@ async fn oas_configmaps_and_the_clusters_own_crds() {
     let emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
         .await
         .expect("serves");
-    // The cluster runs operator v1.4.2: its CRDs are objects the watch can see.
-    let crds = std::fs::read_to_string(corpus().join("tyk-operator/crds/v1/crd-v1.4.2.yaml"))
-        .expect("CRDs");
+    // The cluster has the Tyk CRDs installed: objects the watch can see.
     let crd_type = store
         .type_for("apiextensions.k8s.io", "v1", "customresourcedefinitions")
         .expect("CRD type");
-    for doc in tollgate::yaml::parse_trusted(&crds).expect("parses") {
+    for doc in fixture_crds("crds/tyk-operator.yaml") {
         store
             .create(&crd_type, "", doc, "helm", "Update")
             .expect("installs");
@@ -1023,4 +1017,40 @@ async fn a_missing_kubeconfig_is_one_unknown_cluster_and_stopping_leaves_no_task
     );
     drop(emulator);
     cluster_runtime.shutdown_background();
+}
+
+#[tokio::test]
+async fn a_page_past_the_end_is_the_last_page() {
+    let store = Arc::new(Store::new());
+    store.register_builtin_crds();
+    let emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
+        .await
+        .expect("serves");
+    let (app, _kubeconfig) = app_watching(&emulator, "staging", AgentConfig::default()).await;
+    let (client, url) = (app.client.clone(), app.url("/api/v1/status"));
+    crate::support::wait_for("status rows", Duration::from_secs(10), || {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let Ok(resp) = client.get(url).send().await else {
+                return false;
+            };
+            let report: Value = resp.json().await.unwrap_or_default();
+            report["total_rows"].as_u64().is_some_and(|n| n > 5)
+        }
+    })
+    .await;
+    for query in ["", "&namespace=payments"] {
+        let (status, report) = app
+            .json(&format!("/api/v1/status?page=99&per_page=3{query}"))
+            .await;
+        assert_eq!(status, 200, "{report}");
+        let total = report["total_rows"].as_u64().expect("total");
+        let last = total.div_ceil(3);
+        assert!(last > 1, "{report}");
+        assert_eq!(report["page"].as_u64(), Some(last), "{query}: {report}");
+        let rows = report["rows"].as_array().map_or(0, Vec::len) as u64;
+        assert_eq!(rows, total - (last - 1) * 3, "{query}: {report}");
+    }
+    drop(emulator);
+    app.stop().await;
 }

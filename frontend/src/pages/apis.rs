@@ -68,6 +68,7 @@ pub fn list_resource(
                 q: Some(q),
                 offset: Some((page - 1) * PAGE_SIZE),
                 limit: Some(PAGE_SIZE),
+                page: None,
             })
         },
     )
@@ -115,7 +116,8 @@ pub fn ListFrame(
 ) -> impl IntoView {
     let q = params.q.get_untracked();
     let current_ns = params.namespace.get_untracked();
-    let page = params.page.get_untracked();
+    // The page served, not the one asked for: past the end, the server serves the last.
+    let page = list.page;
     let first = if list.total == 0 { 0 } else { list.offset + 1 };
     let last = list.offset + list.items.len();
     let pages = list.total.div_ceil(PAGE_SIZE).max(1);

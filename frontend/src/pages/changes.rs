@@ -172,7 +172,10 @@ pub fn ChangePage() -> impl IntoView {
                 Err(error) => view! { <h1>"Change request"</h1><ErrorBox error/> }.into_any(),
                 Ok(c) => {
                     let me = session.get().and_then(Result::ok).and_then(|s| s.user);
-                    let is_author = me.as_deref() == Some(c.author.as_str());
+                    let is_author = me.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(&c.author));
+                    // Only the author and those who approved may close (the server checks too).
+                    let may_close = is_author
+                        || me.as_deref().is_some_and(|m| c.approvals.iter().any(|a| a.eq_ignore_ascii_case(m)));
                     let open = c.state == "open";
                     let approved = c.approvals.len() as u32 >= c.approvals_required;
                     view! {
@@ -198,7 +201,7 @@ pub fn ChangePage() -> impl IntoView {
                             {(open && is_author && c.conflict.is_some()).then(|| view! {
                                 <button id="rebase" on:click=move |_| act("rebase", serde_json::json!({}))>"Regenerate from the new base"</button>
                             })}
-                            {(open && me.is_some()).then(|| view! {
+                            {(open && may_close).then(|| view! {
                                 <button id="close" on:click=move |_| act("close", serde_json::json!({}))>"Close"</button>
                             })}
                             {me.is_none().then(|| view! { <a href="/login">"Sign in to review"</a> })}

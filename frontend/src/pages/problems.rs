@@ -1,4 +1,5 @@
-//! Problems found in the config repo: syntax errors, schema mismatches, duplicates.
+//! Problems found in the config repo: syntax errors, schema mismatches, duplicates, and
+//! resources the rules of an edit refuse (what the operator or the API server would reject).
 
 use crate::data;
 use crate::ui::ErrorBox;
@@ -11,11 +12,11 @@ pub fn ProblemsPage() -> impl IntoView {
     view! {
         <Title text="Repo problems"/>
         <h1>"Repo problems"</h1>
-        <p class="muted">"Files in the config repo that Tollgate could not read, or that define the same resource twice. The rest of the repo is still shown."</p>
+        <p class="muted">"Files in the config repo that Tollgate could not read or that define the same resource twice, and resources that break the rules every edit is checked by (CRD schema, the operator's webhook, unique listen paths, references): the operator would reject them. The rest of the repo is still shown."</p>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || problems.get().map(|result| match result {
                 Err(error) => view! { <ErrorBox error/> }.into_any(),
-                Ok(list) if list.items.is_empty() => view! { <p class="ok-note">"No problems: every file reads cleanly."</p> }.into_any(),
+                Ok(list) if list.items.is_empty() => view! { <p class="ok-note">"No problems: every file reads cleanly and every resource passes the rules."</p> }.into_any(),
                 Ok(list) => view! {
                     <table class="list" id="problems">
                         <thead><tr><th scope="col">"File"</th><th scope="col">"Kind"</th><th scope="col">"Problem"</th></tr></thead>

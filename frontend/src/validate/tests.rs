@@ -66,6 +66,29 @@ case!(names_must_be_kubernetes_names, {
         vec!["invalid_namespace"]
     );
     assert!(api_codes(|d| d["metadata"]["name"] = json!("v2.api-1")).is_empty());
+    // DNS-1123 subdomains: every dot-separated part starts and ends with a letter or digit.
+    for bad in ["a..b", "a.-b", "a-.b", ".a", "a.", &"a".repeat(254)] {
+        assert_eq!(
+            api_codes(|d| d["metadata"]["name"] = json!(bad)),
+            vec!["invalid_name"],
+            "{bad}"
+        );
+    }
+    assert!(api_codes(|d| d["metadata"]["name"] = json!("a".repeat(253))).is_empty());
+    assert!(api_codes(|d| d["metadata"]["name"] = json!("0.a-b.c")).is_empty());
+});
+
+case!(only_known_api_versions, {
+    assert_eq!(
+        api_codes(|d| d["apiVersion"] = json!("tyk.tyk.io/v9")),
+        vec!["unknown_api_version"]
+    );
+    let mut p = policy();
+    p["apiVersion"] = json!("tyk.tyk.io/v1beta1");
+    assert_eq!(
+        codes(&validate_policy("p", &p)),
+        vec!["unknown_api_version"]
+    );
 });
 
 case!(keyless_and_standard_auth_are_exclusive, {
@@ -246,6 +269,14 @@ case!(listen_paths_are_unique_per_domain, {
     let issues = validate_environment(&clash, &["ApiDefinition/default/b".into()]);
     assert_eq!(codes(&issues), vec!["listen_path_taken"]);
     assert_eq!(issues[0].resource, "ApiDefinition/default/b");
+    // A whole repo: both sides of the clash, and nothing else.
+    assert!(validate_whole_environment(&env).is_empty());
+    let whole = validate_whole_environment(&clash);
+    let resources: Vec<&str> = whole.iter().map(|i| i.resource.as_str()).collect();
+    assert_eq!(
+        resources,
+        ["ApiDefinition/default/b", "ApiDefinition/default/a"]
+    );
 });
 
 case!(references_must_exist, {

@@ -3,11 +3,12 @@
 
 use crate::repo::{IndexedResource, RepoIndex};
 use crate::resources::{Kind, Resource, ResourceKey};
+use crate::rules;
 use crate::yaml::{self, edit};
 use frontend::api::{ChangedResource, EditRequest};
-use frontend::validate::{self, ApiRef, Environment, GrantRef, Issue, Severity};
+use frontend::validate::{self, Issue, Severity};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Where new resources go; `{namespace}` and `{name}` are filled in.
 #[derive(Debug, Clone)]
@@ -39,10 +40,41 @@ impl PathTemplates {
         } else {
             key.name.clone()
         };
-        template
+        let path = template
             .replace("{namespace}", &key.namespace)
-            .replace("{name}", &name)
+            .replace("{name}", &name);
+        path.split('/')
+            .map(fit_component)
+            .collect::<Vec<_>>()
+            .join("/")
     }
+}
+
+/// The most bytes a file-system path component may hold (ext4, APFS, NTFS, git checkouts).
+const MAX_COMPONENT_BYTES: usize = 255;
+
+/// A path component that fits [`MAX_COMPONENT_BYTES`]: longer ones (a 253-character name plus
+/// `.yaml`) keep their start and extension and get `-` and 8 hex digits of the SHA-1 of the
+/// whole component, so distinct names stay distinct files.
+fn fit_component(component: &str) -> String {
+    if component.len() <= MAX_COMPONENT_BYTES {
+        return component.to_owned();
+    }
+    let (stem, ext) = match component.rfind('.') {
+        Some(dot) if component.len() - dot <= 16 => component.split_at(dot),
+        _ => (component, ""),
+    };
+    let mut hasher = gix::hash::hasher(gix::hash::Kind::Sha1);
+    hasher.update(component.as_bytes());
+    let hash = hasher.try_finalize().map_or_else(
+        |_| "00000000".to_owned(),
+        |id| id.to_hex_with_len(8).to_string(),
+    );
+    let mut keep = MAX_COMPONENT_BYTES - 1 - hash.len() - ext.len();
+    while !stem.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!("{}-{hash}{ext}", &stem[..keep])
 }
 
 /// Why a change cannot be planned. `field` says where.
@@ -168,7 +200,7 @@ pub fn plan(
     let mut resources = Vec::new();
     let mut issues = Vec::new();
     // The documents after the change, for validation: key → Some(doc) or None (deleted).
-    let mut after: HashMap<ResourceKey, Option<Value>> = HashMap::new();
+    let mut after = rules::After::new();
     let mut seen = Vec::new();
 
     for (i, e) in edits.iter().enumerate() {
@@ -253,6 +285,19 @@ pub fn plan(
                 format!("the document must be a {kind} (apiVersion and kind)"),
             ));
         }
+        if let Some(version) = new_doc["apiVersion"].as_str()
+            && kind != Kind::ConfigMap
+            && version != crate::resources::TYK_API_VERSION
+        {
+            return Err(bad(
+                "unknown_api_version",
+                format!("{field}.document.apiVersion"),
+                format!(
+                    "Tollgate does not know {version}; use {}",
+                    crate::resources::TYK_API_VERSION
+                ),
+            ));
+        }
         let typed = Resource::from_value(&new_doc)
             .map_err(|e| bad("invalid_resource", format!("{field}.document"), e.message))?
             .ok_or_else(|| {
@@ -331,7 +376,6 @@ pub fn plan(
     // Validation: each new document, then the environment after the change.
     for (key, doc) in &after {
         let Some(doc) = doc else { continue };
-        let id = key.to_string();
         let file = resources
             .iter()
             .rev()
@@ -341,44 +385,21 @@ pub fn plan(
             .map(|r| r.path.as_str())
             .or_else(|| index.get(key).map(|r| &*r.path))
             .unwrap_or_default();
-        issues.extend(settings.schemas.validate(key.kind, &id, file, doc));
-        match key.kind {
-            Kind::ApiDefinition => issues.extend(validate::validate_api(&id, doc)),
-            Kind::SecurityPolicy => issues.extend(validate::validate_policy(&id, doc)),
-            Kind::TykOasApiDefinition => issues.extend(validate::validate_oas(
-                &id,
-                doc,
-                oas_document(index, &after, key, doc).as_ref(),
-            )),
-            Kind::ConfigMap => {
-                // The OAS APIs that read this ConfigMap, as they will be.
-                for r in index.of_kind(Kind::TykOasApiDefinition) {
-                    if after.contains_key(&r.key) {
-                        continue;
-                    }
-                    let Ok(cr) = r.resource.to_value() else {
-                        continue;
-                    };
-                    let cm_ref = &cr["spec"]["tykOAS"]["configmapRef"];
-                    if cm_ref["name"].as_str() == Some(key.name.as_str())
-                        && cm_ref["namespace"].as_str().unwrap_or(&r.key.namespace) == key.namespace
-                    {
-                        issues.extend(validate::validate_oas(
-                            &r.key.to_string(),
-                            &cr,
-                            oas_document(index, &after, &r.key, &cr).as_ref(),
-                        ));
-                    }
-                }
-            }
-        }
+        issues.extend(rules::validate_document(
+            index,
+            &after,
+            &settings.schemas,
+            key,
+            file,
+            doc,
+        ));
     }
     let touched: Vec<String> = resources
         .iter()
         .map(|r| format!("{}/{}/{}", r.kind, r.namespace, r.name))
         .collect();
     issues.extend(validate::validate_environment(
-        &environment(index, &after, default_ns),
+        &rules::environment(index, &after),
         &touched,
     ));
     issues.sort_by(|a, b| {
@@ -399,32 +420,6 @@ pub fn plan(
         resources,
         issues,
     })
-}
-
-/// The OAS document a `TykOasApiDefinition` points at, after the change.
-fn oas_document(
-    index: &RepoIndex,
-    after: &HashMap<ResourceKey, Option<Value>>,
-    key: &ResourceKey,
-    cr: &Value,
-) -> Option<Value> {
-    let cm_ref = &cr["spec"]["tykOAS"]["configmapRef"];
-    let cm_key = ResourceKey::new(
-        Kind::ConfigMap,
-        cm_ref["namespace"].as_str().unwrap_or(&key.namespace),
-        cm_ref["name"].as_str()?,
-    );
-    let cm = match after.get(&cm_key) {
-        Some(doc) => doc.clone()?,
-        None => index.get(&cm_key)?.resource.to_value().ok()?,
-    };
-    let text = cm["data"][cm_ref["keyName"].as_str()?].as_str()?.to_owned();
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('{') {
-        serde_json::from_str(trimmed).ok()
-    } else {
-        yaml::parse_document(&text, 1).ok()
-    }
 }
 
 fn changed(key: &ResourceKey, action: &str, path: &str) -> ChangedResource {
@@ -486,93 +481,6 @@ fn create_doc(
     Ok(path)
 }
 
-/// The environment after the change, for cross-resource rules.
-fn environment(
-    index: &RepoIndex,
-    after: &HashMap<ResourceKey, Option<Value>>,
-    default_ns: &str,
-) -> Environment {
-    let mut docs: BTreeMap<ResourceKey, Value> = BTreeMap::new();
-    for r in index.resources() {
-        if matches!(
-            r.key.kind,
-            Kind::ApiDefinition | Kind::SecurityPolicy | Kind::TykOasApiDefinition
-        ) && let Ok(v) = r.resource.to_value()
-        {
-            docs.insert((*r.key).clone(), v);
-        }
-    }
-    for (key, doc) in after {
-        match doc {
-            Some(doc) => docs.insert(key.clone(), doc.clone()),
-            None => docs.remove(key),
-        };
-    }
-    let mut env = Environment::default();
-    let text = |v: &Value, path: &[&str]| {
-        path.iter()
-            .try_fold(v, |n, k| n.get(*k))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    for (key, doc) in &docs {
-        match key.kind {
-            Kind::ApiDefinition => {
-                env.apis.push(ApiRef {
-                    kind: key.kind.as_str().into(),
-                    namespace: key.namespace.clone(),
-                    name: key.name.clone(),
-                    domain: text(doc, &["spec", "domain"]).unwrap_or_default(),
-                    listen_path: text(doc, &["spec", "proxy", "listen_path"]),
-                });
-                for p in doc["spec"]["jwt_default_policies"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                {
-                    let (ns, name) = p.split_once('/').unwrap_or((key.namespace.as_str(), p));
-                    env.jwt_defaults.push((
-                        key.namespace.clone(),
-                        key.name.clone(),
-                        ns.into(),
-                        name.into(),
-                    ));
-                }
-            }
-            Kind::TykOasApiDefinition => env.apis.push(ApiRef {
-                kind: key.kind.as_str().into(),
-                namespace: key.namespace.clone(),
-                name: key.name.clone(),
-                domain: String::new(),
-                listen_path: None,
-            }),
-            Kind::SecurityPolicy => {
-                env.policies.push((key.namespace.clone(), key.name.clone()));
-                for right in doc["spec"]["access_rights_array"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                {
-                    let Some(name) = right["name"].as_str() else {
-                        continue;
-                    };
-                    env.grants.push(GrantRef {
-                        policy_namespace: key.namespace.clone(),
-                        policy_name: key.name.clone(),
-                        api_kind: right["kind"].as_str().unwrap_or("ApiDefinition").into(),
-                        api_namespace: right["namespace"].as_str().unwrap_or(&key.namespace).into(),
-                        api_name: name.into(),
-                    });
-                }
-            }
-            Kind::ConfigMap => {}
-        }
-    }
-    let _ = default_ns;
-    env
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -586,6 +494,30 @@ mod tests {
         let mut doc = json!({"a": [1, 2]});
         json_patch::merge(&mut doc, &json!({"a": [3], "n": {"x": 1}}));
         assert_eq!(doc, json!({"a": [3], "n": {"x": 1}}));
+    }
+
+    #[test]
+    fn long_names_make_file_names_that_fit() {
+        let templates = PathTemplates::default();
+        let long = "a".repeat(253);
+        let path = templates.path_for(&ResourceKey::new(Kind::ApiDefinition, "ns", &long));
+        let file = path.rsplit('/').next().unwrap_or_default();
+        assert_eq!(file.len(), 255, "{path}");
+        assert!(
+            path.starts_with("apis/ns/aaaa") && path.ends_with(".yaml"),
+            "{path}"
+        );
+        // Names that differ only past the cut still get different files.
+        let other = format!("{}b", "a".repeat(252));
+        let other = templates.path_for(&ResourceKey::new(Kind::ApiDefinition, "ns", &other));
+        assert_ne!(path, other);
+        // Short names are untouched; a ConfigMap's suffix counts too.
+        assert_eq!(
+            templates.path_for(&ResourceKey::new(Kind::ApiDefinition, "ns", "httpbin")),
+            "apis/ns/httpbin.yaml"
+        );
+        let cm = templates.path_for(&ResourceKey::new(Kind::ConfigMap, "ns", &long));
+        assert!(cm.rsplit('/').all(|c| c.len() <= 255), "{cm}");
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub enum ProblemKind {
     Duplicate,
     TooLarge,
     NotUtf8,
+    /// A resource the rules an edit is checked by refuse (schema, webhook, cross-resource):
+    /// the operator or the API server would reject it too. Found by `rules::check_repo`.
+    Invalid,
 }
 
 impl ProblemKind {
@@ -33,6 +36,7 @@ impl ProblemKind {
             Self::Duplicate => "duplicate",
             Self::TooLarge => "too_large",
             Self::NotUtf8 => "not_utf8",
+            Self::Invalid => "invalid",
         }
     }
 }

@@ -219,6 +219,23 @@ impl SchemaSources {
             });
     }
 
+    /// Which cluster schemas are in use: it changes when a cluster's watch sees other CRDs, so
+    /// results computed with the previous ones are not reused.
+    pub fn fingerprint(&self) -> Vec<usize> {
+        self.clusters
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|c| {
+                c.schemas
+                    .read()
+                    .ok()
+                    .and_then(|s| s.as_ref().map(|s| Arc::as_ptr(s) as usize))
+                    .unwrap_or(0)
+            })
+            .collect()
+    }
+
     /// Schema findings for a document that lives at `file` in the repo. A finding several
     /// sources share is reported once, naming them.
     pub fn validate(&self, kind: Kind, resource: &str, file: &str, doc: &Value) -> Vec<Issue> {
