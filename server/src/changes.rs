@@ -765,6 +765,19 @@ impl ChangeService {
     /// none of the change's files changed meanwhile, otherwise a conflict (nothing written).
     pub async fn merge(&self, id: i64, user: &str) -> Result<ChangeView, ApiError> {
         let row = self.open_row(id).await?;
+        let paths: Vec<String> = store::resources(&self.db, id)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(|r| r.path)
+            .collect();
+        // A stale adoption is refused first: approvals of it approved what no longer runs.
+        if let Some(stale) = self
+            .adoption_of(&row.adoption, &row.state, &paths)
+            .and_then(|a| a.stale)
+        {
+            return Err(err("stale", stale));
+        }
         let events = store::events(&self.db, id).await.map_err(db_err)?;
         let approvals = events
             .iter()
@@ -783,18 +796,6 @@ impl ChangeService {
             .head_commit
             .clone()
             .ok_or_else(|| err("not_open", "the change has no commit"))?;
-        let paths: Vec<String> = store::resources(&self.db, id)
-            .await
-            .map_err(db_err)?
-            .into_iter()
-            .map(|r| r.path)
-            .collect();
-        if let Some(stale) = self
-            .adoption_of(&row.adoption, &row.state, &paths)
-            .and_then(|a| a.stale)
-        {
-            return Err(err("stale", stale));
-        }
         let _writer = self.writer.lock().await;
         let (base, change_commit) = (row.base_commit.clone(), head_commit);
         let message = format!(

@@ -104,6 +104,28 @@ try {
   assert.match(await page.locator('h1').textContent(), /Adopt drift of payments\/payments-api from staging/);
   assert.match(await page.locator('.diffs').textContent(), /http:\/\/hotfix-2:8080/);
   await page.screenshot({ path: path.join(output, 'status-adopted.png'), fullPage: true });
+  // The page says who will receive it: every cluster that follows the environment.
+  assert.match(await page.locator('#adoption-receivers').textContent(), /staging/);
+  const changeUrl = page.url();
+
+  // The agent re-applies Git: the drift is gone, so the adopt change is stale and cannot be
+  // merged (it would ship the hotfix everywhere); the page says why.
+  await k8s('PATCH', '/apis/tyk.tyk.io/v1alpha1/namespaces/payments/apidefinitions/payments-api?fieldManager=argocd-controller',
+    { spec: { proxy: { target_url: doc.spec.proxy.target_url } } }, 'application/merge-patch+json');
+  await page.goto(`${base}/status`);
+  await page.waitForFunction((sel) => document.querySelector(sel)?.textContent.includes('synced'), cell, { timeout: 10_000 });
+  await page.goto(changeUrl);
+  await page.waitForSelector('body[data-hydrated="true"]');
+  assert.match(await page.locator('#adoption-stale').textContent(), /no longer runs what this change adopts/);
+  assert.equal(await page.locator('#merge').isDisabled(), true, 'Merge is disabled on a stale change');
+  const id = changeUrl.split('/').pop();
+  const refused = await page.evaluate(async (id) => {
+    const r = await fetch(`/api/v1/changes/${id}/merge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    return { status: r.status, body: await r.json() };
+  }, id);
+  assert.equal(refused.status, 409);
+  assert.equal(refused.body.code, 'stale');
+  await page.screenshot({ path: path.join(output, 'status-adopt-stale.png'), fullPage: true });
   assert.deepEqual(errors, []);
   console.log(`status board browser test passed (cluster event to board: ${latency} ms)`);
 } finally {

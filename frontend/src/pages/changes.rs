@@ -177,7 +177,8 @@ pub fn ChangePage() -> impl IntoView {
                     let may_close = is_author
                         || me.as_deref().is_some_and(|m| c.approvals.iter().any(|a| a.eq_ignore_ascii_case(m)));
                     let open = c.state == "open";
-                    let approved = c.approvals.len() as u32 >= c.approvals_required;
+                    let stale = c.adoption.as_ref().and_then(|a| a.stale.clone()).filter(|_| open);
+                    let approved = c.approvals.len() as u32 >= c.approvals_required && stale.is_none();
                     view! {
                         <Title text=format!("#{} {}", c.id, c.title)/>
                         <nav class="crumbs" aria-label="Breadcrumb"><a href="/changes">"Change requests"</a> " / #" {c.id}</nav>
@@ -190,6 +191,7 @@ pub fn ChangePage() -> impl IntoView {
                         {(!c.description.is_empty()).then(|| view! { <p class="description">{c.description.clone()}</p> })}
                         {c.error.clone().map(|e| view! { <div class="error" role="alert">{e}</div> })}
                         {c.conflict.clone().filter(|_| open).map(|e| view! { <div class="error conflict" role="alert"><strong>"Conflict: "</strong>{e}</div> })}
+                        {c.adoption.clone().map(|a| view! { <AdoptionPanel adoption=a open/> })}
                         {move || action_error.get().map(|error| view! { <ErrorBox error/> })}
                         <div class="actions" role="group" aria-label="Review">
                             {(open && me.is_some() && !is_author).then(|| view! {
@@ -200,6 +202,12 @@ pub fn ChangePage() -> impl IntoView {
                             })}
                             {(open && is_author && c.conflict.is_some()).then(|| view! {
                                 <button id="rebase" on:click=move |_| act("rebase", serde_json::json!({}))>"Regenerate from the new base"</button>
+                            })}
+                            {(open && is_author && stale.is_some()).then(|| view! {
+                                <button id="readopt" on:click=move |_| act("rebase", serde_json::json!({}))>"Regenerate from the cluster"</button>
+                            })}
+                            {stale.clone().filter(|_| me.is_some()).map(|_| view! {
+                                <p class="muted" id="merge-blocked">"Merge is blocked: this change is stale (see above)."</p>
                             })}
                             {(open && may_close).then(|| view! {
                                 <button id="close" on:click=move |_| act("close", serde_json::json!({}))>"Close"</button>
@@ -240,5 +248,35 @@ pub fn ChangePage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// What an adopt-drift change takes from its cluster, who will run it once merged, and whether
+/// the cluster still runs it.
+#[component]
+fn AdoptionPanel(adoption: crate::api::Adoption, open: bool) -> impl IntoView {
+    let receivers = if adoption.receivers.is_empty() {
+        "no configured cluster follows this path".to_owned()
+    } else {
+        adoption.receivers.join(", ")
+    };
+    view! {
+        <section class="adoption" aria-labelledby="adoption-heading">
+            <h2 id="adoption-heading">"Adopts drift from cluster " <code>{adoption.cluster.clone()}</code></h2>
+            <p>
+                {format!("{} {}/{}", adoption.kind, adoption.namespace, adoption.name)}
+                {adoption.resource_version.clone().map(|v| format!(" at resourceVersion {v}"))}
+            </p>
+            <ul>
+                {adoption.fields.iter().map(|f| view! {
+                    <li><code>{f.path.clone()}</code> " = " <code>{f.live.as_ref().map_or_else(|| "(absent)".to_owned(), ToString::to_string)}</code>
+                        {f.manager.clone().map(|m| view! { " (set by " <code>{m}</code> ")" })}</li>
+                }).collect_view()}
+            </ul>
+            <p id="adoption-receivers"><strong>"Once merged, every cluster that follows it runs this: "</strong>{receivers}</p>
+            {adoption.stale.clone().filter(|_| open).map(|reason| view! {
+                <div class="error stale" role="alert" id="adoption-stale"><strong>"Stale: "</strong>{reason}</div>
+            })}
+        </section>
     }
 }
