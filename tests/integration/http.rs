@@ -294,6 +294,19 @@ async fn demo_sign_in_sets_a_session() {
         .await
         .expect("post");
     assert_eq!(resp.headers()["location"], "/");
+    // Browsers drop tabs and newlines from URLs: `/\t/evil.example` would be another origin,
+    // and a newline cannot go in a header at all. Both go home instead (not a 500).
+    for next in ["/\t/evil.example", "/\n/evil.example", "/\\evil.example"] {
+        let resp = app
+            .client
+            .post(app.url("/auth/demo"))
+            .form(&[("user", "eve"), ("next", next)])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(resp.status(), 303, "{next:?}");
+        assert_eq!(resp.headers()["location"], "/", "{next:?}");
+    }
 
     let resp = app
         .client
