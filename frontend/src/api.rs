@@ -306,6 +306,10 @@ pub struct ChangeView {
     pub conflict: Option<String>,
     /// The last failure to propose, if the change is still a draft.
     pub error: Option<String>,
+    /// A draft's edits, as saved: what *Resume* loads back into its form. Empty for changes
+    /// that were proposed (their diff says what they do).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<EditRequest>,
 }
 
 /// A row of `GET /api/v1/changes`.

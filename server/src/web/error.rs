@@ -58,7 +58,7 @@ impl From<ApiError> for WebError {
             }
             "unauthenticated" => StatusCode::UNAUTHORIZED,
             "forbidden" | "self_approval" => StatusCode::FORBIDDEN,
-            "conflict" | "not_open" | "approval_required" | "already_exists" => {
+            "conflict" | "not_open" | "not_draft" | "approval_required" | "already_exists" => {
                 StatusCode::CONFLICT
             }
             "internal" => StatusCode::INTERNAL_SERVER_ERROR,
