@@ -546,12 +546,13 @@ impl StatusService {
     }
 
     /// Turns a drifted resource's live values into a change request, with who changed what in
-    /// its description.
+    /// its description. With an idempotency key, a retry returns the first change.
     pub async fn adopt(
         &self,
         changes: &crate::changes::ChangeService,
         user: &str,
         req: frontend::api::AdoptRequest,
+        idempotency_key: Option<&str>,
     ) -> Result<frontend::api::CreatedChange, frontend::api::ApiError> {
         let not_drifted = || {
             frontend::api::ApiError::new(
@@ -643,7 +644,7 @@ impl StatusService {
             }],
         };
         changes
-            .create(user, request, None)
+            .create(user, request, idempotency_key)
             .await
             .map(|(_, created)| created)
     }

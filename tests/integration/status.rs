@@ -292,6 +292,28 @@ async fn live_status_follows_the_clusters() {
         .await;
     assert_eq!(closed["state"], "closed");
 
+    // Adopting with an Idempotency-Key twice (a double click, a retried request) makes one
+    // change, not two.
+    let body = json!({"cluster": "staging", "kind": "ApiDefinition", "namespace": "payments", "name": "payments-api"});
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (status, again) = app
+            .call(
+                "POST",
+                "/api/v1/status/adopt",
+                Some(&alice),
+                Some(body.clone()),
+                Some("adopt-once"),
+            )
+            .await;
+        assert_eq!(status, 201, "{again}");
+        ids.push(again["id"].clone());
+    }
+    assert_eq!(ids[0], ids[1]);
+    assert_ne!(ids[0], adopted["id"]);
+    app.act(&format!("/api/v1/changes/{}/close", ids[0]), &alice)
+        .await;
+
     // The agent heals it; then the operator reports a failure.
     apply_from_git(&app, &apis, "ApiDefinition", "payments", "payments-api").await;
     wait_state(&app, resource, "staging", "synced", Duration::from_secs(5)).await;

@@ -32,6 +32,18 @@ fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, WebError> {
         .map_err(|e| WebError::bad_request("invalid_json", e.body_text()))
 }
 
+/// The `Idempotency-Key` header of a request that creates a change, if any.
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, WebError> {
+    headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str().map_err(|_| {
+                WebError::bad_request("invalid_idempotency_key", "Idempotency-Key must be ASCII")
+            })
+        })
+        .transpose()
+}
+
 /// Propose a change: saved as a draft, committed on a branch, opened for review.
 #[utoipa::path(post, path = "/api/v1/changes", request_body = CreateChangeRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Send the same key to retry safely: one change, one branch")),
@@ -44,12 +56,7 @@ pub async fn create_change(
     body: Result<Json<CreateChangeRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CreatedChange>), WebError> {
     let req = json_body(body)?;
-    let key = match headers.get("idempotency-key") {
-        Some(v) => Some(v.to_str().map_err(|_| {
-            WebError::bad_request("invalid_idempotency_key", "Idempotency-Key must be ASCII")
-        })?),
-        None => None,
-    };
+    let key = idempotency_key(&headers)?;
     let (_, created) = state.app.changes.create(&user, req, key).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }

@@ -61,16 +61,19 @@ pub async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
 
 /// Adopt drift: the live values of a drifted resource become a change request.
 #[utoipa::path(post, path = "/api/v1/status/adopt", request_body = frontend::api::AdoptRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Send the same key to retry safely: one change, one branch")),
     responses((status = 201, body = frontend::api::CreatedChange), (status = 422, body = frontend::api::ApiError)))]
 pub async fn adopt_drift(
     State(state): State<AppState>,
     super::changes::RequireUser(user): super::changes::RequireUser,
+    headers: axum::http::HeaderMap,
     Json(req): Json<frontend::api::AdoptRequest>,
 ) -> Result<(axum::http::StatusCode, Json<frontend::api::CreatedChange>), super::WebError> {
+    let key = super::changes::idempotency_key(&headers)?;
     let created = state
         .app
         .status
-        .adopt(&state.app.changes, &user, req)
+        .adopt(&state.app.changes, &user, req, key)
         .await?;
     Ok((axum::http::StatusCode::CREATED, Json(created)))
 }
