@@ -657,7 +657,10 @@ impl ChangeService {
         // The writer lock: a draft being proposed right now is not deleted under it.
         let _writer = self.writer.lock().await;
         if !store::delete_draft(&self.db, id).await.map_err(db_err)? {
-            return Err(err("not_draft", format!("change {id} is no longer a draft")));
+            return Err(err(
+                "not_draft",
+                format!("change {id} is no longer a draft"),
+            ));
         }
         tracing::info!(change = id, user, "discarded draft");
         Ok(())

@@ -478,7 +478,10 @@ async fn refused_proposals_leave_drafts_their_author_can_view_and_discard() {
             Some("refused-1"),
         )
         .await;
-    assert_eq!((status, err["code"].as_str()), (422, Some("validation_failed")));
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (422, Some("validation_failed"))
+    );
 
     // Listed as a draft, and its page shows what was saved: the edits and the issues.
     let (_, list) = app.json("/api/v1/changes").await;
@@ -511,7 +514,10 @@ async fn refused_proposals_leave_drafts_their_author_can_view_and_discard() {
     // Only its author may discard it.
     let path = format!("/api/v1/changes/{id}");
     let (status, err) = app.call("DELETE", &path, None, None, None).await;
-    assert_eq!((status, err["code"].as_str()), (401, Some("unauthenticated")));
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (401, Some("unauthenticated"))
+    );
     let (status, err) = app.call("DELETE", &path, Some(&bob), None, None).await;
     assert_eq!((status, err["code"].as_str()), (403, Some("forbidden")));
 
@@ -535,11 +541,17 @@ async fn refused_proposals_leave_drafts_their_author_can_view_and_discard() {
         .await;
     assert_eq!(status, 201, "{open}");
     let open_path = format!("/api/v1/changes/{}", open["id"]);
-    let (status, err) = app.call("DELETE", &open_path, Some(&alice), None, None).await;
+    let (status, err) = app
+        .call("DELETE", &open_path, Some(&alice), None, None)
+        .await;
     assert_eq!((status, err["code"].as_str()), (409, Some("not_draft")));
     let (_, still) = app.json(&open_path).await;
     assert_eq!(still["state"], "open");
-    assert_eq!(still["edits"], Value::Null, "edits are shown for drafts only");
+    assert_eq!(
+        still["edits"],
+        Value::Null,
+        "edits are shown for drafts only"
+    );
 
     // The author discards the draft: gone from its page and the list.
     let (status, body) = app.call("DELETE", &path, Some(&alice), None, None).await;
