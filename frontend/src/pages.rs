@@ -4,6 +4,7 @@ mod api_detail;
 mod api_edit;
 mod apis;
 mod changes;
+mod draft;
 mod login;
 mod oas_edit;
 mod policies;

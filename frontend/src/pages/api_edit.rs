@@ -2,7 +2,8 @@
 //! the server runs), a preview of the YAML diff, and proposing the change for review.
 
 use super::changes::{DiffView, IssueList};
-use crate::api::{ApiError, ChangeView, CreatedChange, ResourceQuery};
+use crate::api::{ApiError, ChangeView, CreateChangeRequest, ResourceQuery};
+use crate::client::{self, Action};
 use crate::data;
 use crate::ui::ErrorBox;
 use crate::validate::{self, Issue};
@@ -100,45 +101,40 @@ pub(super) fn Messages(id: String, issues: Memo<Vec<Issue>>, field: String) -> i
 }
 
 /// Title, validation status, Preview and Propose: shared by every form. `edits` gives the
-/// edits to send (a JSON array of `EditRequest`).
+/// edits to send (a JSON array of `EditRequest`). Proposing needs a sign-in (`signed_in`);
+/// a form resumed from a draft (`replaces`) discards that draft once the new change is open.
 #[component]
 pub(super) fn ProposeBox(
     edits: Callback<(), Value>,
     issues: Memo<Vec<Issue>>,
     default_title: String,
+    signed_in: Resource<Option<bool>>,
+    #[prop(optional_no_strip)] replaces: Option<i64>,
 ) -> impl IntoView {
     let title = RwSignal::new(default_title);
     let preview = RwSignal::new(None::<Result<ChangeView, ApiError>>);
     let failed = RwSignal::new(None::<ApiError>);
-    let busy = RwSignal::new(false);
-    let key = StoredValue::new(String::new());
+    let (previewing, proposing) = (Action::new(), Action::new());
     let navigate = use_navigate();
-    let body =
-        move || json!({"title": title.get_untracked(), "description": "", "edits": edits.run(())});
+    let request = move || CreateChangeRequest {
+        title: title.get_untracked(),
+        description: String::new(),
+        edits: serde_json::from_value(edits.run(())).unwrap_or_default(),
+    };
     let on_preview = move |_| {
-        let body = body();
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            preview.set(Some(
-                data::post_json::<ChangeView>("/api/v1/changes/preview", &body, None).await,
-            ));
-            busy.set(false);
+        previewing.run(client::preview_change(&request()), move |answer| {
+            preview.set(Some(answer));
         });
     };
     let on_propose = move |_| {
-        // One key per draft: a retried click never opens a second change request.
-        if key.get_value().is_empty() {
-            key.set_value(random_key());
-        }
-        let (body, k, navigate) = (body(), key.get_value(), navigate.clone());
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            match data::post_json::<CreatedChange>("/api/v1/changes", &body, Some(&k)).await {
-                Ok(created) => navigate(&format!("/changes/{}", created.id), Default::default()),
+        let navigate = navigate.clone();
+        proposing.run(
+            client::create_change(&request()),
+            move |answer| match answer {
+                Ok(created) => open_created(created.id, replaces, navigate),
                 Err(e) => failed.set(Some(e)),
-            }
-            busy.set(false);
-        });
+            },
+        );
     };
     let errors = move || {
         issues.with(|i| {
@@ -147,6 +143,7 @@ pub(super) fn ProposeBox(
                 .count()
         })
     };
+    let signed_out = move || signed_in.get().flatten() != Some(true);
     view! {
         <fieldset>
             <legend>"Propose"</legend>
@@ -158,8 +155,8 @@ pub(super) fn ProposeBox(
                 {move || match errors() { 0 => "No problems found.".to_owned(), n => format!("{n} problem(s) to fix before proposing.") }}
             </p>
             <div class="actions">
-                <button type="button" id="preview" on:click=on_preview disabled=move || busy.get()>"Preview"</button>
-                <button type="button" id="propose" class="primary" on:click=on_propose disabled=move || { busy.get() || errors() > 0 }>"Propose change"</button>
+                <button type="button" id="preview" on:click=on_preview disabled=move || previewing.busy() || signed_out()>"Preview"</button>
+                <button type="button" id="propose" class="primary" on:click=on_propose disabled=move || { proposing.busy() || errors() > 0 || signed_out() }>"Propose change"</button>
             </div>
             {move || failed.get().map(|error| view! { <ErrorBox error/> })}
         </fieldset>
@@ -173,6 +170,23 @@ pub(super) fn ProposeBox(
                 }.into_any(),
             })}
         </section>
+    }
+}
+
+/// Opens a change just created; a draft it was resumed from goes (best effort: if that fails,
+/// the draft stays listed and can still be discarded by hand).
+pub(super) fn open_created(
+    id: i64,
+    replaces: Option<i64>,
+    navigate: impl Fn(&str, leptos_router::NavigateOptions) + 'static,
+) {
+    let go = move || navigate(&format!("/changes/{id}"), Default::default());
+    match replaces.filter(|d| *d != id) {
+        Some(draft) => leptos::task::spawn_local(async move {
+            let _ = client::send(client::discard(draft), &client::new_key()).await;
+            go();
+        }),
+        None => go(),
     }
 }
 
@@ -393,21 +407,6 @@ fn new_api() -> Value {
     })
 }
 
-pub(super) fn random_key() -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        format!(
-            "{:x}{:x}",
-            (js_sys::Math::random() * 1e15) as u64,
-            js_sys::Date::now() as u64
-        )
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        String::new()
-    }
-}
-
 /// The resource an edit page edits: the one named by the route, or `None` for a new one.
 pub(super) fn edited_resource(
     kind: &'static str,
@@ -443,21 +442,48 @@ pub(super) fn choices(kinds: &'static str) -> Resource<Result<crate::api::Resour
 pub fn ApiEditPage() -> impl IntoView {
     let detail = edited_resource("ApiDefinition");
     let policies = choices("SecurityPolicy");
+    let draft = super::draft::draft_resource();
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Some(match (detail.get()?, policies.get()?) {
-                (Err(error), _) | (_, Err(error)) => view! { <h1>"Edit API"</h1><ErrorBox error/> }.into_any(),
-                (Ok(original), Ok(policies)) => {
-                    let names = policies.items.iter().map(|p| format!("{}/{}", p.namespace, p.name)).collect();
-                    view! { <ApiForm original=original.map(|d| d.document) policies=names/> }.into_any()
-                }
-            })}
+            {move || {
+                // A resumed draft's document; the draft may create an API the repo lacks.
+                let resume = match draft.get()? {
+                    Some(Err(error)) => return Some(view! { <h1>"Edit API"</h1><ErrorBox error/> }.into_any()),
+                    Some(Ok(d)) => super::draft::edit_of(&d, "ApiDefinition", None)
+                        .and_then(|e| e.document.clone())
+                        .map(|doc| Resume { id: (d.edits.len() == 1).then_some(d.id), title: d.title.clone(), doc }),
+                    None => None,
+                };
+                let names = |list: crate::api::ResourceList| list.items.iter().map(|p| format!("{}/{}", p.namespace, p.name)).collect::<Vec<_>>();
+                Some(match (detail.get()?, policies.get()?) {
+                    (Err(error), Ok(policies)) if resume.is_some() && error.code == "not_found" => {
+                        view! { <ApiForm original=None policies=names(policies) resume/> }.into_any()
+                    }
+                    (Err(error), _) | (_, Err(error)) => view! { <h1>"Edit API"</h1><ErrorBox error/> }.into_any(),
+                    (Ok(original), Ok(policies)) => {
+                        view! { <ApiForm original=original.map(|d| d.document) policies=names(policies) resume/> }.into_any()
+                    }
+                })
+            }}
         </Transition>
     }
 }
 
+/// A draft an edit form starts from: its document and title, and the draft to replace (only
+/// when this edit is all the draft holds).
+#[derive(Debug, Clone)]
+pub(super) struct Resume {
+    pub id: Option<i64>,
+    pub title: String,
+    pub doc: Value,
+}
+
 #[component]
-fn ApiForm(original: Option<Value>, policies: Vec<String>) -> impl IntoView {
+fn ApiForm(
+    original: Option<Value>,
+    policies: Vec<String>,
+    resume: Option<Resume>,
+) -> impl IntoView {
     let is_new = original.is_none();
     let original_key = original.as_ref().map(|d| {
         (
@@ -471,11 +497,17 @@ fn ApiForm(original: Option<Value>, policies: Vec<String>) -> impl IntoView {
                 .to_owned(),
         )
     });
-    let doc = RwSignal::new(original.clone().unwrap_or_else(new_api));
+    let replaces = resume.as_ref().and_then(|r| r.id);
+    let doc = RwSignal::new(match &resume {
+        Some(r) => r.doc.clone(),
+        None => original.clone().unwrap_or_else(new_api),
+    });
+    let signed_in = crate::ui::signed_in();
     let issues = Memo::new(move |_| doc.with(|d| validate::validate_api("form", d)));
-    let default_title = match &original_key {
-        Some((ns, name)) => format!("Update {ns}/{name}"),
-        None => "Add an API".to_owned(),
+    let default_title = match (&resume, &original_key) {
+        (Some(r), _) => r.title.clone(),
+        (None, Some((ns, name))) => format!("Update {ns}/{name}"),
+        (None, None) => "Add an API".to_owned(),
     };
     let heading = if is_new {
         "Add an API".to_owned()
@@ -508,6 +540,7 @@ fn ApiForm(original: Option<Value>, policies: Vec<String>) -> impl IntoView {
     view! {
         <Title text=heading.clone()/>
         <h1>{heading}</h1>
+        <crate::ui::SignInNotice signed_in/>
         <form class="edit" on:submit=|ev| ev.prevent_default() novalidate>
             <fieldset>
                 <legend>"Identity"</legend>
@@ -624,7 +657,7 @@ fn ApiForm(original: Option<Value>, policies: Vec<String>) -> impl IntoView {
                 <Check doc path=&["spec", "enable_ip_blacklisting"] label="Block listed IPs"/>
                 <Text doc issues path=&["spec", "blacklisted_ips"] label="Blocked IPs and CIDR ranges (comma-separated)" list=true/>
             </fieldset>
-            <ProposeBox edits issues default_title/>
+            <ProposeBox edits issues default_title signed_in replaces/>
         </form>
     }
 }

@@ -153,6 +153,7 @@ fn PolicyForm(original: Option<Value>, apis: Vec<(String, String, String)>) -> i
         )
     });
     let doc = RwSignal::new(original.unwrap_or_else(new_policy));
+    let signed_in = crate::ui::signed_in();
     let issues = Memo::new(move |_| doc.with(|d| validate::validate_policy("form", d)));
     let heading = match &original_key {
         Some((ns, n)) => format!("Edit policy {ns}/{n}"),
@@ -199,6 +200,7 @@ fn PolicyForm(original: Option<Value>, apis: Vec<(String, String, String)>) -> i
     view! {
         <Title text=heading.clone()/>
         <h1>{heading}</h1>
+        <crate::ui::SignInNotice signed_in/>
         <form class="edit" on:submit=|ev| ev.prevent_default() novalidate>
             <fieldset>
                 <legend>"Identity and state"</legend>
@@ -241,7 +243,7 @@ fn PolicyForm(original: Option<Value>, apis: Vec<(String, String, String)>) -> i
                 </For>
                 <button type="button" id="add-right" on:click=add_right>"Grant another API"</button>
             </fieldset>
-            <ProposeBox edits issues default_title/>
+            <ProposeBox edits issues default_title signed_in/>
         </form>
     }
 }
