@@ -11,6 +11,7 @@ mod policies;
 mod policy_detail;
 mod policy_edit;
 mod problems;
+mod propose;
 mod status;
 mod yaml_edit;
 

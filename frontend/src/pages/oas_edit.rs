@@ -2,7 +2,8 @@
 //! the name, state, listen path, upstream and authentication. Both objects change in one commit;
 //! the JSON document keeps its indentation, so the diff shows only the changed lines.
 
-use super::api_edit::{Messages, ProposeBox, Text, get, set};
+use super::api_edit::{Messages, Text, get, set};
+use super::propose::ProposeBox;
 use crate::data;
 use crate::ui::ErrorBox;
 use crate::validate;

@@ -1,7 +1,8 @@
 //! The policy form: state, limits, quotas, throttling, key expiry, tags, metadata, and the APIs
 //! it grants (picked from the existing ones) with versions, allowed URLs and per-API limits.
 
-use super::api_edit::{Check, Messages, ProposeBox, Text, choices, edited_resource, get, set};
+use super::api_edit::{Check, Messages, Text, choices, edited_resource, get, set};
+use super::propose::ProposeBox;
 use crate::ui::ErrorBox;
 use crate::validate::{self, Issue};
 use leptos::prelude::*;

@@ -2,9 +2,9 @@
 //! The server parses it (as kubectl would), validates it and applies it format-preservingly.
 //! With `?draft={id}` it resumes a draft's edit of the resource, whatever form made it.
 
-use super::api_edit::open_created;
 use super::changes::{DiffView, IssueList};
 use super::draft::{draft_resource, edit_of, edit_text};
+use super::propose::open_created;
 use crate::api::{ApiError, ChangeView, CreateChangeRequest, EditRequest};
 use crate::client::{self, Action};
 use crate::data;
