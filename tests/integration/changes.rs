@@ -568,6 +568,20 @@ async fn refused_proposals_leave_drafts_their_author_can_view_and_discard() {
     );
     let (status, _) = app.call("DELETE", &path, Some(&alice), None, None).await;
     assert_eq!(status, 404);
+
+    // Documented: DELETE with its answers, and the key on adopt as on create.
+    let (_, doc) = app.json("/api/openapi.json").await;
+    let delete = &doc["paths"]["/api/v1/changes/{id}"]["delete"];
+    for code in ["204", "401", "403", "404", "409"] {
+        assert!(delete["responses"][code].is_object(), "{code}: {delete}");
+    }
+    let adopt = &doc["paths"]["/api/v1/status/adopt"]["post"]["parameters"];
+    assert!(
+        adopt
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p["name"] == "Idempotency-Key")),
+        "{adopt}"
+    );
     app.stop().await;
 }
 
