@@ -203,6 +203,33 @@ try {
     assert.notEqual(page.url(), draftUrl);
     const draftId = Number(draftUrl.split('/').pop());
     assert.ok((await changes()).every((c) => c.id !== draftId), 'the resumed draft is replaced');
+
+    // A refused document edit (as the API form sends) resumes in the API form.
+    const products = await (await fetch(`${base}/api/v1/resources/ApiDefinition/catalog/products`)).json();
+    const broken = structuredClone(products.document);
+    broken.spec.use_standard_auth = true;
+    const refused = await page.request.post(`${base}/api/v1/changes`, {
+      data: { title: 'Products with two auth modes', edits: [{ kind: 'ApiDefinition', namespace: 'catalog', name: 'products', document: broken }] },
+    });
+    assert.equal(refused.status(), 422);
+    const formDraft = (await changes()).find((c) => c.title === 'Products with two auth modes');
+    assert.equal(formDraft.state, 'draft');
+    await page.goto(`${base}/changes/${formDraft.id}`);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.locator('#draft-edits a.resume').click();
+    await page.waitForURL(new RegExp(`/apis/catalog/products/edit\\?draft=${formDraft.id}$`));
+    await page.waitForSelector('#spec-proxy-target_url');
+    assert.equal(await page.locator('#change-title').inputValue(), 'Products with two auth modes');
+    assert.match(await page.locator('#form-status').textContent(), /problem\(s\) to fix/, 'the draft\'s document is loaded');
+    await page.locator('#auth-auth-token').check();
+    await page.locator('#spec-proxy-target_url').fill('http://products-v2.catalog.svc:8080');
+    await shot('form-resumed');
+    await page.waitForFunction(() => !document.querySelector('#propose')?.disabled);
+    await page.locator('#propose').click();
+    await page.waitForURL(/\/changes\/\d+$/);
+    await page.waitForSelector('#change-state');
+    assert.equal(await page.locator('#change-state').textContent(), 'open');
+    assert.ok((await changes()).every((c) => c.id !== formDraft.id), 'the resumed form draft is replaced');
     assert.deepEqual(errors, []);
     console.log('sign-in, double click and draft browser test passed');
   } finally {

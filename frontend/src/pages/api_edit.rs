@@ -1,6 +1,7 @@
 //! The API form: create or edit an `ApiDefinition`, with validation as you type (the same rules
 //! the server runs), a preview of the YAML diff, and proposing the change for review.
 
+use super::draft::{Resume, resume_of};
 use super::propose::ProposeBox;
 use crate::api::{ApiError, ResourceQuery};
 use crate::data;
@@ -356,12 +357,9 @@ pub fn ApiEditPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
                 // A resumed draft's document; the draft may create an API the repo lacks.
-                let resume = match draft.get()? {
-                    Some(Err(error)) => return Some(view! { <h1>"Edit API"</h1><ErrorBox error/> }.into_any()),
-                    Some(Ok(d)) => super::draft::edit_of(&d, "ApiDefinition", None)
-                        .and_then(|e| e.document.clone())
-                        .map(|doc| Resume { id: (d.edits.len() == 1).then_some(d.id), title: d.title.clone(), doc }),
-                    None => None,
+                let resume = match resume_of(draft.get()?, "ApiDefinition") {
+                    Err(error) => return Some(view! { <h1>"Edit API"</h1><ErrorBox error/> }.into_any()),
+                    Ok(resume) => resume,
                 };
                 let names = |list: crate::api::ResourceList| list.items.iter().map(|p| format!("{}/{}", p.namespace, p.name)).collect::<Vec<_>>();
                 Some(match (detail.get()?, policies.get()?) {
@@ -376,15 +374,6 @@ pub fn ApiEditPage() -> impl IntoView {
             }}
         </Transition>
     }
-}
-
-/// A draft an edit form starts from: its document and title, and the draft to replace (only
-/// when this edit is all the draft holds).
-#[derive(Debug, Clone)]
-pub(super) struct Resume {
-    pub id: Option<i64>,
-    pub title: String,
-    pub doc: Value,
 }
 
 #[component]

@@ -39,15 +39,42 @@ pub(super) fn edit_of<'d>(
     })
 }
 
-/// The edit form of a draft's edit: the resource's form for a whole document, else the YAML
-/// editor (which resumes every kind of edit).
+/// A draft a resource form starts from: its document and title, and the draft to replace
+/// (only when this edit is all the draft holds).
+#[derive(Debug, Clone)]
+pub(super) struct Resume {
+    pub id: Option<i64>,
+    pub title: String,
+    pub doc: Value,
+}
+
+/// What a form of `kind` resumes from the loaded `?draft=`: nothing without one, its
+/// document edit of that kind (if it has one), or the error loading it.
+pub(super) fn resume_of(
+    draft: Option<Result<ChangeView, ApiError>>,
+    kind: &str,
+) -> Result<Option<Resume>, ApiError> {
+    let Some(draft) = draft.transpose()? else {
+        return Ok(None);
+    };
+    Ok(edit_of(&draft, kind, None)
+        .and_then(|e| e.document.clone())
+        .map(|doc| Resume {
+            id: (draft.edits.len() == 1).then_some(draft.id),
+            title: draft.title.clone(),
+            doc,
+        }))
+}
+
+/// The edit form of a draft's edit: the resource's form for a whole API or policy document,
+/// else the YAML editor (which resumes every kind of edit).
 pub(super) fn resume_href(id: i64, edit: &EditRequest) -> String {
     use crate::data::encode;
     let (ns, name) = (encode(&edit.namespace), encode(&edit.name));
-    if edit.kind == "ApiDefinition" && edit.document.is_some() {
-        format!("/apis/{ns}/{name}/edit?draft={id}")
-    } else {
-        format!("/yaml/{}/{ns}/{name}?draft={id}", encode(&edit.kind))
+    match (edit.kind.as_str(), &edit.document) {
+        ("ApiDefinition", Some(_)) => format!("/apis/{ns}/{name}/edit?draft={id}"),
+        ("SecurityPolicy", Some(_)) => format!("/policies/{ns}/{name}/edit?draft={id}"),
+        _ => format!("/yaml/{}/{ns}/{name}?draft={id}", encode(&edit.kind)),
     }
 }
 
