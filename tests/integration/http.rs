@@ -396,10 +396,13 @@ async fn signed_out_forms_ask_for_sign_in_and_come_back() {
         html.contains(r#"href="/login?next=%2Fapis%2Fnew%3Ffrom%3Dlist" id="sign-in-to-propose""#),
         "{html}"
     );
-    assert!(
-        html.contains(r#"<button type="button" id="propose" disabled"#),
-        "{html}"
-    );
+    // Preview is off only for want of a sign-in (Propose also waits for a valid form).
+    for button in ["preview", "propose"] {
+        assert!(
+            html.contains(&format!(r#"<button type="button" id="{button}" disabled"#)),
+            "{button}: {html}"
+        );
+    }
     let (_, html) = app.html("/login?next=%2Fapis%2Fnew%3Ffrom%3Dlist").await;
     assert!(
         html.contains(r#"<input type="hidden" name="next" value="/apis/new?from=list">"#),
@@ -427,5 +430,9 @@ async fn signed_out_forms_ask_for_sign_in_and_come_back() {
         .await
         .expect("text");
     assert!(!html.contains("sign-in-notice"), "{html}");
+    assert!(
+        html.contains(r#"<button type="button" id="preview">"#),
+        "{html}"
+    );
     app.stop().await;
 }
