@@ -403,6 +403,12 @@ async fn signed_out_forms_ask_for_sign_in_and_come_back() {
             "{button}: {html}"
         );
     }
+    // Proposing a delete is off too.
+    let (_, html) = app.html("/apis/payments/refunds").await;
+    assert!(
+        html.contains(r#"id="delete" disabled title="Sign in to propose changes""#),
+        "{html}"
+    );
     let (_, html) = app.html("/login?next=%2Fapis%2Fnew%3Ffrom%3Dlist").await;
     assert!(
         html.contains(r#"<input type="hidden" name="next" value="/apis/new?from=list">"#),

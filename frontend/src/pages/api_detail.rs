@@ -127,6 +127,9 @@ pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView
     let confirming = RwSignal::new(false);
     let failed = RwSignal::new(None::<crate::api::ApiError>);
     let deleting = crate::client::Action::new();
+    // Proposing a delete needs a sign-in: offered only to someone signed in.
+    let signed_in = crate::ui::signed_in();
+    let signed_out = move || signed_in.get().flatten() != Some(true);
     let navigate = leptos_router::hooks::use_navigate();
     let request = crate::api::CreateChangeRequest {
         title: format!("Delete {kind} {namespace}/{name}"),
@@ -163,7 +166,7 @@ pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView
                     <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
                 }.into_any()
             } else {
-                view! { <button type="button" id="delete" on:click=move |_| confirming.set(true)>"Delete…"</button> }.into_any()
+                view! { <button type="button" id="delete" disabled=signed_out title=move || signed_out().then_some("Sign in to propose changes") on:click=move |_| confirming.set(true)>"Delete…"</button> }.into_any()
             }}
         </div>
         {move || failed.get().map(|error| view! { <ErrorBox error/> })}
