@@ -317,6 +317,10 @@ pub struct ChangeView {
     pub conflict: Option<String>,
     /// The last failure to propose, if the change is still a draft.
     pub error: Option<String>,
+    /// A draft's edits, as saved: what *Resume* loads back into its form. Empty for changes
+    /// that were proposed (their diff says what they do).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<EditRequest>,
     /// For a change that adopts drift: what it adopts, who receives it, and whether it is stale.
     #[serde(default)]
     pub adoption: Option<Adoption>,

@@ -171,57 +171,6 @@ pub async fn sync_status(
     }
 }
 
-/// POSTs JSON from the browser (actions only run after hydration).
-pub async fn post_json<T: serde::de::DeserializeOwned>(
-    url: &str,
-    body: &serde_json::Value,
-    idempotency_key: Option<&str>,
-) -> Result<T, ApiError> {
-    #[cfg(all(not(feature = "ssr"), feature = "hydrate"))]
-    {
-        send_wrapper::SendWrapper::new(fetch_post(
-            url.to_owned(),
-            body.to_string(),
-            idempotency_key.map(str::to_owned),
-        ))
-        .await
-    }
-    #[cfg(any(feature = "ssr", not(feature = "hydrate")))]
-    {
-        let _ = (url, body, idempotency_key);
-        Err(ApiError::new("unsupported", "actions run in the browser"))
-    }
-}
-
-#[cfg(all(not(feature = "ssr"), feature = "hydrate"))]
-async fn fetch_post<T: serde::de::DeserializeOwned>(
-    url: String,
-    body: String,
-    key: Option<String>,
-) -> Result<T, ApiError> {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen_futures::JsFuture;
-    let network = || ApiError::new("network", "the server could not be reached");
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&wasm_bindgen::JsValue::from_str(&body));
-    let headers = web_sys::Headers::new().map_err(|_| network())?;
-    headers
-        .set("content-type", "application/json")
-        .map_err(|_| network())?;
-    if let Some(k) = key {
-        headers.set("idempotency-key", &k).map_err(|_| network())?;
-    }
-    init.set_headers(&headers);
-    let window = web_sys::window().ok_or_else(network)?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(&url, &init))
-        .await
-        .map_err(|_| network())?
-        .dyn_into()
-        .map_err(|_| network())?;
-    read_response(response).await
-}
-
 /// Percent-encodes a query or path component.
 pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -263,7 +212,7 @@ async fn get_json<T>(_url: &str) -> Result<T, ApiError> {
 
 /// The JSON body of a response, or the API's error.
 #[cfg(all(not(feature = "ssr"), feature = "hydrate"))]
-async fn read_response<T: serde::de::DeserializeOwned>(
+pub(crate) async fn read_response<T: serde::de::DeserializeOwned>(
     response: web_sys::Response,
 ) -> Result<T, ApiError> {
     use wasm_bindgen_futures::JsFuture;
@@ -273,7 +222,13 @@ async fn read_response<T: serde::de::DeserializeOwned>(
         .map_err(|_| network())?;
     let text = text.as_string().unwrap_or_default();
     if response.ok() {
-        serde_json::from_str(&text).map_err(|e| ApiError::new("bad_response", e.to_string()))
+        // An empty answer (`204 No Content`) reads as `null`, which is `()`.
+        let text = if text.is_empty() {
+            "null"
+        } else {
+            text.as_str()
+        };
+        serde_json::from_str(text).map_err(|e| ApiError::new("bad_response", e.to_string()))
     } else {
         Err(serde_json::from_str::<ApiError>(&text).unwrap_or_else(|_| {
             ApiError::new("http", format!("the server answered {}", response.status()))

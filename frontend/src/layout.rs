@@ -9,6 +9,17 @@ pub fn Header() -> impl IntoView {
     let session = Resource::new(|| (), |_| data::session());
     let status = Resource::new(|| (), |_| data::repo_status());
     let location = use_location();
+    // Signing in comes back here (but not to the sign-in page itself).
+    let sign_in = {
+        let (back, path) = (crate::ui::sign_in_href(), location.pathname);
+        move || {
+            if path.get().starts_with("/login") {
+                "/login".to_owned()
+            } else {
+                back()
+            }
+        }
+    };
     let current = move |prefix: &'static str| {
         let path = location.pathname.get();
         let here = if prefix == "/apis" {
@@ -47,7 +58,7 @@ pub fn Header() -> impl IntoView {
                                 <button type="submit" class="link">"Sign out"</button>
                             </form>
                         }.into_any(),
-                        None if s.demo_login => view! { <a href="/login">"Sign in"</a> }.into_any(),
+                        None if s.demo_login => view! { <a href=sign_in.clone()>"Sign in"</a> }.into_any(),
                         None => ().into_any(),
                     })}
                 </Suspense>

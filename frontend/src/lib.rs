@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod client;
 pub mod data;
 mod layout;
 mod pages;

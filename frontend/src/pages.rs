@@ -4,12 +4,14 @@ mod api_detail;
 mod api_edit;
 mod apis;
 mod changes;
+mod draft;
 mod login;
 mod oas_edit;
 mod policies;
 mod policy_detail;
 mod policy_edit;
 mod problems;
+mod propose;
 mod status;
 mod yaml_edit;
 

@@ -1,7 +1,9 @@
 //! Small shared components.
 
 use crate::api::{ApiError, Limits};
+use crate::data;
 use leptos::prelude::*;
+use leptos_router::hooks::use_location;
 
 /// An error box that says what went wrong.
 #[component]
@@ -22,6 +24,48 @@ pub fn ErrorBox(error: ApiError) -> impl IntoView {
                 </ul>
             })}
         </div>
+    }
+}
+
+/// `/login?next=…` back to the current page (path and query).
+pub fn sign_in_href() -> impl Fn() -> String + Send + Sync + Clone + 'static {
+    let location = use_location();
+    let (pathname, search) = (location.pathname, location.search);
+    move || {
+        let (path, search) = (pathname.get(), search.get());
+        let here = if search.is_empty() || search.starts_with('?') {
+            format!("{path}{search}")
+        } else {
+            format!("{path}?{search}")
+        };
+        format!("/login?next={}", data::encode(&here))
+    }
+}
+
+/// Whether someone is signed in: `None` while the session loads. Read it inside a
+/// `Suspense`/`Transition`, so the server renders what the browser hydrates.
+pub fn signed_in() -> Resource<Option<bool>> {
+    Resource::new(
+        || (),
+        |_| async { data::session().await.ok().map(|s| s.user.is_some()) },
+    )
+}
+
+/// Said at the top of an edit form to someone signed out: writes need a sign-in first, and
+/// signing in comes back here.
+#[component]
+pub fn SignInNotice(signed_in: Resource<Option<bool>>) -> impl IntoView {
+    let href = sign_in_href();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || (signed_in.get().flatten() == Some(false)).then(|| view! {
+                <div class="notice" role="note" id="sign-in-notice">
+                    "You are not signed in. "
+                    <a href=href.clone() id="sign-in-to-propose">"Sign in to propose changes"</a>
+                    " — you will come back to this page."
+                </div>
+            })}
+        </Suspense>
     }
 }
 

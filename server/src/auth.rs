@@ -118,10 +118,22 @@ pub fn valid_login(name: &str) -> Result<&str, WebError> {
     }
 }
 
-/// Only local paths, so the form cannot redirect elsewhere.
+/// Only a same-origin path, so the form cannot redirect elsewhere: one leading `/`, and no
+/// backslash, whitespace or control character anywhere. Browsers drop tabs and newlines from
+/// URLs and read `\` as `/`, so `/\t/evil.example` or `/\\evil` would otherwise become
+/// `//evil.example`, another origin; a newline would also make the `Location` header invalid.
+/// Percent-encoded bytes (`/%09/evil`) stay a path and are fine.
 fn local_path(next: Option<&str>) -> &str {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p,
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p
+                    .chars()
+                    .any(|c| c == '\\' || c.is_whitespace() || c.is_control()) =>
+        {
+            p
+        }
         _ => "/",
     }
 }
@@ -171,5 +183,31 @@ mod tests {
         assert_eq!(local_path(Some("//evil.example")), "/");
         assert_eq!(local_path(Some("https://evil.example")), "/");
         assert_eq!(local_path(None), "/");
+    }
+
+    #[test]
+    fn redirects_refuse_what_browsers_would_turn_into_another_origin() {
+        for next in [
+            "/\t/evil.example",
+            "/\n/evil",
+            "/\r\n/evil",
+            "\\/evil",
+            "/\\evil",
+            "//evil",
+            "https://evil",
+            "/ /evil",
+            "/\u{0}/evil",
+            "/\u{a0}/evil",
+            "",
+            "evil",
+        ] {
+            assert_eq!(local_path(Some(next)), "/", "{next:?}");
+        }
+        // Percent-encoded, a tab is just a path segment.
+        assert_eq!(local_path(Some("/%09/evil")), "/%09/evil");
+        assert_eq!(
+            local_path(Some("/apis/new?kind=x&next=%2F")),
+            "/apis/new?kind=x&next=%2F"
+        );
     }
 }

@@ -541,6 +541,7 @@ impl ChangeService {
             conflict: None,
             error: None,
             adoption: None,
+            edits: Vec::new(),
         })
     }
 
@@ -611,6 +612,11 @@ impl ChangeService {
             .collect();
         let events = store::events(&self.db, id).await.map_err(db_err)?;
         let issues: Vec<Issue> = serde_json::from_str(&row.issues).unwrap_or_default();
+        let edits: Vec<EditRequest> = if row.state == "draft" {
+            serde_json::from_str(&row.edits).map_err(|e| err("invalid_edits", e.to_string()))?
+        } else {
+            Vec::new()
+        };
         let files = match (&row.head_commit, row.merge_commit.as_ref()) {
             (Some(head), _) => {
                 let (base, head) = (row.base_commit.clone(), head.clone());
@@ -672,6 +678,7 @@ impl ChangeService {
             conflict,
             error: row.error,
             adoption,
+            edits,
         })
     }
 
@@ -759,6 +766,31 @@ impl ChangeService {
             .await
             .map_err(db_err)?;
         self.view(id).await
+    }
+
+    /// Discards a draft, as its author: the draft, its events and resources are deleted. A
+    /// proposed change is closed instead, so its review history stays.
+    pub async fn discard(&self, id: i64, user: &str) -> Result<(), ApiError> {
+        let row = self.row(id).await?;
+        if row.state != "draft" {
+            return Err(err(
+                "not_draft",
+                format!("change {id} is {}; close it instead", row.state),
+            ));
+        }
+        if row.author != user {
+            return Err(err("forbidden", "only the author can discard a draft"));
+        }
+        // The writer lock: a draft being proposed right now is not deleted under it.
+        let _writer = self.writer.lock().await;
+        if !store::delete_draft(&self.db, id).await.map_err(db_err)? {
+            return Err(err(
+                "not_draft",
+                format!("change {id} is no longer a draft"),
+            ));
+        }
+        tracing::info!(change = id, user, "discarded draft");
+        Ok(())
     }
 
     /// Merges onto the base branch: fast-forward when it has not moved, a clean re-apply when

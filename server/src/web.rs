@@ -149,7 +149,10 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
             get(changes::list_changes).post(changes::create_change),
         )
         .route("/api/v1/changes/preview", post(changes::preview_change))
-        .route("/api/v1/changes/{id}", get(changes::get_change))
+        .route(
+            "/api/v1/changes/{id}",
+            get(changes::get_change).delete(changes::discard_change),
+        )
         .route(
             "/api/v1/changes/{id}/description",
             get(changes::get_change_description),

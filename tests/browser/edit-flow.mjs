@@ -126,3 +126,114 @@ try {
     stop();
   }
 }
+
+// Writes need a sign-in up front, and signing in comes back to the form. In the YAML editor a
+// double click on Propose makes one change request, and a proposal the server refuses leaves
+// a draft that can be resumed in the editor and is replaced by the change it becomes.
+{
+  const { base, stop } = await startServer();
+  let browser;
+  try {
+    browser = await launch();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    const shot = (name) => page.screenshot({ path: path.join(output, `${name}.png`), fullPage: true });
+    const changes = async () => (await (await fetch(`${base}/api/v1/changes`)).json());
+
+    // Signed out, the form says so at the top and Propose is off.
+    await page.goto(`${base}/apis/new?from=list`);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.waitForSelector('#sign-in-notice');
+    assert.equal(await page.locator('#propose').isDisabled(), true);
+    assert.equal(await page.locator('#preview').isDisabled(), true, 'writes need a sign-in');
+    await shot('form-signed-out');
+    await page.locator('#sign-in-to-propose').click();
+    await page.waitForURL(/\/login\?next=/);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.getByRole('button', { name: 'Continue as carol' }).click();
+    await page.waitForURL(`${base}/apis/new?from=list`);
+    await page.waitForSelector('.who .user');
+    await page.waitForSelector('#metadata-name');
+    assert.equal(await page.locator('#sign-in-notice').count(), 0, 'signed in: no notice');
+    assert.equal(await page.locator('#preview').isDisabled(), false);
+
+    // A double click on Propose in the YAML editor: one change request.
+    await page.goto(`${base}/yaml/ApiDefinition/payments/refunds`);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    const yaml = await page.locator('#yaml-text').inputValue();
+    await page.locator('#yaml-text').fill(yaml.replace('http://refunds.payments.svc:8080', 'http://refunds-v3.payments.svc:8080'));
+    await page.locator('#change-title').fill('Refunds v3');
+    const before = (await changes()).length;
+    await page.locator('#propose').dblclick();
+    await page.waitForURL(/\/changes\/\d+$/);
+    await page.waitForSelector('#change-state');
+    await page.waitForLoadState('networkidle');
+    const after = await changes();
+    assert.equal(after.length, before + 1, `one change per double click: ${JSON.stringify(after.map((c) => c.title))}`);
+
+    // Refused by the server: the draft stays, marked as such, and resumes in the editor.
+    await page.goto(`${base}/yaml/ApiDefinition/payments/refunds`);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.locator('#yaml-text').fill(yaml.replace('use_standard_auth: true', 'use_standard_auth: true\n  use_keyless: true'));
+    await page.locator('#change-title').fill('Open refunds to all');
+    await page.locator('#propose').click();
+    await page.waitForSelector('.error[role="alert"]');
+    assert.match(await page.locator('.error[role="alert"]').first().textContent(), /validation failed/);
+    await page.goto(`${base}/changes`);
+    const row = page.locator('#changes tr', { hasText: 'Open refunds to all' });
+    assert.equal(await row.locator('.draft-badge').textContent(), 'Draft');
+    await row.locator('a.name').click();
+    await page.waitForSelector('#draft-note');
+    await page.waitForSelector('body[data-hydrated="true"]');
+    const draftUrl = page.url();
+    await shot('draft');
+    await page.locator('#draft-edits a.resume').click();
+    await page.waitForURL(/\/yaml\/ApiDefinition\/payments\/refunds\?draft=\d+$/);
+    await page.waitForSelector('#resuming');
+    const resumed = await page.locator('#yaml-text').inputValue();
+    assert.match(resumed, /use_keyless: true/, 'the draft\'s edit is loaded');
+    assert.equal(await page.locator('#change-title').inputValue(), 'Open refunds to all');
+    await page.locator('#yaml-text').fill(resumed.replace('\n  use_keyless: true', '')
+      .replace('http://refunds.payments.svc:8080', 'http://refunds-v4.payments.svc:8080'));
+    await page.locator('#propose').click();
+    await page.waitForURL(/\/changes\/\d+$/);
+    await page.waitForSelector('#change-state');
+    assert.equal(await page.locator('#change-state').textContent(), 'open');
+    assert.notEqual(page.url(), draftUrl);
+    const draftId = Number(draftUrl.split('/').pop());
+    assert.ok((await changes()).every((c) => c.id !== draftId), 'the resumed draft is replaced');
+
+    // A refused document edit (as the API form sends) resumes in the API form.
+    const products = await (await fetch(`${base}/api/v1/resources/ApiDefinition/catalog/products`)).json();
+    const broken = structuredClone(products.document);
+    broken.spec.use_standard_auth = true;
+    const refused = await page.request.post(`${base}/api/v1/changes`, {
+      data: { title: 'Products with two auth modes', edits: [{ kind: 'ApiDefinition', namespace: 'catalog', name: 'products', document: broken }] },
+    });
+    assert.equal(refused.status(), 422);
+    const formDraft = (await changes()).find((c) => c.title === 'Products with two auth modes');
+    assert.equal(formDraft.state, 'draft');
+    await page.goto(`${base}/changes/${formDraft.id}`);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.locator('#draft-edits a.resume').click();
+    await page.waitForURL(new RegExp(`/apis/catalog/products/edit\\?draft=${formDraft.id}$`));
+    await page.waitForSelector('#spec-proxy-target_url');
+    assert.equal(await page.locator('#change-title').inputValue(), 'Products with two auth modes');
+    assert.match(await page.locator('#form-status').textContent(), /problem\(s\) to fix/, 'the draft\'s document is loaded');
+    await page.locator('#auth-auth-token').check();
+    await page.locator('#spec-proxy-target_url').fill('http://products-v2.catalog.svc:8080');
+    await shot('form-resumed');
+    await page.waitForFunction(() => !document.querySelector('#propose')?.disabled);
+    await page.locator('#propose').click();
+    await page.waitForURL(/\/changes\/\d+$/);
+    await page.waitForSelector('#change-state');
+    assert.equal(await page.locator('#change-state').textContent(), 'open');
+    assert.ok((await changes()).every((c) => c.id !== formDraft.id), 'the resumed form draft is replaced');
+    assert.deepEqual(errors, []);
+    console.log('sign-in, double click and draft browser test passed');
+  } finally {
+    await browser?.close();
+    stop();
+  }
+}

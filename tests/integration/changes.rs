@@ -460,6 +460,132 @@ async fn bad_edits_get_clear_errors_and_keep_the_draft() {
 }
 
 #[tokio::test]
+async fn refused_proposals_leave_drafts_their_author_can_view_and_discard() {
+    let app = TestApp::demo().await;
+    let (alice, bob) = (app.login("alice").await, app.login("bob").await);
+    let edit = patch(
+        "ApiDefinition",
+        "catalog",
+        "products",
+        json!({"spec": {"use_standard_auth": true}}),
+    );
+    let (status, err) = app
+        .call(
+            "POST",
+            "/api/v1/changes",
+            Some(&alice),
+            Some(change("Break auth", vec![edit.clone()])),
+            Some("refused-1"),
+        )
+        .await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (422, Some("validation_failed"))
+    );
+
+    // Listed as a draft, and its page shows what was saved: the edits and the issues.
+    let (_, list) = app.json("/api/v1/changes").await;
+    let listed = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|c| c["title"] == "Break auth")
+        .expect("the draft is listed")
+        .clone();
+    assert_eq!(listed["state"], "draft");
+    let id = listed["id"].as_i64().expect("id");
+    let (status, view) = app.json(&format!("/api/v1/changes/{id}")).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["state"], "draft");
+    assert_eq!(view["edits"], json!([edit]));
+    assert!(
+        view["issues"]
+            .as_array()
+            .is_some_and(|i| i.iter().any(|i| i["code"] == "auth_exclusive")),
+        "{view}"
+    );
+    assert!(
+        view["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("validation failed")),
+        "{view}"
+    );
+
+    // Only its author may discard it.
+    let path = format!("/api/v1/changes/{id}");
+    let (status, err) = app.call("DELETE", &path, None, None, None).await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (401, Some("unauthenticated"))
+    );
+    let (status, err) = app.call("DELETE", &path, Some(&bob), None, None).await;
+    assert_eq!((status, err["code"].as_str()), (403, Some("forbidden")));
+
+    // A proposed change is not a draft: it is closed, never deleted.
+    let (status, open) = app
+        .call(
+            "POST",
+            "/api/v1/changes",
+            Some(&alice),
+            Some(change(
+                "Retarget products",
+                vec![patch(
+                    "ApiDefinition",
+                    "catalog",
+                    "products",
+                    json!({"spec": {"proxy": {"target_url": "http://products-v2.catalog.svc:8080"}}}),
+                )],
+            )),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{open}");
+    let open_path = format!("/api/v1/changes/{}", open["id"]);
+    let (status, err) = app
+        .call("DELETE", &open_path, Some(&alice), None, None)
+        .await;
+    assert_eq!((status, err["code"].as_str()), (409, Some("not_draft")));
+    let (_, still) = app.json(&open_path).await;
+    assert_eq!(still["state"], "open");
+    assert_eq!(
+        still["edits"],
+        Value::Null,
+        "edits are shown for drafts only"
+    );
+
+    // The author discards the draft: gone from its page and the list.
+    let (status, body) = app.call("DELETE", &path, Some(&alice), None, None).await;
+    assert_eq!((status, body), (204, json!("")));
+    let (status, err) = app.json(&path).await;
+    assert_eq!((status, err["code"].as_str()), (404, Some("not_found")));
+    let (_, list) = app.json("/api/v1/changes").await;
+    assert!(
+        list.as_array()
+            .expect("list")
+            .iter()
+            .all(|c| c["id"] != json!(id)),
+        "{list}"
+    );
+    let (status, _) = app.call("DELETE", &path, Some(&alice), None, None).await;
+    assert_eq!(status, 404);
+
+    // Documented: DELETE with its answers, and the key on adopt as on create.
+    let (_, doc) = app.json("/api/openapi.json").await;
+    let delete = &doc["paths"]["/api/v1/changes/{id}"]["delete"];
+    for code in ["204", "401", "403", "404", "409"] {
+        assert!(delete["responses"][code].is_object(), "{code}: {delete}");
+    }
+    let adopt = &doc["paths"]["/api/v1/status/adopt"]["post"]["parameters"];
+    assert!(
+        adopt
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p["name"] == "Idempotency-Key")),
+        "{adopt}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn concurrent_edits_merge_cleanly_or_conflict() {
     let app = TestApp::demo().await;
     let (alice, bob, carol) = (

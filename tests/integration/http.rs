@@ -370,6 +370,19 @@ async fn demo_sign_in_sets_a_session() {
         .await
         .expect("post");
     assert_eq!(resp.headers()["location"], "/");
+    // Browsers drop tabs and newlines from URLs: `/\t/evil.example` would be another origin,
+    // and a newline cannot go in a header at all. Both go home instead (not a 500).
+    for next in ["/\t/evil.example", "/\n/evil.example", "/\\evil.example"] {
+        let resp = app
+            .client
+            .post(app.url("/auth/demo"))
+            .form(&[("user", "eve"), ("next", next)])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(resp.status(), 303, "{next:?}");
+        assert_eq!(resp.headers()["location"], "/", "{next:?}");
+    }
 
     let resp = app
         .client
@@ -443,5 +456,65 @@ async fn demo_sign_in_is_off_unless_configured() {
         },
     )
     .await;
+    app.stop().await;
+}
+
+/// Writes need a sign-in up front, and signing in comes back: a signed-out form says so with
+/// a link carrying the page (path and query), its Propose is off, the sign-in page carries
+/// `next` into its forms, and signing in redirects there. Rendered on the server, so it
+/// holds before (and without) hydration.
+#[tokio::test]
+async fn signed_out_forms_ask_for_sign_in_and_come_back() {
+    let app = TestApp::demo().await;
+    let (status, html) = app.html("/apis/new?from=list").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(r#"href="/login?next=%2Fapis%2Fnew%3Ffrom%3Dlist" id="sign-in-to-propose""#),
+        "{html}"
+    );
+    // Preview is off only for want of a sign-in (Propose also waits for a valid form).
+    for button in ["preview", "propose"] {
+        assert!(
+            html.contains(&format!(r#"<button type="button" id="{button}" disabled"#)),
+            "{button}: {html}"
+        );
+    }
+    // Proposing a delete is off too.
+    let (_, html) = app.html("/apis/payments/refunds").await;
+    assert!(
+        html.contains(r#"id="delete" disabled title="Sign in to propose changes""#),
+        "{html}"
+    );
+    let (_, html) = app.html("/login?next=%2Fapis%2Fnew%3Ffrom%3Dlist").await;
+    assert!(
+        html.contains(r#"<input type="hidden" name="next" value="/apis/new?from=list">"#),
+        "{html}"
+    );
+    let resp = app
+        .client
+        .post(app.url("/auth/demo"))
+        .form(&[("user", "carol"), ("next", "/apis/new?from=list")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/apis/new?from=list");
+
+    let carol = app.login("carol").await;
+    let html = app
+        .client
+        .get(app.url("/apis/new"))
+        .header("cookie", &carol)
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(!html.contains("sign-in-notice"), "{html}");
+    assert!(
+        html.contains(r#"<button type="button" id="preview">"#),
+        "{html}"
+    );
     app.stop().await;
 }

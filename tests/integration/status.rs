@@ -304,6 +304,28 @@ async fn live_status_follows_the_clusters() {
     assert_eq!(adoption["receivers"], json!(["staging"]), "{view}");
     assert!(adoption["stale"].is_null(), "{view}");
 
+    // Adopting with an Idempotency-Key twice (a double click, a retried request) makes one
+    // change, not two.
+    let body = json!({"cluster": "staging", "kind": "ApiDefinition", "namespace": "payments", "name": "payments-api"});
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (status, again) = app
+            .call(
+                "POST",
+                "/api/v1/status/adopt",
+                Some(&alice),
+                Some(body.clone()),
+                Some("adopt-once"),
+            )
+            .await;
+        assert_eq!(status, 201, "{again}");
+        ids.push(again["id"].clone());
+    }
+    assert_eq!(ids[0], ids[1]);
+    assert_ne!(ids[0], adopted["id"]);
+    app.act(&format!("/api/v1/changes/{}/close", ids[0]), &alice)
+        .await;
+
     // The agent heals it: the adopt change is stale, and merging it would ship the hotfix to
     // every cluster, so it is refused with the reason.
     apply_from_git(&app, &apis, "ApiDefinition", "payments", "payments-api").await;

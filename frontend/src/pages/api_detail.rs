@@ -126,21 +126,33 @@ pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView
     );
     let confirming = RwSignal::new(false);
     let failed = RwSignal::new(None::<crate::api::ApiError>);
+    let deleting = crate::client::Action::new();
+    // Proposing a delete needs a sign-in: offered only to someone signed in.
+    let signed_in = crate::ui::signed_in();
+    let signed_out = move || signed_in.get().flatten() != Some(true);
     let navigate = leptos_router::hooks::use_navigate();
-    let (dk, dns, dn) = (kind.clone(), namespace.clone(), name.clone());
+    let request = crate::api::CreateChangeRequest {
+        title: format!("Delete {kind} {namespace}/{name}"),
+        description: String::new(),
+        edits: vec![crate::api::EditRequest {
+            kind: kind.clone(),
+            namespace: namespace.clone(),
+            name: name.clone(),
+            document: None,
+            merge_patch: None,
+            yaml: None,
+            delete: true,
+        }],
+    };
     let delete = move |_| {
-        let body = serde_json::json!({
-            "title": format!("Delete {dk} {dns}/{dn}"),
-            "edits": [{"kind": dk, "namespace": dns, "name": dn, "delete": true}]
-        });
         let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            match data::post_json::<crate::api::CreatedChange>("/api/v1/changes", &body, None).await
-            {
+        deleting.run(
+            crate::client::create_change(&request),
+            move |answer| match answer {
                 Ok(c) => navigate(&format!("/changes/{}", c.id), Default::default()),
                 Err(e) => failed.set(Some(e)),
-            }
-        });
+            },
+        );
     };
     view! {
         <div class="actions edit-links">
@@ -150,11 +162,11 @@ pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView
                 let delete = delete.clone();
                 view! {
                     <span role="alert">"Propose deleting it?"</span>
-                    <button type="button" id="confirm-delete" class="danger" on:click=delete>"Propose delete"</button>
+                    <button type="button" id="confirm-delete" class="danger" disabled=move || deleting.busy() on:click=delete>"Propose delete"</button>
                     <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
                 }.into_any()
             } else {
-                view! { <button type="button" id="delete" on:click=move |_| confirming.set(true)>"Delete…"</button> }.into_any()
+                view! { <button type="button" id="delete" disabled=signed_out title=move || signed_out().then_some("Sign in to propose changes") on:click=move |_| confirming.set(true)>"Delete…"</button> }.into_any()
             }}
         </div>
         {move || failed.get().map(|error| view! { <ErrorBox error/> })}

@@ -1,14 +1,15 @@
 //! The API form: create or edit an `ApiDefinition`, with validation as you type (the same rules
 //! the server runs), a preview of the YAML diff, and proposing the change for review.
 
-use super::changes::{DiffView, IssueList};
-use crate::api::{ApiError, ChangeView, CreatedChange, ResourceQuery};
+use super::draft::{Resume, resume_of};
+use super::propose::ProposeBox;
+use crate::api::{ApiError, ResourceQuery};
 use crate::data;
 use crate::ui::ErrorBox;
 use crate::validate::{self, Issue};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_params_map;
 use serde_json::{Value, json};
 
 pub fn get(doc: &Value, path: &[&str]) -> Value {
@@ -96,83 +97,6 @@ pub(super) fn Messages(id: String, issues: Memo<Vec<Issue>>, field: String) -> i
         <div class="field-errors" id=id aria-live="polite">
             {move || errors().into_iter().map(|i| { let class = format!("field-{}", i.severity_label()); view! { <p class=class>{i.message}</p> } }).collect_view()}
         </div>
-    }
-}
-
-/// Title, validation status, Preview and Propose: shared by every form. `edits` gives the
-/// edits to send (a JSON array of `EditRequest`).
-#[component]
-pub(super) fn ProposeBox(
-    edits: Callback<(), Value>,
-    issues: Memo<Vec<Issue>>,
-    default_title: String,
-) -> impl IntoView {
-    let title = RwSignal::new(default_title);
-    let preview = RwSignal::new(None::<Result<ChangeView, ApiError>>);
-    let failed = RwSignal::new(None::<ApiError>);
-    let busy = RwSignal::new(false);
-    let key = StoredValue::new(String::new());
-    let navigate = use_navigate();
-    let body =
-        move || json!({"title": title.get_untracked(), "description": "", "edits": edits.run(())});
-    let on_preview = move |_| {
-        let body = body();
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            preview.set(Some(
-                data::post_json::<ChangeView>("/api/v1/changes/preview", &body, None).await,
-            ));
-            busy.set(false);
-        });
-    };
-    let on_propose = move |_| {
-        // One key per draft: a retried click never opens a second change request.
-        if key.get_value().is_empty() {
-            key.set_value(random_key());
-        }
-        let (body, k, navigate) = (body(), key.get_value(), navigate.clone());
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            match data::post_json::<CreatedChange>("/api/v1/changes", &body, Some(&k)).await {
-                Ok(created) => navigate(&format!("/changes/{}", created.id), Default::default()),
-                Err(e) => failed.set(Some(e)),
-            }
-            busy.set(false);
-        });
-    };
-    let errors = move || {
-        issues.with(|i| {
-            i.iter()
-                .filter(|i| i.severity == validate::Severity::Error)
-                .count()
-        })
-    };
-    view! {
-        <fieldset>
-            <legend>"Propose"</legend>
-            <div class="field">
-                <label for="change-title">"Change title"</label>
-                <input id="change-title" type="text" prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
-            </div>
-            <p class="muted" id="form-status" aria-live="polite">
-                {move || match errors() { 0 => "No problems found.".to_owned(), n => format!("{n} problem(s) to fix before proposing.") }}
-            </p>
-            <div class="actions">
-                <button type="button" id="preview" on:click=on_preview disabled=move || busy.get()>"Preview"</button>
-                <button type="button" id="propose" class="primary" on:click=on_propose disabled=move || { busy.get() || errors() > 0 }>"Propose change"</button>
-            </div>
-            {move || failed.get().map(|error| view! { <ErrorBox error/> })}
-        </fieldset>
-        <section id="preview-panel" aria-live="polite">
-            {move || preview.get().map(|p| match p {
-                Err(error) => view! { <ErrorBox error/> }.into_any(),
-                Ok(view) => view! {
-                    <h2>"Preview"</h2>
-                    <IssueList issues=view.issues.clone()/>
-                    <DiffView files=view.files.clone()/>
-                }.into_any(),
-            })}
-        </section>
     }
 }
 
@@ -393,21 +317,6 @@ fn new_api() -> Value {
     })
 }
 
-pub(super) fn random_key() -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        format!(
-            "{:x}{:x}",
-            (js_sys::Math::random() * 1e15) as u64,
-            js_sys::Date::now() as u64
-        )
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        String::new()
-    }
-}
-
 /// The resource an edit page edits: the one named by the route, or `None` for a new one.
 pub(super) fn edited_resource(
     kind: &'static str,
@@ -443,21 +352,36 @@ pub(super) fn choices(kinds: &'static str) -> Resource<Result<crate::api::Resour
 pub fn ApiEditPage() -> impl IntoView {
     let detail = edited_resource("ApiDefinition");
     let policies = choices("SecurityPolicy");
+    let draft = super::draft::draft_resource();
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Some(match (detail.get()?, policies.get()?) {
-                (Err(error), _) | (_, Err(error)) => view! { <h1>"Edit API"</h1><ErrorBox error/> }.into_any(),
-                (Ok(original), Ok(policies)) => {
-                    let names = policies.items.iter().map(|p| format!("{}/{}", p.namespace, p.name)).collect();
-                    view! { <ApiForm original=original.map(|d| d.document) policies=names/> }.into_any()
-                }
-            })}
+            {move || {
+                // A resumed draft's document; the draft may create an API the repo lacks.
+                let resume = match resume_of(draft.get()?, "ApiDefinition") {
+                    Err(error) => return Some(view! { <h1>"Edit API"</h1><ErrorBox error/> }.into_any()),
+                    Ok(resume) => resume,
+                };
+                let names = |list: crate::api::ResourceList| list.items.iter().map(|p| format!("{}/{}", p.namespace, p.name)).collect::<Vec<_>>();
+                Some(match (detail.get()?, policies.get()?) {
+                    (Err(error), Ok(policies)) if resume.is_some() && error.code == "not_found" => {
+                        view! { <ApiForm original=None policies=names(policies) resume/> }.into_any()
+                    }
+                    (Err(error), _) | (_, Err(error)) => view! { <h1>"Edit API"</h1><ErrorBox error/> }.into_any(),
+                    (Ok(original), Ok(policies)) => {
+                        view! { <ApiForm original=original.map(|d| d.document) policies=names(policies) resume/> }.into_any()
+                    }
+                })
+            }}
         </Transition>
     }
 }
 
 #[component]
-fn ApiForm(original: Option<Value>, policies: Vec<String>) -> impl IntoView {
+fn ApiForm(
+    original: Option<Value>,
+    policies: Vec<String>,
+    resume: Option<Resume>,
+) -> impl IntoView {
     let is_new = original.is_none();
     let original_key = original.as_ref().map(|d| {
         (
@@ -471,11 +395,17 @@ fn ApiForm(original: Option<Value>, policies: Vec<String>) -> impl IntoView {
                 .to_owned(),
         )
     });
-    let doc = RwSignal::new(original.clone().unwrap_or_else(new_api));
+    let replaces = resume.as_ref().and_then(|r| r.id);
+    let doc = RwSignal::new(match &resume {
+        Some(r) => r.doc.clone(),
+        None => original.clone().unwrap_or_else(new_api),
+    });
+    let signed_in = crate::ui::signed_in();
     let issues = Memo::new(move |_| doc.with(|d| validate::validate_api("form", d)));
-    let default_title = match &original_key {
-        Some((ns, name)) => format!("Update {ns}/{name}"),
-        None => "Add an API".to_owned(),
+    let default_title = match (&resume, &original_key) {
+        (Some(r), _) => r.title.clone(),
+        (None, Some((ns, name))) => format!("Update {ns}/{name}"),
+        (None, None) => "Add an API".to_owned(),
     };
     let heading = if is_new {
         "Add an API".to_owned()
@@ -508,6 +438,7 @@ fn ApiForm(original: Option<Value>, policies: Vec<String>) -> impl IntoView {
     view! {
         <Title text=heading.clone()/>
         <h1>{heading}</h1>
+        <crate::ui::SignInNotice signed_in/>
         <form class="edit" on:submit=|ev| ev.prevent_default() novalidate>
             <fieldset>
                 <legend>"Identity"</legend>
@@ -624,7 +555,7 @@ fn ApiForm(original: Option<Value>, policies: Vec<String>) -> impl IntoView {
                 <Check doc path=&["spec", "enable_ip_blacklisting"] label="Block listed IPs"/>
                 <Text doc issues path=&["spec", "blacklisted_ips"] label="Blocked IPs and CIDR ranges (comma-separated)" list=true/>
             </fieldset>
-            <ProposeBox edits issues default_title/>
+            <ProposeBox edits issues default_title signed_in replaces/>
         </form>
     }
 }

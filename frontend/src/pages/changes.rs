@@ -1,12 +1,14 @@
 //! Change requests on the built-in local host: the list, and one change with its diff,
 //! validation results, approvals, comments and actions.
 
-use crate::api::{ChangeView, FileDiff};
+use super::draft::resume_href;
+use crate::api::{ChangeView, CommentRequest, FileDiff};
+use crate::client::{self, Action, ReviewStep};
 use crate::data;
 use crate::ui::ErrorBox;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_navigate, use_params_map};
 
 #[component]
 pub fn ChangesPage() -> impl IntoView {
@@ -25,7 +27,9 @@ pub fn ChangesPage() -> impl IntoView {
                             {items.into_iter().map(|c| view! {
                                 <tr>
                                     <td>{c.id}</td>
-                                    <td><a class="name" href=format!("/changes/{}", c.id)>{c.title}</a>{c.conflict.then(|| view! { <span class="badge off">"conflict"</span> })}</td>
+                                    <td><a class="name" href=format!("/changes/{}", c.id)>{c.title}</a>
+                                        {(c.state == "draft").then(|| view! { " " <span class="badge change-draft draft-badge" title="Not proposed: open it to resume or discard it">"Draft"</span> })}
+                                        {c.conflict.then(|| view! { <span class="badge off">"conflict"</span> })}</td>
                                     <td>{c.author}</td>
                                     <td><span class=format!("badge change-{}", c.state)>{c.state.clone()}</span></td>
                                     <td>{c.approvals}</td>
@@ -153,18 +157,24 @@ pub fn ChangePage() -> impl IntoView {
     let change = Resource::new(move || (id(), refresh.get()), |(id, _)| data::change(id));
     let session = Resource::new(|| (), |_| data::session());
     let action_error = RwSignal::new(None::<crate::api::ApiError>);
-    let act = move |what: &'static str, body: serde_json::Value| {
-        let url = format!("/api/v1/changes/{}/{what}", id());
-        leptos::task::spawn_local(async move {
-            match data::post_json::<ChangeView>(&url, &body, None).await {
-                Ok(_) => {
-                    action_error.set(None);
-                    refresh.update(|n| *n += 1);
-                }
-                Err(e) => action_error.set(Some(e)),
-            }
+    let (reviewing, commenting, discarding) = (Action::new(), Action::new(), Action::new());
+    let after = move |answer: Result<ChangeView, crate::api::ApiError>| match answer {
+        Ok(_) => {
+            action_error.set(None);
+            refresh.update(|n| *n += 1);
+        }
+        Err(e) => action_error.set(Some(e)),
+    };
+    let act = move |step: ReviewStep| reviewing.run(client::review(id(), step), after);
+    let navigate = use_navigate();
+    let discard = move |_| {
+        let navigate = navigate.clone();
+        discarding.run(client::discard(id()), move |answer| match answer {
+            Ok(()) => navigate("/changes", Default::default()),
+            Err(e) => action_error.set(Some(e)),
         });
     };
+    let sign_in = crate::ui::sign_in_href();
     let comment = RwSignal::new(String::new());
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -178,6 +188,8 @@ pub fn ChangePage() -> impl IntoView {
                         || me.as_deref().is_some_and(|m| c.approvals.iter().any(|a| a.eq_ignore_ascii_case(m)));
                     let open = c.state == "open";
                     let stale = c.adoption.as_ref().and_then(|a| a.stale.clone()).filter(|_| open);
+                    let draft = c.state == "draft";
+                    let discard = discard.clone();
                     let approved = c.approvals.len() as u32 >= c.approvals_required && stale.is_none();
                     view! {
                         <Title text=format!("#{} {}", c.id, c.title)/>
@@ -189,31 +201,49 @@ pub fn ChangePage() -> impl IntoView {
                             {format!(" · {} of {} approvals", c.approvals.len(), c.approvals_required)}
                         </p>
                         {(!c.description.is_empty()).then(|| view! { <p class="description">{c.description.clone()}</p> })}
+                        {draft.then(|| view! {
+                            <p class="notice" id="draft-note">"This is a draft: it was saved but not proposed. Resume it in its form, or discard it."</p>
+                        })}
                         {c.error.clone().map(|e| view! { <div class="error" role="alert">{e}</div> })}
                         {c.conflict.clone().filter(|_| open).map(|e| view! { <div class="error conflict" role="alert"><strong>"Conflict: "</strong>{e}</div> })}
                         {c.adoption.clone().map(|a| view! { <AdoptionPanel adoption=a open/> })}
                         {move || action_error.get().map(|error| view! { <ErrorBox error/> })}
                         <div class="actions" role="group" aria-label="Review">
                             {(open && me.is_some() && !is_author).then(|| view! {
-                                <button id="approve" on:click=move |_| act("approve", serde_json::json!({}))>"Approve"</button>
+                                <button id="approve" disabled=move || reviewing.busy() on:click=move |_| act(ReviewStep::Approve)>"Approve"</button>
                             })}
                             {(open && me.is_some()).then(|| view! {
-                                <button id="merge" class="primary" disabled=!approved on:click=move |_| act("merge", serde_json::json!({}))>"Merge"</button>
+                                <button id="merge" class="primary" disabled=move || !approved || reviewing.busy() on:click=move |_| act(ReviewStep::Merge)>"Merge"</button>
                             })}
                             {(open && is_author && c.conflict.is_some()).then(|| view! {
-                                <button id="rebase" on:click=move |_| act("rebase", serde_json::json!({}))>"Regenerate from the new base"</button>
+                                <button id="rebase" disabled=move || reviewing.busy() on:click=move |_| act(ReviewStep::Rebase)>"Regenerate from the new base"</button>
                             })}
                             {(open && is_author && stale.is_some()).then(|| view! {
-                                <button id="readopt" on:click=move |_| act("rebase", serde_json::json!({}))>"Regenerate from the cluster"</button>
+                                <button id="readopt" disabled=move || reviewing.busy() on:click=move |_| act(ReviewStep::Rebase)>"Regenerate from the cluster"</button>
                             })}
                             {stale.clone().filter(|_| me.is_some()).map(|_| view! {
                                 <p class="muted" id="merge-blocked">"Merge is blocked: this change is stale (see above)."</p>
                             })}
                             {(open && may_close).then(|| view! {
-                                <button id="close" on:click=move |_| act("close", serde_json::json!({}))>"Close"</button>
+                                <button id="close" disabled=move || reviewing.busy() on:click=move |_| act(ReviewStep::Close)>"Close"</button>
                             })}
-                            {me.is_none().then(|| view! { <a href="/login">"Sign in to review"</a> })}
+                            {(draft && is_author).then(|| view! {
+                                <button id="discard" class="danger" disabled=move || discarding.busy() on:click=discard>"Discard draft"</button>
+                            })}
+                            {me.is_none().then(|| view! { <a href=sign_in.clone()>"Sign in to review"</a> })}
                         </div>
+                        {draft.then(|| view! {
+                            <h2>"Saved edits"</h2>
+                            <ul class="resources" id="draft-edits">
+                                {c.edits.iter().map(|e| {
+                                    let what = if e.delete { "delete" } else if e.yaml.is_some() { "YAML" } else if e.merge_patch.is_some() { "patch" } else { "document" };
+                                    view! {
+                                        <li><span class="badge">{what}</span> " " {format!("{} {}/{}", e.kind, e.namespace, e.name)} " "
+                                            {(!e.delete && is_author).then(|| view! { <a class="button small resume" href=resume_href(c.id, e)>"Resume"</a> })}</li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        })}
                         <h2>"Resources"</h2>
                         <ul class="resources">
                             {c.resources.iter().map(|r| view! {
@@ -236,12 +266,16 @@ pub fn ChangePage() -> impl IntoView {
                             <form class="comment" on:submit=move |ev| {
                                 ev.prevent_default();
                                 let body = comment.get_untracked();
-                                comment.set(String::new());
-                                act("comments", serde_json::json!({"body": body}));
+                                commenting.run(client::comment(id(), &CommentRequest { body }), move |answer| {
+                                    if answer.is_ok() {
+                                        comment.set(String::new());
+                                    }
+                                    after(answer);
+                                });
                             }>
                                 <label for="comment-body">"Comment"</label>
                                 <textarea id="comment-body" rows="3" prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))></textarea>
-                                <button type="submit">"Comment"</button>
+                                <button type="submit" disabled=move || commenting.busy()>"Comment"</button>
                             </form>
                         })}
                     }.into_any()

@@ -8,6 +8,9 @@ use leptos_meta::Title;
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let session = Resource::new(|| (), |_| data::session());
+    // Where to return after signing in; the server accepts only a local path.
+    let query = leptos_router::hooks::use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
     view! {
         <Title text="Sign in"/>
         <h1>"Sign in"</h1>
@@ -24,12 +27,14 @@ pub fn LoginPage() -> impl IntoView {
                         {s.demo_users.iter().map(|u| view! {
                             <form method="post" action="/auth/demo" class="inline">
                                 <input type="hidden" name="user" value=u.clone()/>
+                                <input type="hidden" name="next" value=next/>
                                 <button type="submit">{format!("Continue as {u}")}</button>
                             </form>
                         }).collect_view()}
                     </div>
                     <form method="post" action="/auth/demo" class="other-user">
                         <label for="user">"Or another name"</label>
+                        <input type="hidden" name="next" value=next/>
                         <input id="user" name="user" required pattern="[A-Za-z0-9._\\-]{1,64}" autocomplete="username"/>
                         <button type="submit">"Sign in"</button>
                     </form>

@@ -2,7 +2,8 @@
 //! the name, state, listen path, upstream and authentication. Both objects change in one commit;
 //! the JSON document keeps its indentation, so the diff shows only the changed lines.
 
-use super::api_edit::{Messages, ProposeBox, Text, get, set};
+use super::api_edit::{Messages, Text, get, set};
+use super::propose::ProposeBox;
 use crate::data;
 use crate::ui::ErrorBox;
 use crate::validate;
@@ -122,6 +123,7 @@ fn OasForm(original: Option<(Value, Value)>) -> impl IntoView {
     let cr = RwSignal::new(cr0);
     let oas = RwSignal::new(oas0.clone());
     let cm = StoredValue::new(cm0);
+    let signed_in = crate::ui::signed_in();
     let issues = Memo::new(move |_| {
         let c = cr.get();
         oas.with(|o| validate::validate_oas("form", &c, Some(o)))
@@ -236,6 +238,7 @@ fn OasForm(original: Option<(Value, Value)>) -> impl IntoView {
     view! {
         <Title text=heading.clone()/>
         <h1>{heading}</h1>
+        <crate::ui::SignInNotice signed_in/>
         <form class="edit" on:submit=|ev| ev.prevent_default() novalidate>
             <fieldset>
                 <legend>"Resource"</legend>
@@ -252,7 +255,7 @@ fn OasForm(original: Option<(Value, Value)>) -> impl IntoView {
                 {text_field(&["upstream", "url"], "oas-upstream", "Upstream URL", "http://pets.default.svc:8080")}
                 {check_field(&["server", "authentication", "enabled"], "oas-auth", "Require authentication")}
             </fieldset>
-            <ProposeBox edits issues default_title/>
+            <ProposeBox edits issues default_title signed_in/>
         </form>
     }
 }

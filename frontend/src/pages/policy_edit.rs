@@ -1,7 +1,9 @@
 //! The policy form: state, limits, quotas, throttling, key expiry, tags, metadata, and the APIs
 //! it grants (picked from the existing ones) with versions, allowed URLs and per-API limits.
 
-use super::api_edit::{Check, Messages, ProposeBox, Text, choices, edited_resource, get, set};
+use super::api_edit::{Check, Messages, Text, choices, edited_resource, get, set};
+use super::draft::{Resume, draft_resource, resume_of};
+use super::propose::ProposeBox;
 use crate::ui::ErrorBox;
 use crate::validate::{self, Issue};
 use leptos::prelude::*;
@@ -21,15 +23,26 @@ fn new_policy() -> Value {
 pub fn PolicyEditPage() -> impl IntoView {
     let detail = edited_resource("SecurityPolicy");
     let apis = choices("ApiDefinition,TykOasApiDefinition");
+    let draft = draft_resource();
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Some(match (detail.get()?, apis.get()?) {
-                (Err(error), _) | (_, Err(error)) => view! { <h1>"Edit policy"</h1><ErrorBox error/> }.into_any(),
-                (Ok(original), Ok(apis)) => {
-                    let choices: Vec<(String, String, String)> = apis.items.iter().map(|a| (a.kind.clone(), a.namespace.clone(), a.name.clone())).collect();
-                    view! { <PolicyForm original=original.map(|d| d.document) apis=choices/> }.into_any()
-                }
-            })}
+            {move || {
+                // A resumed draft's document; the draft may create a policy the repo lacks.
+                let resume = match resume_of(draft.get()?, "SecurityPolicy") {
+                    Err(error) => return Some(view! { <h1>"Edit policy"</h1><ErrorBox error/> }.into_any()),
+                    Ok(resume) => resume,
+                };
+                let choices = |list: crate::api::ResourceList| list.items.iter().map(|a| (a.kind.clone(), a.namespace.clone(), a.name.clone())).collect::<Vec<_>>();
+                Some(match (detail.get()?, apis.get()?) {
+                    (Err(e), Ok(apis)) if resume.is_some() && e.code == "not_found" => {
+                        view! { <PolicyForm original=None apis=choices(apis) resume/> }.into_any()
+                    }
+                    (Err(error), _) | (_, Err(error)) => view! { <h1>"Edit policy"</h1><ErrorBox error/> }.into_any(),
+                    (Ok(original), Ok(apis)) => {
+                        view! { <PolicyForm original=original.map(|d| d.document) apis=choices(apis) resume/> }.into_any()
+                    }
+                })
+            }}
         </Transition>
     }
 }
@@ -139,7 +152,11 @@ fn set_right(doc: &mut Value, i: usize, key: &str, value: Option<Value>) {
 }
 
 #[component]
-fn PolicyForm(original: Option<Value>, apis: Vec<(String, String, String)>) -> impl IntoView {
+fn PolicyForm(
+    original: Option<Value>,
+    apis: Vec<(String, String, String)>,
+    resume: Option<Resume>,
+) -> impl IntoView {
     let original_key = original.as_ref().map(|d| {
         (
             d["metadata"]["namespace"]
@@ -152,14 +169,20 @@ fn PolicyForm(original: Option<Value>, apis: Vec<(String, String, String)>) -> i
                 .to_owned(),
         )
     });
-    let doc = RwSignal::new(original.unwrap_or_else(new_policy));
+    let replaces = resume.as_ref().and_then(|r| r.id);
+    let default_title = match (&resume, &original_key) {
+        (Some(r), _) => r.title.clone(),
+        (None, Some((ns, n))) => format!("Update policy {ns}/{n}"),
+        (None, None) => "Add a policy".to_owned(),
+    };
+    let doc = RwSignal::new(match resume {
+        Some(r) => r.doc,
+        None => original.unwrap_or_else(new_policy),
+    });
+    let signed_in = crate::ui::signed_in();
     let issues = Memo::new(move |_| doc.with(|d| validate::validate_policy("form", d)));
     let heading = match &original_key {
         Some((ns, n)) => format!("Edit policy {ns}/{n}"),
-        None => "Add a policy".to_owned(),
-    };
-    let default_title = match &original_key {
-        Some((ns, n)) => format!("Update policy {ns}/{n}"),
         None => "Add a policy".to_owned(),
     };
     let edits = Callback::new(move |()| {
@@ -199,6 +222,7 @@ fn PolicyForm(original: Option<Value>, apis: Vec<(String, String, String)>) -> i
     view! {
         <Title text=heading.clone()/>
         <h1>{heading}</h1>
+        <crate::ui::SignInNotice signed_in/>
         <form class="edit" on:submit=|ev| ev.prevent_default() novalidate>
             <fieldset>
                 <legend>"Identity and state"</legend>
@@ -241,7 +265,7 @@ fn PolicyForm(original: Option<Value>, apis: Vec<(String, String, String)>) -> i
                 </For>
                 <button type="button" id="add-right" on:click=add_right>"Grant another API"</button>
             </fieldset>
-            <ProposeBox edits issues default_title/>
+            <ProposeBox edits issues default_title signed_in replaces/>
         </form>
     }
 }

@@ -141,22 +141,19 @@ fn pager(
 
 /// "Adopt into Git": the live values become a change request (signed-in users).
 #[component]
-fn AdoptButton(body: serde_json::Value) -> impl IntoView {
+fn AdoptButton(request: crate::api::AdoptRequest) -> impl IntoView {
     let failed = RwSignal::new(None::<crate::api::ApiError>);
+    let adopting = crate::client::Action::new();
     let navigate = leptos_router::hooks::use_navigate();
     let on_click = move |_| {
-        let (body, navigate) = (body.clone(), navigate.clone());
-        leptos::task::spawn_local(async move {
-            match data::post_json::<crate::api::CreatedChange>("/api/v1/status/adopt", &body, None)
-                .await
-            {
-                Ok(c) => navigate(&format!("/changes/{}", c.id), Default::default()),
-                Err(e) => failed.set(Some(e)),
-            }
+        let navigate = navigate.clone();
+        adopting.run(crate::client::adopt(&request), move |answer| match answer {
+            Ok(c) => navigate(&format!("/changes/{}", c.id), Default::default()),
+            Err(e) => failed.set(Some(e)),
         });
     };
     view! {
-        <button type="button" class="adopt small" on:click=on_click title="Propose a change that makes Git match the cluster">"Adopt into Git"</button>
+        <button type="button" class="adopt small" disabled=move || adopting.busy() on:click=on_click title="Propose a change that makes Git match the cluster">"Adopt into Git"</button>
         {move || failed.get().map(|error| view! { <ErrorBox error/> })}
     }
 }
@@ -239,8 +236,8 @@ pub fn StatusPage() -> impl IntoView {
                                         {row.cells.iter().map(|c| {
                                             let detail = cell_detail(c);
                                             let adopt = (c.state == "drifted").then(|| {
-                                                let body = serde_json::json!({"cluster": c.cluster, "kind": row.kind, "namespace": row.namespace, "name": row.name});
-                                                view! { <AdoptButton body/> }
+                                                let request = crate::api::AdoptRequest { cluster: c.cluster.clone(), kind: row.kind.clone(), namespace: row.namespace.clone(), name: row.name.clone() };
+                                                view! { <AdoptButton request/> }
                                             });
                                             view! {
                                                 <td data-cluster=c.cluster.clone()>

@@ -276,6 +276,31 @@ pub async fn set_closed(db: &Db, id: i64, user: &str) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Deletes a draft with its events and resources; `false` when `id` is not (or no longer) a
+/// draft, and then nothing is deleted.
+pub async fn delete_draft(db: &Db, id: i64) -> Result<bool, DbError> {
+    const IS_DRAFT: &str = "(SELECT id FROM changes WHERE id = $1 AND state = 'draft')";
+    db_run!(
+        db,
+        execute,
+        &format!("DELETE FROM change_events WHERE change_id IN {IS_DRAFT}"),
+        id
+    )?;
+    db_run!(
+        db,
+        execute,
+        &format!("DELETE FROM change_resources WHERE change_id IN {IS_DRAFT}"),
+        id
+    )?;
+    let n = db_run!(
+        db,
+        execute,
+        "DELETE FROM changes WHERE id = $1 AND state = 'draft'",
+        id
+    )?;
+    Ok(n > 0)
+}
+
 pub async fn resources(db: &Db, id: i64) -> Result<Vec<ResourceRow>, DbError> {
     Ok(db_run!(
         db,

@@ -104,6 +104,21 @@ pub async fn get_change(
     Ok(Json(state.app.changes.view(id).await?))
 }
 
+/// Discard a draft (its author only): a proposal the server refused, or one never finished.
+/// Proposed changes are closed instead (`/close`).
+#[utoipa::path(delete, path = "/api/v1/changes/{id}", params(("id" = i64, Path)),
+    responses((status = 204, description = "the draft is gone"), (status = 401, body = ApiError),
+        (status = 403, body = ApiError), (status = 404, body = ApiError),
+        (status = 409, description = "not a draft (`not_draft`)", body = ApiError)))]
+pub async fn discard_change(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, WebError> {
+    state.app.changes.discard(id, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The change's description as markdown (what a remote host gets as the pull request body).
 pub async fn get_change_description(
     State(state): State<AppState>,

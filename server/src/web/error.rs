@@ -85,8 +85,8 @@ pub fn status_of(code: &str) -> StatusCode {
         }
         "unauthenticated" => StatusCode::UNAUTHORIZED,
         "forbidden" | "self_approval" | "cross_origin" => StatusCode::FORBIDDEN,
-        "conflict" | "not_open" | "approval_required" | "already_exists" | "stale"
-        | "checked_out" => StatusCode::CONFLICT,
+        "conflict" | "not_open" | "not_draft" | "approval_required" | "already_exists"
+        | "stale" | "checked_out" => StatusCode::CONFLICT,
         "json_required" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "internal" => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::UNPROCESSABLE_ENTITY,

@@ -19,6 +19,7 @@ use utoipa::OpenApi;
         super::changes::preview_change,
         super::changes::list_changes,
         super::changes::get_change,
+        super::changes::discard_change,
         super::changes::approve_change,
         super::changes::merge_change,
         super::changes::close_change,

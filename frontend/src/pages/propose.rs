@@ -1,0 +1,101 @@
+//! Proposing from a form: the change title, the validation status, *Preview* and *Propose*,
+//! shared by every edit form; and what happens once a change is open.
+
+use super::changes::{DiffView, IssueList};
+use crate::api::{ApiError, ChangeView, CreateChangeRequest};
+use crate::client::{self, Action};
+use crate::ui::ErrorBox;
+use crate::validate::{self, Issue};
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use serde_json::Value;
+
+/// Title, validation status, Preview and Propose: shared by every form. `edits` gives the
+/// edits to send (a JSON array of `EditRequest`). Proposing needs a sign-in (`signed_in`);
+/// a form resumed from a draft (`replaces`) discards that draft once the new change is open.
+#[component]
+pub(super) fn ProposeBox(
+    edits: Callback<(), Value>,
+    issues: Memo<Vec<Issue>>,
+    default_title: String,
+    signed_in: Resource<Option<bool>>,
+    #[prop(optional_no_strip)] replaces: Option<i64>,
+) -> impl IntoView {
+    let title = RwSignal::new(default_title);
+    let preview = RwSignal::new(None::<Result<ChangeView, ApiError>>);
+    let failed = RwSignal::new(None::<ApiError>);
+    let (previewing, proposing) = (Action::new(), Action::new());
+    let navigate = use_navigate();
+    let request = move || CreateChangeRequest {
+        title: title.get_untracked(),
+        description: String::new(),
+        edits: serde_json::from_value(edits.run(())).unwrap_or_default(),
+    };
+    let on_preview = move |_| {
+        previewing.run(client::preview_change(&request()), move |answer| {
+            preview.set(Some(answer));
+        });
+    };
+    let on_propose = move |_| {
+        let navigate = navigate.clone();
+        proposing.run(
+            client::create_change(&request()),
+            move |answer| match answer {
+                Ok(created) => open_created(created.id, replaces, navigate),
+                Err(e) => failed.set(Some(e)),
+            },
+        );
+    };
+    let errors = move || {
+        issues.with(|i| {
+            i.iter()
+                .filter(|i| i.severity == validate::Severity::Error)
+                .count()
+        })
+    };
+    let signed_out = move || signed_in.get().flatten() != Some(true);
+    view! {
+        <fieldset>
+            <legend>"Propose"</legend>
+            <div class="field">
+                <label for="change-title">"Change title"</label>
+                <input id="change-title" type="text" prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
+            </div>
+            <p class="muted" id="form-status" aria-live="polite">
+                {move || match errors() { 0 => "No problems found.".to_owned(), n => format!("{n} problem(s) to fix before proposing.") }}
+            </p>
+            <div class="actions">
+                <button type="button" id="preview" on:click=on_preview disabled=move || previewing.busy() || signed_out()>"Preview"</button>
+                <button type="button" id="propose" class="primary" on:click=on_propose disabled=move || { proposing.busy() || errors() > 0 || signed_out() }>"Propose change"</button>
+            </div>
+            {move || failed.get().map(|error| view! { <ErrorBox error/> })}
+        </fieldset>
+        <section id="preview-panel" aria-live="polite">
+            {move || preview.get().map(|p| match p {
+                Err(error) => view! { <ErrorBox error/> }.into_any(),
+                Ok(view) => view! {
+                    <h2>"Preview"</h2>
+                    <IssueList issues=view.issues.clone()/>
+                    <DiffView files=view.files.clone()/>
+                }.into_any(),
+            })}
+        </section>
+    }
+}
+
+/// Opens a change just created; a draft it was resumed from goes (best effort: if that fails,
+/// the draft stays listed and can still be discarded by hand).
+pub(super) fn open_created(
+    id: i64,
+    replaces: Option<i64>,
+    navigate: impl Fn(&str, leptos_router::NavigateOptions) + 'static,
+) {
+    let go = move || navigate(&format!("/changes/{id}"), Default::default());
+    match replaces.filter(|d| *d != id) {
+        Some(draft) => leptos::task::spawn_local(async move {
+            let _ = client::send(client::discard(draft), &client::new_key()).await;
+            go();
+        }),
+        None => go(),
+    }
+}
