@@ -136,7 +136,8 @@ fn require_bundle(config: &Config, args: &BundleArgs) -> anyhow::Result<()> {
 fn check_bundle() -> ExitCode {
     let files = assets::bundle();
     for f in &files {
-        println!("  {} ({} bytes)", f.name, f.bytes);
+        let sha256: String = f.sha256.iter().map(|b| format!("{b:02x}")).collect();
+        println!("{sha256}  {} ({} bytes)", f.name, f.bytes);
     }
     match assets::check_bundle(&files) {
         Ok(()) => {
