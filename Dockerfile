@@ -4,11 +4,9 @@ FROM rust:1.95-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN rustup target add wasm32-unknown-unknown \
- && cargo install wasm-bindgen-cli --version 0.2.130 \
- && npm ci --no-audit --no-fund \
- && bash -c 'source scripts/lib.sh && build_wasm' \
- && cargo build --release --locked -p tollgate --bin tollgate
+# The README's command: the wasm tools, the browser bundle, the release binary with the bundle
+# embedded, and a check that it embeds the bundle just built.
+RUN ./scripts/release
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates git && rm -rf /var/lib/apt/lists/* \

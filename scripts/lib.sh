@@ -41,12 +41,23 @@ build_wasm() {
     say "Building the browser bundle (wasm)"
     cargo build -p frontend --lib --target wasm32-unknown-unknown --no-default-features \
         --features hydrate --profile wasm-release
-    mkdir -p site/pkg
-    wasm-bindgen --target web --out-name frontend --out-dir site/pkg --no-typescript \
+    local out="$CARGO_TARGET_DIR/site-pkg" f
+    rm -rf "$out"
+    mkdir -p "$out" site/pkg
+    wasm-bindgen --target web --out-name frontend --out-dir "$out" --no-typescript \
         "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm"
     node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
         --enable-sign-ext --enable-mutable-globals \
-        site/pkg/frontend_bg.wasm -o site/pkg/frontend_bg.wasm
+        "$out/frontend_bg.wasm" -o "$out/frontend_bg.wasm"
+    # Only changed files are replaced: a release build embeds site/pkg and is rebuilt when a
+    # file in it is touched (server/build.rs), so an unchanged bundle costs no rebuild.
+    for f in "$out"/*; do
+        if [ -d "$f" ]; then
+            rm -rf "site/pkg/${f##*/}" && cp -r "$f" site/pkg/
+        elif ! cmp -s "$f" "site/pkg/${f##*/}"; then
+            cp "$f" site/pkg/
+        fi
+    done
 }
 
 # Reports what the first page ships to the browser (gzip).

@@ -108,6 +108,9 @@ pub struct ServerConfig {
     pub idle_timeout_secs: u64,
     /// Connections served at once; more wait in the listen backlog.
     pub max_connections: usize,
+    /// Start `tollgate serve`/`demo` even when the binary has no browser bundle (pages then
+    /// render but never hydrate). Off: such a binary refuses to start.
+    pub allow_missing_bundle: bool,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -180,6 +183,7 @@ impl Default for Config {
                 body_timeout_secs: 30,
                 idle_timeout_secs: 60,
                 max_connections: 4096,
+                allow_missing_bundle: false,
             },
             database: DatabaseConfig {
                 url: String::new(),
@@ -328,12 +332,14 @@ mod tests {
         #[allow(clippy::result_large_err)]
         figment::Jail::expect_with(|jail| {
             jail.set_env("TOLLGATE__REPO__BRANCH", "release");
+            jail.set_env("TOLLGATE__SERVER__ALLOW_MISSING_BUNDLE", "true");
             let c = Config::load(Config::default(), Some(&file)).map_err(|e| e.to_string())?;
             assert_eq!(c.server.bind.port(), 9000);
             assert_eq!(c.repo.branch, "release");
             assert_eq!(c.repo.path, PathBuf::from("/srv/tg/config-repo.git"));
             assert_eq!(c.database.url, "sqlite:///srv/tg/tollgate.db");
             assert!(!c.auth.demo);
+            assert!(c.server.allow_missing_bundle);
             Ok(())
         });
     }

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tollgate::config::Config;
+use tollgate::web::assets;
 
 /// GitOps API management for the Tyk Operator: browse and edit the APIs and policies of a
 /// config repo, reviewed as pull requests.
@@ -22,6 +23,8 @@ enum Command {
         /// TOLLGATE__SECTION__KEY override it.
         #[arg(long, short)]
         config: Option<PathBuf>,
+        #[command(flatten)]
+        bundle: BundleArgs,
     },
     /// Serve the demo: a data folder with a SQLite database and an example config repo
     /// (created on first start), and the demo sign-in.
@@ -32,6 +35,8 @@ enum Command {
         /// Optional TOML config file applied over the demo defaults.
         #[arg(long, short)]
         config: Option<PathBuf>,
+        #[command(flatten)]
+        bundle: BundleArgs,
     },
     /// Index a config repo once and print what it holds and every problem found; exits 1 if
     /// there are problems. Useful in the config repo's own CI.
@@ -42,6 +47,17 @@ enum Command {
         #[arg(long, default_value = "main")]
         branch: String,
     },
+    /// Print the browser bundle this binary serves (its files and id); exits 1 if it is
+    /// incomplete.
+    CheckBundle,
+}
+
+#[derive(clap::Args)]
+struct BundleArgs {
+    /// Start even without the browser bundle (pages render but never hydrate); the same as
+    /// server.allow_missing_bundle = true.
+    #[arg(long)]
+    allow_missing_bundle: bool,
 }
 
 fn main() -> ExitCode {
@@ -73,12 +89,18 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve { config } => {
+        Command::Serve { config, bundle } => {
             let config = Config::load(Config::default(), config.as_deref())?;
+            require_bundle(&config, &bundle)?;
             serve(config).await
         }
-        Command::Demo { data_dir, config } => {
+        Command::Demo {
+            data_dir,
+            config,
+            bundle,
+        } => {
             let config = Config::load(Config::demo(data_dir), config.as_deref())?;
+            require_bundle(&config, &bundle)?;
             let (path, branch) = (config.repo.path.clone(), config.repo.branch.clone());
             if tokio::task::spawn_blocking(move || tollgate::repo::seed_demo_repo(&path, &branch))
                 .await??
@@ -91,6 +113,41 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             serve(config).await
         }
         Command::Check { repo, branch } => check(&repo, &branch),
+        Command::CheckBundle => Ok(check_bundle()),
+    }
+}
+
+/// Refuses to serve pages that could never hydrate, unless told to.
+fn require_bundle(config: &Config, args: &BundleArgs) -> anyhow::Result<()> {
+    let files = assets::bundle();
+    match assets::check_bundle(&files) {
+        Ok(()) => {
+            tracing::info!(bundle = %assets::bundle_id(&files), "browser bundle");
+            Ok(())
+        }
+        Err(missing) if args.allow_missing_bundle || config.server.allow_missing_bundle => {
+            tracing::warn!("{missing}");
+            Ok(())
+        }
+        Err(missing) => Err(missing.into()),
+    }
+}
+
+fn check_bundle() -> ExitCode {
+    let files = assets::bundle();
+    for f in &files {
+        let sha256: String = f.sha256.iter().map(|b| format!("{b:02x}")).collect();
+        println!("{sha256}  {} ({} bytes)", f.name, f.bytes);
+    }
+    match assets::check_bundle(&files) {
+        Ok(()) => {
+            println!("browser bundle {}: complete", assets::bundle_id(&files));
+            ExitCode::SUCCESS
+        }
+        Err(missing) => {
+            eprintln!("error: {missing}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! Handlers stay thin: extract, call one service function, map the result.
 
 mod api;
-mod assets;
+pub mod assets;
 mod changes;
 mod error;
 mod guard;
