@@ -42,7 +42,15 @@ async fn every_error_is_the_json_error_with_a_request_id_and_nothing_internal() 
     let app = TestApp::demo().await;
     let alice = app.login("alice").await;
     let cookie = alice.as_str();
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>, Option<&str>, u16)> = vec![
+    // (method, path, headers, body, expected status)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        Vec<(&'a str, &'a str)>,
+        Option<&'a str>,
+        u16,
+    );
+    let cases: Vec<Case> = vec![
         ("GET", "/api/v1/nope", vec![], None, 404),
         (
             "POST",

@@ -58,6 +58,7 @@ struct Id {
     id: i64,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub async fn insert_draft(
     db: &Db,
     title: &str,

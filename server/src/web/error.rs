@@ -11,7 +11,7 @@ use frontend::api::ApiError;
 #[derive(Debug)]
 pub struct WebError {
     pub status: StatusCode,
-    pub body: ApiError,
+    pub body: Box<ApiError>,
     /// What went wrong inside, for the log only.
     pub detail: Option<String>,
 }
@@ -20,7 +20,7 @@ impl WebError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
             status,
-            body: ApiError::new(code, message),
+            body: Box::new(ApiError::new(code, message)),
             detail: None,
         }
     }
@@ -98,7 +98,7 @@ impl From<ApiError> for WebError {
     fn from(body: ApiError) -> Self {
         Self {
             status: status_of(&body.code),
-            body,
+            body: Box::new(body),
             detail: None,
         }
     }
