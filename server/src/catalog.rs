@@ -4,11 +4,11 @@
 
 mod views;
 
+use crate::error::{Code, Error};
 use crate::repo::{ConfigRepo, IndexOptions, RepoError, RepoIndex};
 use crate::resources::{Kind, ResourceKey, SchemaSources};
 use frontend::api::{
-    ApiError, Problem, ProblemList, RepoStatus, ResourceDetail, ResourceList, ResourceQuery,
-    ResourceSummary,
+    Problem, ProblemList, RepoStatus, ResourceDetail, ResourceList, ResourceQuery, ResourceSummary,
 };
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -164,13 +164,13 @@ impl Catalog {
         Ok(true)
     }
 
-    fn ready(&self) -> Result<Arc<Snapshot>, ApiError> {
+    fn ready(&self) -> Result<Arc<Snapshot>, Error> {
         self.snapshot()
-            .ok_or_else(|| ApiError::new("not_ready", "the config repo is still being indexed"))
+            .ok_or_else(|| Error::new(Code::NotReady, "the config repo is still being indexed"))
     }
 
     /// A filtered, paged list. A page or offset past the end serves the last page.
-    pub fn list(&self, query: &ResourceQuery) -> Result<ResourceList, ApiError> {
+    pub fn list(&self, query: &ResourceQuery) -> Result<ResourceList, Error> {
         let snap = self.ready()?;
         let kinds = parse_kinds(query.kind.as_deref())?;
         let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
@@ -224,18 +224,13 @@ impl Catalog {
     }
 
     /// One resource with its views.
-    pub fn detail(
-        &self,
-        kind: &str,
-        namespace: &str,
-        name: &str,
-    ) -> Result<ResourceDetail, ApiError> {
+    pub fn detail(&self, kind: &str, namespace: &str, name: &str) -> Result<ResourceDetail, Error> {
         let snap = self.ready()?;
         let kind = Kind::parse(kind).ok_or_else(|| unknown_kind(kind))?;
         let key = ResourceKey::new(kind, namespace, name);
         let indexed = snap.index.get(&key).ok_or_else(|| {
-            ApiError::new(
-                "not_found",
+            Error::new(
+                Code::NotFound,
                 format!("no {kind} {namespace}/{name} on branch {}", self.branch),
             )
         })?;
@@ -244,10 +239,10 @@ impl Catalog {
             indexed,
             snap.granted_by.get(&key).map_or(&[][..], Vec::as_slice),
         )
-        .map_err(|e| ApiError::new("invalid_resource", e.message))
+        .map_err(|e| Error::new(Code::InvalidResource, e.message))
     }
 
-    pub fn problems(&self) -> Result<ProblemList, ApiError> {
+    pub fn problems(&self) -> Result<ProblemList, Error> {
         let snap = self.ready()?;
         Ok(ProblemList {
             commit: snap.index.commit().map(|c| c.to_string()),
@@ -283,16 +278,16 @@ impl Catalog {
     }
 }
 
-fn unknown_kind(kind: &str) -> ApiError {
-    ApiError::new(
-        "unknown_kind",
+fn unknown_kind(kind: &str) -> Error {
+    Error::new(
+        Code::UnknownKind,
         format!(
             "unknown kind `{kind}`; expected ApiDefinition, SecurityPolicy, TykOasApiDefinition or ConfigMap"
         ),
     )
 }
 
-fn parse_kinds(kinds: Option<&str>) -> Result<Vec<Kind>, ApiError> {
+fn parse_kinds(kinds: Option<&str>) -> Result<Vec<Kind>, Error> {
     match kinds.map(str::trim).filter(|k| !k.is_empty()) {
         None => Ok(vec![
             Kind::ApiDefinition,

@@ -11,11 +11,12 @@ pub use plan::PathTemplates;
 
 use crate::catalog::Catalog;
 use crate::db::{Db, DbError};
+use crate::error::{Code, Error};
 use crate::repo::{ConfigRepo, FileWrite, IndexOptions, Person, RepoError, RepoIndex};
 use askama::Template;
 use frontend::api::{
-    ApiError, ChangeEvent, ChangeSummary, ChangeView, ChangedResource, CreateChangeRequest,
-    CreatedChange, EditRequest,
+    ChangeEvent, ChangeSummary, ChangeView, ChangedResource, CreateChangeRequest, CreatedChange,
+    EditRequest,
 };
 use frontend::validate::{Issue, Severity, has_errors};
 use gix::ObjectId;
@@ -68,37 +69,36 @@ struct ChangeDescription<'a> {
     link: String,
 }
 
-fn err(code: &str, message: impl Into<String>) -> ApiError {
-    ApiError::new(code, message)
+fn err(code: Code, message: impl Into<String>) -> Error {
+    Error::new(code, message)
 }
 
-fn db_err(e: DbError) -> ApiError {
-    tracing::error!(error = %e, "database error in the change flow");
+fn db_err(e: DbError) -> Error {
     err(
-        "database_unavailable",
+        Code::DatabaseUnavailable,
         "the database is unavailable; nothing was changed",
     )
+    .detail(e)
 }
 
-fn repo_err(e: RepoError) -> ApiError {
+fn repo_err(e: RepoError) -> Error {
     if let RepoError::CheckedOut { branch, .. } = &e {
         return err(
-            "checked_out",
+            Code::CheckedOut,
             format!(
                 "branch `{branch}` is checked out in the config repo's work tree, and Tollgate never moves a checked-out branch; an administrator must point repo.path at a bare repository"
             ),
         );
     }
-    tracing::error!(error = %e, "git error in the change flow");
     err(
-        "repo_unavailable",
-        format!("the config repository could not be written: {e}"),
+        Code::RepoUnavailable,
+        "the config repository could not be read or written; nothing was changed",
     )
+    .detail(e)
 }
 
-fn join_err(e: tokio::task::JoinError) -> ApiError {
-    tracing::error!(error = %e, "change task failed");
-    err("internal", "internal error")
+fn join_err(e: tokio::task::JoinError) -> Error {
+    Error::internal(e)
 }
 
 /// Lower-case words joined by `-`, for branch names.
@@ -121,23 +121,23 @@ fn slug(title: &str) -> String {
 /// Titles and descriptions become commit text: a title is one line of 1 to 200 characters
 /// without control characters (a newline would forge trailers, a NUL makes a commit
 /// `git fsck --strict` refuses); a description may hold lines but no NUL.
-fn check_text(title: &str, description: &str) -> Result<(), ApiError> {
+fn check_text(title: &str, description: &str) -> Result<(), Error> {
     if title.is_empty() || title.chars().count() > 200 {
-        return Err(err("invalid_title", "the title must be 1 to 200 characters").at("title"));
+        return Err(err(Code::InvalidTitle, "the title must be 1 to 200 characters").at("title"));
     }
     if title
         .chars()
         .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
     {
         return Err(err(
-            "invalid_title",
+            Code::InvalidTitle,
             "the title must be one line without control characters",
         )
         .at("title"));
     }
     if description.contains('\0') {
         return Err(err(
-            "invalid_description",
+            Code::InvalidDescription,
             "the description must not contain NUL characters",
         )
         .at("description"));
@@ -183,7 +183,7 @@ impl plan::FileSource for RepoFiles<'_> {
             .repo
             .read_file(self.commit, path)
             .map_err(|e| plan::PlanError {
-                code: "repo_unavailable",
+                code: Code::RepoUnavailable,
                 field: path.into(),
                 message: e.to_string(),
             })?;
@@ -219,7 +219,7 @@ impl ChangeService {
     async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&GitSide) -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, Error> {
         let git = Arc::clone(&self.git);
         tokio::task::spawn_blocking(move || f(&git))
             .await
@@ -233,7 +233,7 @@ impl ChangeService {
         author: &str,
         req: CreateChangeRequest,
         key: Option<&str>,
-    ) -> Result<(bool, CreatedChange), ApiError> {
+    ) -> Result<(bool, CreatedChange), Error> {
         self.create_with(author, req, key, None).await
     }
 
@@ -244,18 +244,18 @@ impl ChangeService {
         req: CreateChangeRequest,
         key: Option<&str>,
         adoption: Option<frontend::api::Adoption>,
-    ) -> Result<(bool, CreatedChange), ApiError> {
+    ) -> Result<(bool, CreatedChange), Error> {
         let title = req.title.trim();
         check_text(title, &req.description)?;
         if req.edits.is_empty() || req.edits.len() > 100 {
-            return Err(err("no_edits", "a change holds 1 to 100 edits").at("edits"));
+            return Err(err(Code::NoEdits, "a change holds 1 to 100 edits").at("edits"));
         }
-        let edits =
-            serde_json::to_string(&req.edits).map_err(|e| err("invalid_edits", e.to_string()))?;
+        let edits = serde_json::to_string(&req.edits)
+            .map_err(|e| err(Code::InvalidEdits, e.to_string()))?;
         if let Some(key) = key {
             if key.is_empty() || key.len() > 200 {
                 return Err(err(
-                    "invalid_idempotency_key",
+                    Code::InvalidIdempotencyKey,
                     "Idempotency-Key must be 1 to 200 characters",
                 ));
             }
@@ -273,7 +273,7 @@ impl ChangeService {
         let adoption = adoption
             .map(|a| serde_json::to_string(&a))
             .transpose()
-            .map_err(|e| err("internal", e.to_string()))?;
+            .map_err(Error::internal)?;
         let id = match store::insert_draft(
             &self.db,
             title,
@@ -315,14 +315,14 @@ impl ChangeService {
         title: &str,
         description: &str,
         edits: &str,
-    ) -> Result<CreatedChange, ApiError> {
+    ) -> Result<CreatedChange, Error> {
         let same = row.title == title && row.description == description && row.edits == edits;
         if same {
             return self.resume(row).await;
         }
         if row.state != "draft" {
             return Err(err(
-                "idempotency_key_reused",
+                Code::IdempotencyKeyReused,
                 format!(
                     "this Idempotency-Key was used for change {} with a different body; use a new key for a new change",
                     row.id
@@ -335,7 +335,7 @@ impl ChangeService {
         self.propose(row.id).await
     }
 
-    async fn resume(&self, row: store::ChangeRow) -> Result<CreatedChange, ApiError> {
+    async fn resume(&self, row: store::ChangeRow) -> Result<CreatedChange, Error> {
         match (row.state.as_str(), row.branch, row.head_commit) {
             ("draft", _, _) => self.propose(row.id).await,
             (_, Some(branch), Some(commit)) => Ok(CreatedChange {
@@ -344,7 +344,7 @@ impl ChangeService {
                 commit,
             }),
             _ => Err(err(
-                "conflict",
+                Code::Conflict,
                 format!("change {} is {}", row.id, row.state),
             )),
         }
@@ -355,10 +355,10 @@ impl ChangeService {
         &self,
         base: ObjectId,
         edits: Vec<EditRequest>,
-    ) -> Result<Result<plan::Plan, plan::PlanError>, ApiError> {
+    ) -> Result<Result<plan::Plan, plan::PlanError>, Error> {
         self.blocking(move |s| {
             let index = s.index_at(base).map_err(|e| plan::PlanError {
-                code: "repo_unavailable",
+                code: Code::RepoUnavailable,
                 field: String::new(),
                 message: e.to_string(),
             })?;
@@ -376,34 +376,34 @@ impl ChangeService {
         .await
     }
 
-    async fn head(&self) -> Result<ObjectId, ApiError> {
+    async fn head(&self) -> Result<ObjectId, Error> {
         self.blocking(|s| s.repo.head_of(&s.branch))
             .await?
             .map_err(repo_err)
     }
 
-    async fn row(&self, id: i64) -> Result<store::ChangeRow, ApiError> {
+    async fn row(&self, id: i64) -> Result<store::ChangeRow, Error> {
         store::get(&self.db, id)
             .await
             .map_err(db_err)?
-            .ok_or_else(|| err("not_found", format!("no change {id}")))
+            .ok_or_else(|| err(Code::NotFound, format!("no change {id}")))
     }
 
     /// Plans the draft's edits at the branch head and writes its commit and branch.
-    async fn propose(&self, id: i64) -> Result<CreatedChange, ApiError> {
+    async fn propose(&self, id: i64) -> Result<CreatedChange, Error> {
         let _writer = self.writer.lock().await;
         // Read under the lock: a concurrent retry may have proposed it meanwhile.
         let row = self.row(id).await?;
         if row.state != "draft" {
             return match (row.branch, row.head_commit) {
                 (Some(branch), Some(commit)) => Ok(CreatedChange { id, branch, commit }),
-                _ => Err(err("conflict", format!("change {id} is {}", row.state))),
+                _ => Err(err(Code::Conflict, format!("change {id} is {}", row.state))),
             };
         }
         // Also on regenerate and resume: drafts saved before these checks existed.
         check_text(&row.title, &row.description)?;
         let edits: Vec<EditRequest> =
-            serde_json::from_str(&row.edits).map_err(|e| err("invalid_edits", e.to_string()))?;
+            serde_json::from_str(&row.edits).map_err(|e| err(Code::InvalidEdits, e.to_string()))?;
         let base = self.head().await?;
         let planned = self.plan_at(base, edits).await?;
         let planned = match planned {
@@ -426,7 +426,7 @@ impl ChangeService {
             store::set_error(&self.db, id, Some(&message), &issues_json)
                 .await
                 .map_err(db_err)?;
-            let mut e = err("validation_failed", message);
+            let mut e = err(Code::ValidationFailed, message);
             e.issues = planned.issues;
             return Err(e);
         }
@@ -434,7 +434,7 @@ impl ChangeService {
             store::set_error(&self.db, id, Some("the edits change nothing"), &issues_json)
                 .await
                 .map_err(db_err)?;
-            return Err(err("no_change", "the edits change nothing in the repo"));
+            return Err(err(Code::NoChange, "the edits change nothing in the repo"));
         }
         let message = self.commit_message(&row, &planned);
         let branch = format!("tollgate/{id}-{}", slug(&row.title));
@@ -508,7 +508,7 @@ impl ChangeService {
         &self,
         author: &str,
         req: CreateChangeRequest,
-    ) -> Result<ChangeView, ApiError> {
+    ) -> Result<ChangeView, Error> {
         let base = self.head().await?;
         let edits = req.edits;
         let planned = self
@@ -546,7 +546,7 @@ impl ChangeService {
     }
 
     /// `GET /api/v1/changes`.
-    pub async fn list(&self, state: Option<&str>) -> Result<Vec<ChangeSummary>, ApiError> {
+    pub async fn list(&self, state: Option<&str>) -> Result<Vec<ChangeSummary>, Error> {
         let rows = store::list(&self.db, state).await.map_err(db_err)?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -576,7 +576,7 @@ impl ChangeService {
         kind: &str,
         namespace: &str,
         name: &str,
-    ) -> Result<Vec<ChangeSummary>, ApiError> {
+    ) -> Result<Vec<ChangeSummary>, Error> {
         let rows = store::open_touching(&self.db, kind, namespace, name)
             .await
             .map_err(db_err)?;
@@ -596,7 +596,7 @@ impl ChangeService {
     }
 
     /// `GET /api/v1/changes/{id}`: with the diff, validation, approvals and events.
-    pub async fn view(&self, id: i64) -> Result<ChangeView, ApiError> {
+    pub async fn view(&self, id: i64) -> Result<ChangeView, Error> {
         let row = self.row(id).await?;
         let resources: Vec<ChangedResource> = store::resources(&self.db, id)
             .await
@@ -613,7 +613,7 @@ impl ChangeService {
         let events = store::events(&self.db, id).await.map_err(db_err)?;
         let issues: Vec<Issue> = serde_json::from_str(&row.issues).unwrap_or_default();
         let edits: Vec<EditRequest> = if row.state == "draft" {
-            serde_json::from_str(&row.edits).map_err(|e| err("invalid_edits", e.to_string()))?
+            serde_json::from_str(&row.edits).map_err(|e| err(Code::InvalidEdits, e.to_string()))?
         } else {
             Vec::new()
         };
@@ -699,7 +699,7 @@ impl ChangeService {
     }
 
     /// The markdown description a remote host would get as the pull request body.
-    pub async fn description(&self, id: i64) -> Result<String, ApiError> {
+    pub async fn description(&self, id: i64) -> Result<String, Error> {
         let view = self.view(id).await?;
         ChangeDescription {
             description: &view.description,
@@ -709,23 +709,26 @@ impl ChangeService {
             link: self.link(id),
         }
         .render()
-        .map_err(|e| err("internal", e.to_string()))
+        .map_err(Error::internal)
     }
 
-    async fn open_row(&self, id: i64) -> Result<store::ChangeRow, ApiError> {
+    async fn open_row(&self, id: i64) -> Result<store::ChangeRow, Error> {
         let row = self.row(id).await?;
         if row.state != "open" {
-            return Err(err("not_open", format!("change {id} is {}", row.state)));
+            return Err(err(Code::NotOpen, format!("change {id} is {}", row.state)));
         }
         Ok(row)
     }
 
     /// Approves, as someone other than the author.
-    pub async fn approve(&self, id: i64, user: &str) -> Result<ChangeView, ApiError> {
+    pub async fn approve(&self, id: i64, user: &str) -> Result<ChangeView, Error> {
         let row = self.open_row(id).await?;
         // Logins are compared without case: `ALICE` is alice.
         if row.author.eq_ignore_ascii_case(user) {
-            return Err(err("self_approval", "you cannot approve your own change"));
+            return Err(err(
+                Code::SelfApproval,
+                "you cannot approve your own change",
+            ));
         }
         store::add_event(&self.db, id, "approval", user, "")
             .await
@@ -733,11 +736,13 @@ impl ChangeService {
         self.view(id).await
     }
 
-    pub async fn comment(&self, id: i64, user: &str, body: &str) -> Result<ChangeView, ApiError> {
+    pub async fn comment(&self, id: i64, user: &str, body: &str) -> Result<ChangeView, Error> {
         self.row(id).await?;
         let body = body.trim();
         if body.is_empty() || body.len() > 10_000 {
-            return Err(err("invalid_comment", "a comment is 1 to 10,000 characters").at("body"));
+            return Err(
+                err(Code::InvalidComment, "a comment is 1 to 10,000 characters").at("body"),
+            );
         }
         store::add_event(&self.db, id, "comment", user, body)
             .await
@@ -746,10 +751,10 @@ impl ChangeService {
     }
 
     /// Closes without merging, as the author or someone who approved it.
-    pub async fn close(&self, id: i64, user: &str) -> Result<ChangeView, ApiError> {
+    pub async fn close(&self, id: i64, user: &str) -> Result<ChangeView, Error> {
         let row = self.row(id).await?;
         if !matches!(row.state.as_str(), "open" | "draft") {
-            return Err(err("not_open", format!("change {id} is {}", row.state)));
+            return Err(err(Code::NotOpen, format!("change {id} is {}", row.state)));
         }
         let approved = store::events(&self.db, id)
             .await
@@ -758,7 +763,7 @@ impl ChangeService {
             .any(|e| e.kind == "approval" && e.author.eq_ignore_ascii_case(user));
         if !(row.author.eq_ignore_ascii_case(user) || approved) {
             return Err(err(
-                "forbidden",
+                Code::Forbidden,
                 "only the author and those who approved a change may close it",
             ));
         }
@@ -770,22 +775,22 @@ impl ChangeService {
 
     /// Discards a draft, as its author: the draft, its events and resources are deleted. A
     /// proposed change is closed instead, so its review history stays.
-    pub async fn discard(&self, id: i64, user: &str) -> Result<(), ApiError> {
+    pub async fn discard(&self, id: i64, user: &str) -> Result<(), Error> {
         let row = self.row(id).await?;
         if row.state != "draft" {
             return Err(err(
-                "not_draft",
+                Code::NotDraft,
                 format!("change {id} is {}; close it instead", row.state),
             ));
         }
         if row.author != user {
-            return Err(err("forbidden", "only the author can discard a draft"));
+            return Err(err(Code::Forbidden, "only the author can discard a draft"));
         }
         // The writer lock: a draft being proposed right now is not deleted under it.
         let _writer = self.writer.lock().await;
         if !store::delete_draft(&self.db, id).await.map_err(db_err)? {
             return Err(err(
-                "not_draft",
+                Code::NotDraft,
                 format!("change {id} is no longer a draft"),
             ));
         }
@@ -795,7 +800,7 @@ impl ChangeService {
 
     /// Merges onto the base branch: fast-forward when it has not moved, a clean re-apply when
     /// none of the change's files changed meanwhile, otherwise a conflict (nothing written).
-    pub async fn merge(&self, id: i64, user: &str) -> Result<ChangeView, ApiError> {
+    pub async fn merge(&self, id: i64, user: &str) -> Result<ChangeView, Error> {
         let row = self.open_row(id).await?;
         let paths: Vec<String> = store::resources(&self.db, id)
             .await
@@ -808,7 +813,7 @@ impl ChangeService {
             .adoption_of(&row.adoption, &row.state, &paths)
             .and_then(|a| a.stale)
         {
-            return Err(err("stale", stale));
+            return Err(err(Code::Stale, stale));
         }
         let events = store::events(&self.db, id).await.map_err(db_err)?;
         let approvals = events
@@ -817,7 +822,7 @@ impl ChangeService {
             .count();
         if u32::try_from(approvals).unwrap_or(u32::MAX) < self.settings.approvals_required {
             return Err(err(
-                "approval_required",
+                Code::ApprovalRequired,
                 format!(
                     "{approvals} of {} required approval(s)",
                     self.settings.approvals_required
@@ -827,7 +832,7 @@ impl ChangeService {
         let head_commit = row
             .head_commit
             .clone()
-            .ok_or_else(|| err("not_open", "the change has no commit"))?;
+            .ok_or_else(|| err(Code::NotOpen, "the change has no commit"))?;
         let _writer = self.writer.lock().await;
         let (base, change_commit) = (row.base_commit.clone(), head_commit);
         let message = format!(
@@ -865,17 +870,20 @@ impl ChangeService {
                 store::add_event(&self.db, id, "conflict", user, &message)
                     .await
                     .map_err(db_err)?;
-                Err(err("conflict", message))
+                Err(err(Code::Conflict, message))
             }
         }
     }
 
     /// Regenerates a conflicting change from the new base, as its author. Fields someone else
     /// changed meanwhile are never overwritten: such a change is refused with the fields named.
-    pub async fn rebase(&self, id: i64, user: &str) -> Result<ChangeView, ApiError> {
+    pub async fn rebase(&self, id: i64, user: &str) -> Result<ChangeView, Error> {
         let row = self.open_row(id).await?;
         if !row.author.eq_ignore_ascii_case(user) {
-            return Err(err("forbidden", "only the author can regenerate a change"));
+            return Err(err(
+                Code::Forbidden,
+                "only the author can regenerate a change",
+            ));
         }
         if let Some(adoption) = row
             .adoption
@@ -890,17 +898,16 @@ impl ChangeService {
             return self.reproposed(id, user).await;
         }
         let edits: Vec<EditRequest> =
-            serde_json::from_str(&row.edits).map_err(|e| err("invalid_edits", e.to_string()))?;
-        let base = ObjectId::from_hex(row.base_commit.as_bytes())
-            .map_err(|e| err("internal", e.to_string()))?;
+            serde_json::from_str(&row.edits).map_err(|e| err(Code::InvalidEdits, e.to_string()))?;
+        let base = ObjectId::from_hex(row.base_commit.as_bytes()).map_err(Error::internal)?;
         let head = self.head().await?;
         let rebased = self
-            .blocking(move |s| -> Result<Vec<EditRequest>, ApiError> {
+            .blocking(move |s| -> Result<Vec<EditRequest>, Error> {
                 let old = s.index_at(base).map_err(repo_err)?;
                 let new = s.index_at(head).map_err(repo_err)?;
                 rebase::rebase_edits(&old, &new, &edits).map_err(|fields| {
                     err(
-                        "conflict",
+                        Code::Conflict,
                         format!(
                             "changed by someone else meanwhile: {}; edit the resource again",
                             fields.join(", ")
@@ -909,7 +916,7 @@ impl ChangeService {
                 })
             })
             .await??;
-        let json = serde_json::to_string(&rebased).map_err(|e| err("internal", e.to_string()))?;
+        let json = serde_json::to_string(&rebased).map_err(Error::internal)?;
         store::set_edits(&self.db, id, &json, None)
             .await
             .map_err(db_err)?;
@@ -917,7 +924,7 @@ impl ChangeService {
     }
 
     /// Proposes regenerated edits: earlier approvals no longer count.
-    async fn reproposed(&self, id: i64, user: &str) -> Result<ChangeView, ApiError> {
+    async fn reproposed(&self, id: i64, user: &str) -> Result<ChangeView, Error> {
         store::dismiss_approvals(&self.db, id)
             .await
             .map_err(db_err)?;
@@ -964,17 +971,15 @@ impl GitSide {
         base: &str,
         head: &str,
         paths: &[String],
-    ) -> Result<Vec<frontend::api::FileDiff>, ApiError> {
-        let base =
-            ObjectId::from_hex(base.as_bytes()).map_err(|e| err("internal", e.to_string()))?;
-        let head =
-            ObjectId::from_hex(head.as_bytes()).map_err(|e| err("internal", e.to_string()))?;
+    ) -> Result<Vec<frontend::api::FileDiff>, Error> {
+        let base = ObjectId::from_hex(base.as_bytes()).map_err(Error::internal)?;
+        let head = ObjectId::from_hex(head.as_bytes()).map_err(Error::internal)?;
         let mut unique: Vec<&String> = paths.iter().collect();
         unique.sort();
         unique.dedup();
         let mut out = Vec::new();
         for path in unique {
-            let read = |c| -> Result<Option<String>, ApiError> {
+            let read = |c| -> Result<Option<String>, Error> {
                 Ok(self
                     .repo
                     .read_file(c, path)
@@ -990,9 +995,8 @@ impl GitSide {
     }
 
     /// Files among `paths` whose content on the branch head differs from `base`.
-    fn moved_files(&self, base: &str, paths: &[String]) -> Result<Option<Vec<String>>, ApiError> {
-        let base =
-            ObjectId::from_hex(base.as_bytes()).map_err(|e| err("internal", e.to_string()))?;
+    fn moved_files(&self, base: &str, paths: &[String]) -> Result<Option<Vec<String>>, Error> {
+        let base = ObjectId::from_hex(base.as_bytes()).map_err(Error::internal)?;
         let head = self.repo.head_of(&self.branch).map_err(repo_err)?;
         if head == base {
             return Ok(None);
@@ -1016,9 +1020,8 @@ impl GitSide {
         change: &str,
         paths: &[String],
         message: &str,
-    ) -> Result<Result<ObjectId, Vec<String>>, ApiError> {
-        let parse =
-            |h: &str| ObjectId::from_hex(h.as_bytes()).map_err(|e| err("internal", e.to_string()));
+    ) -> Result<Result<ObjectId, Vec<String>>, Error> {
+        let parse = |h: &str| ObjectId::from_hex(h.as_bytes()).map_err(Error::internal);
         let (base, change) = (parse(base)?, parse(change)?);
         for _attempt in 0..3 {
             let head = self.repo.head_of(&self.branch).map_err(repo_err)?;
@@ -1048,11 +1051,11 @@ impl GitSide {
                     .repo
                     .local()
                     .find_commit(change)
-                    .map_err(|e| err("internal", e.to_string()))?
+                    .map_err(Error::internal)?
                     .author()
-                    .map_err(|e| err("internal", e.to_string()))?
+                    .map_err(Error::internal)?
                     .to_owned()
-                    .map_err(|e| err("internal", e.to_string()))?;
+                    .map_err(Error::internal)?;
                 let author = Person {
                     name: author.name.to_string(),
                     email: author.email.to_string(),
@@ -1075,7 +1078,7 @@ impl GitSide {
                 return Ok(Ok(new));
             }
         }
-        Err(err("busy", "the base branch kept moving; try again"))
+        Err(err(Code::Busy, "the base branch kept moving; try again"))
     }
 }
 
@@ -1103,7 +1106,7 @@ mod tests {
         let e = check_text("ok", "a\0b").err();
         assert_eq!(
             e.map(|e| (e.code, e.field)),
-            Some(("invalid_description".into(), Some("description".into())))
+            Some((Code::InvalidDescription, Some("description".into())))
         );
     }
 }

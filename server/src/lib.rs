@@ -14,6 +14,7 @@ pub mod changes;
 pub mod clusters;
 pub mod config;
 pub mod db;
+pub mod error;
 pub mod repo;
 pub mod resources;
 pub mod rules;

@@ -42,7 +42,7 @@ impl frontend::Backend for PageBackend {
         &self,
         query: &frontend::api::ResourceQuery,
     ) -> Result<frontend::api::ResourceList, frontend::api::ApiError> {
-        self.0.catalog.list(query)
+        self.0.catalog.list(query).map_err(Into::into)
     }
     fn detail(
         &self,
@@ -50,10 +50,13 @@ impl frontend::Backend for PageBackend {
         namespace: &str,
         name: &str,
     ) -> Result<frontend::api::ResourceDetail, frontend::api::ApiError> {
-        self.0.catalog.detail(kind, namespace, name)
+        self.0
+            .catalog
+            .detail(kind, namespace, name)
+            .map_err(Into::into)
     }
     fn problems(&self) -> Result<frontend::api::ProblemList, frontend::api::ApiError> {
-        self.0.catalog.problems()
+        self.0.catalog.problems().map_err(Into::into)
     }
     fn status(&self) -> frontend::api::RepoStatus {
         self.0.catalog.status()
@@ -67,14 +70,14 @@ impl frontend::Backend for PageBackend {
     ) -> frontend::BoxFuture<Result<Vec<frontend::api::ChangeSummary>, frontend::api::ApiError>>
     {
         let app = Arc::clone(&self.0);
-        Box::pin(async move { app.changes.list(state.as_deref()).await })
+        Box::pin(async move { app.changes.list(state.as_deref()).await.map_err(Into::into) })
     }
     fn change(
         &self,
         id: i64,
     ) -> frontend::BoxFuture<Result<frontend::api::ChangeView, frontend::api::ApiError>> {
         let app = Arc::clone(&self.0);
-        Box::pin(async move { app.changes.view(id).await })
+        Box::pin(async move { app.changes.view(id).await.map_err(Into::into) })
     }
     fn resource_changes(
         &self,
@@ -84,7 +87,12 @@ impl frontend::Backend for PageBackend {
     ) -> frontend::BoxFuture<Result<Vec<frontend::api::ChangeSummary>, frontend::api::ApiError>>
     {
         let app = Arc::clone(&self.0);
-        Box::pin(async move { app.changes.open_for(&kind, &namespace, &name).await })
+        Box::pin(async move {
+            app.changes
+                .open_for(&kind, &namespace, &name)
+                .await
+                .map_err(Into::into)
+        })
     }
 }
 

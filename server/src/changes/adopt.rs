@@ -5,12 +5,11 @@
 //! is regenerated from what the cluster runs now, or closed.
 
 use super::{ChangeService, err};
+use crate::error::{Code, Error};
 use crate::resources::{Kind, ResourceKey};
 use crate::status::StatusService;
 use crate::sync;
-use frontend::api::{
-    AdoptRequest, AdoptedField, Adoption, ApiError, CreateChangeRequest, EditRequest,
-};
+use frontend::api::{AdoptRequest, AdoptedField, Adoption, CreateChangeRequest, EditRequest};
 use serde_json::Value;
 
 /// What adopting a cell's drift takes: the edit, the record and the description.
@@ -24,10 +23,10 @@ pub(super) fn read_drift(
     status: &StatusService,
     desired: Option<Value>,
     req: &AdoptRequest,
-) -> Result<Adopted, ApiError> {
+) -> Result<Adopted, Error> {
     let not_drifted = || {
         err(
-            "not_drifted",
+            Code::NotDrifted,
             format!(
                 "{}/{}/{} is not drifted in {}: the cluster runs what Git says",
                 req.kind, req.namespace, req.name, req.cluster
@@ -35,7 +34,7 @@ pub(super) fn read_drift(
         )
     };
     let kind = Kind::parse(&req.kind)
-        .ok_or_else(|| err("unknown_kind", format!("unknown kind `{}`", req.kind)))?;
+        .ok_or_else(|| err(Code::UnknownKind, format!("unknown kind `{}`", req.kind)))?;
     let key = ResourceKey::new(kind, &req.namespace, &req.name);
     let cell = status
         .cell(&req.cluster, &key)
@@ -46,7 +45,7 @@ pub(super) fn read_drift(
         .ok_or_else(not_drifted)?;
     let live = live.as_ref();
     let desired =
-        desired.ok_or_else(|| err("not_found", format!("{key} is not in the config repo")))?;
+        desired.ok_or_else(|| err(Code::NotFound, format!("{key} is not in the config repo")))?;
     let mut paths: Vec<String> = cell.drift.iter().map(|d| d.path.clone()).collect();
     if kind == Kind::ConfigMap {
         // Drift inside an OAS document is adopted as the whole document under its key.
@@ -177,7 +176,7 @@ impl ChangeService {
         user: &str,
         req: AdoptRequest,
         key: Option<&str>,
-    ) -> Result<frontend::api::CreatedChange, ApiError> {
+    ) -> Result<frontend::api::CreatedChange, Error> {
         let desired = self.desired_value(&req);
         let adopted = read_drift(&self.status, desired, &req)?;
         self.create_with(user, adopted.request, key, Some(adopted.adoption))
@@ -211,7 +210,7 @@ impl ChangeService {
         &self,
         id: i64,
         adoption: &Adoption,
-    ) -> Result<(String, String), ApiError> {
+    ) -> Result<(String, String), Error> {
         let req = AdoptRequest {
             cluster: adoption.cluster.clone(),
             kind: adoption.kind.clone(),
@@ -219,9 +218,9 @@ impl ChangeService {
             name: adoption.name.clone(),
         };
         let adopted = read_drift(&self.status, self.desired_value(&req), &req).map_err(|e| {
-            if e.code == "not_drifted" {
+            if e.code == Code::NotDrifted {
                 err(
-                    "not_drifted",
+                    Code::NotDrifted,
                     format!(
                         "change {id}: nothing left to adopt, {}; close the change",
                         e.message
@@ -231,10 +230,10 @@ impl ChangeService {
                 e
             }
         })?;
-        let edits = serde_json::to_string(&adopted.request.edits)
-            .map_err(|e| err("internal", e.to_string()))?;
+        let edits =
+            serde_json::to_string(&adopted.request.edits).map_err(crate::error::Error::internal)?;
         let record =
-            serde_json::to_string(&adopted.adoption).map_err(|e| err("internal", e.to_string()))?;
+            serde_json::to_string(&adopted.adoption).map_err(crate::error::Error::internal)?;
         Ok((edits, record))
     }
 }

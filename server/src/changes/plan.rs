@@ -1,6 +1,7 @@
 //! Planning a change: from the requested edits and the repo at the base commit to the new text
 //! of every touched file, plus validation. Blocking (reads blobs with gix).
 
+use crate::error::Code;
 use crate::repo::{IndexedResource, RepoIndex};
 use crate::resources::{Kind, Resource, ResourceKey};
 use crate::rules;
@@ -81,12 +82,12 @@ fn fit_component(component: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
 pub struct PlanError {
-    pub code: &'static str,
+    pub code: Code,
     pub field: String,
     pub message: String,
 }
 
-fn bad(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> PlanError {
+fn bad(code: Code, field: impl Into<String>, message: impl Into<String>) -> PlanError {
     PlanError {
         code,
         field: field.into(),
@@ -142,7 +143,7 @@ fn find_segment(
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
     let bom = text.len() - body.len();
     let segments =
-        yaml::split(body).map_err(|e| bad("unreadable_file", key.to_string(), e.to_string()))?;
+        yaml::split(body).map_err(|e| bad(Code::UnreadableFile, key.to_string(), e.to_string()))?;
     for seg in segments {
         let Ok(value) = yaml::parse_document(&body[seg.span.clone()], seg.start_line) else {
             continue;
@@ -191,7 +192,11 @@ pub fn plan(
 ) -> Result<Plan, PlanError> {
     let templates = &settings.templates;
     if edits.is_empty() {
-        return Err(bad("no_edits", "edits", "a change needs at least one edit"));
+        return Err(bad(
+            Code::NoEdits,
+            "edits",
+            "a change needs at least one edit",
+        ));
     }
     let mut files = Files {
         source,
@@ -207,7 +212,7 @@ pub fn plan(
         let field = format!("edits[{i}]");
         let kind = Kind::parse(&e.kind).ok_or_else(|| {
             bad(
-                "unknown_kind",
+                Code::UnknownKind,
                 format!("{field}.kind"),
                 format!("unknown kind `{}`", e.kind),
             )
@@ -215,7 +220,7 @@ pub fn plan(
         let key = ResourceKey::new(kind, &e.namespace, &e.name);
         if seen.contains(&key) {
             return Err(bad(
-                "duplicate_edit",
+                Code::DuplicateEdit,
                 field,
                 format!("{key} is edited twice in this change"),
             ));
@@ -227,7 +232,7 @@ pub fn plan(
             + usize::from(e.delete);
         if modes != 1 {
             return Err(bad(
-                "invalid_edit",
+                Code::InvalidEdit,
                 field,
                 "give exactly one of `document`, `merge_patch`, `yaml` or `delete: true`",
             ));
@@ -236,7 +241,7 @@ pub fn plan(
 
         if e.delete {
             let existing = existing
-                .ok_or_else(|| bad("not_found", &field, format!("{key} does not exist")))?;
+                .ok_or_else(|| bad(Code::NotFound, &field, format!("{key} does not exist")))?;
             delete_doc(&mut files, existing, &key, default_ns)?;
             after.insert(key.clone(), None);
             resources.push(changed(&key, "delete", &existing.path));
@@ -247,13 +252,14 @@ pub fn plan(
             (Some(doc), _) => doc.clone(),
             (None, None) if e.yaml.is_some() => {
                 let text = e.yaml.as_deref().unwrap_or_default();
-                let docs = yaml::read_all(text.as_bytes(), yaml::DEFAULT_MAX_FILE_BYTES)
-                    .map_err(|err| bad("invalid_yaml", format!("{field}.yaml"), err.to_string()))?;
+                let docs = yaml::read_all(text.as_bytes(), yaml::DEFAULT_MAX_FILE_BYTES).map_err(
+                    |err| bad(Code::InvalidYaml, format!("{field}.yaml"), err.to_string()),
+                )?;
                 match <[yaml::Document; 1]>::try_from(docs) {
                     Ok([d]) => d.value,
                     Err(_) => {
                         return Err(bad(
-                            "invalid_yaml",
+                            Code::InvalidYaml,
                             format!("{field}.yaml"),
                             "give exactly one YAML document",
                         ));
@@ -263,7 +269,7 @@ pub fn plan(
             (None, Some(patch)) => {
                 let existing = existing.ok_or_else(|| {
                     bad(
-                        "not_found",
+                        Code::NotFound,
                         &field,
                         format!("{key} does not exist, so it cannot be patched"),
                     )
@@ -271,16 +277,16 @@ pub fn plan(
                 let mut doc = existing
                     .resource
                     .to_value()
-                    .map_err(|e| bad("invalid_resource", &field, e.message))?;
+                    .map_err(|e| bad(Code::InvalidResource, &field, e.message))?;
                 json_patch::merge(&mut doc, patch);
                 doc
             }
-            (None, None) => return Err(bad("invalid_edit", field, "nothing to do")),
+            (None, None) => return Err(bad(Code::InvalidEdit, field, "nothing to do")),
         };
         let new_kind = Kind::of_document(&new_doc);
         if new_kind != Some(kind) {
             return Err(bad(
-                "kind_mismatch",
+                Code::KindMismatch,
                 format!("{field}.document"),
                 format!("the document must be a {kind} (apiVersion and kind)"),
             ));
@@ -290,7 +296,7 @@ pub fn plan(
             && version != crate::resources::TYK_API_VERSION
         {
             return Err(bad(
-                "unknown_api_version",
+                Code::UnknownApiVersion,
                 format!("{field}.document.apiVersion"),
                 format!(
                     "Tollgate does not know {version}; use {}",
@@ -299,10 +305,16 @@ pub fn plan(
             ));
         }
         let typed = Resource::from_value(&new_doc)
-            .map_err(|e| bad("invalid_resource", format!("{field}.document"), e.message))?
+            .map_err(|e| {
+                bad(
+                    Code::InvalidResource,
+                    format!("{field}.document"),
+                    e.message,
+                )
+            })?
             .ok_or_else(|| {
                 bad(
-                    "invalid_resource",
+                    Code::InvalidResource,
                     format!("{field}.document"),
                     "not a managed resource",
                 )
@@ -314,14 +326,22 @@ pub fn plan(
                 let path = existing.path.to_string();
                 let text = files
                     .current(&path)?
-                    .ok_or_else(|| bad("conflict", &field, format!("{path} is gone")))?;
+                    .ok_or_else(|| bad(Code::Conflict, &field, format!("{path} is gone")))?;
                 let (span, old_value) =
                     find_segment(&text, &key, default_ns)?.ok_or_else(|| {
-                        bad("conflict", &field, format!("{key} is no longer in {path}"))
+                        bad(
+                            Code::Conflict,
+                            &field,
+                            format!("{key} is no longer in {path}"),
+                        )
                     })?;
                 let new_segment = edit::edit_document(&text[span.clone()], &old_value, &new_doc)
                     .map_err(|err| {
-                        bad("edit_refused", format!("{field} ({path})"), err.to_string())
+                        bad(
+                            Code::EditRefused,
+                            format!("{field} ({path})"),
+                            err.to_string(),
+                        )
                     })?;
                 let new_text = format!(
                     "{}{}{}",
@@ -337,7 +357,7 @@ pub fn plan(
                 if index.get(&new_key).is_some() || after.get(&new_key).is_some_and(Option::is_some)
                 {
                     return Err(bad(
-                        "already_exists",
+                        Code::AlreadyExists,
                         format!("{field}.document.metadata"),
                         format!("{new_key} already exists"),
                     ));
@@ -361,7 +381,7 @@ pub fn plan(
             None => {
                 if new_key != key {
                     return Err(bad(
-                        "name_mismatch",
+                        Code::NameMismatch,
                         format!("{field}.document.metadata"),
                         format!("{key} does not exist; the document names {new_key}"),
                     ));
@@ -441,10 +461,10 @@ fn delete_doc(
     let path = existing.path.to_string();
     let text = files
         .current(&path)?
-        .ok_or_else(|| bad("conflict", key.to_string(), format!("{path} is gone")))?;
+        .ok_or_else(|| bad(Code::Conflict, key.to_string(), format!("{path} is gone")))?;
     let (span, _) = find_segment(&text, key, default_ns)?.ok_or_else(|| {
         bad(
-            "conflict",
+            Code::Conflict,
             key.to_string(),
             format!("{key} is no longer in {path}"),
         )
@@ -465,7 +485,7 @@ fn create_doc(
         .any(|p| p.is_empty() || p == ".." || p == ".")
     {
         return Err(bad(
-            "invalid_path",
+            Code::InvalidPath,
             field,
             format!("the file path `{path}` is not valid"),
         ));

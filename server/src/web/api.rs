@@ -57,10 +57,7 @@ pub async fn get_session(State(state): State<AppState>, user: CurrentUser) -> Js
 }
 
 pub async fn not_found() -> WebError {
-    WebError::from(frontend::api::ApiError::new(
-        "not_found",
-        "no such API endpoint; see /api/openapi.json",
-    ))
+    WebError::not_found("no such API endpoint; see /api/openapi.json")
 }
 
 /// Liveness: the process answers.

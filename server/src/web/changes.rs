@@ -22,7 +22,11 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequireUser {
     ) -> Result<Self, Self::Rejection> {
         match CurrentUser::from_request_parts(parts, state).await?.0 {
             Some(user) => Ok(Self(user.login)),
-            None => Err(ApiError::new("unauthenticated", "sign in first").into()),
+            None => Err(crate::error::Error::new(
+                crate::error::Code::Unauthenticated,
+                "sign in first",
+            )
+            .into()),
         }
     }
 }

@@ -71,35 +71,15 @@ impl WebError {
     }
 }
 
-/// The HTTP status of each error code, in one place.
-pub fn status_of(code: &str) -> StatusCode {
-    match code {
-        "not_found" => StatusCode::NOT_FOUND,
-        "not_ready"
-        | "database_unavailable"
-        | "repo_unavailable"
-        | "busy"
-        | "session_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-        "unknown_kind" | "invalid_query" | "invalid_json" | "invalid_idempotency_key" => {
-            StatusCode::BAD_REQUEST
-        }
-        "unauthenticated" => StatusCode::UNAUTHORIZED,
-        "forbidden" | "self_approval" | "cross_origin" => StatusCode::FORBIDDEN,
-        "conflict" | "not_open" | "not_draft" | "approval_required" | "already_exists"
-        | "stale" | "checked_out" => StatusCode::CONFLICT,
-        "json_required" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "internal" => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    }
-}
-
-/// Service errors carry their code; the status follows from it.
-impl From<ApiError> for WebError {
-    fn from(body: ApiError) -> Self {
+/// Service errors carry their code; the status follows from it ([`crate::error::Code::status`]).
+impl From<crate::error::Error> for WebError {
+    fn from(e: crate::error::Error) -> Self {
+        let status = e.code.status();
+        let detail = e.detail.clone();
         Self {
-            status: status_of(&body.code),
-            body: Box::new(body),
-            detail: None,
+            status,
+            body: Box::new(ApiError::from(e)),
+            detail,
         }
     }
 }
