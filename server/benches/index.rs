@@ -146,7 +146,7 @@ fn main() {
         config.server.bind = "127.0.0.1:0".parse().unwrap();
         config.repo.path = path.clone();
         config.database.url = format!("sqlite://{}", data.path().join("bench.db").display());
-        let running = tollgate::app::start(config).await.unwrap();
+        let running = tollgate::serve::start(config).await.unwrap();
         let base = format!("http://{}", running.addr);
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);

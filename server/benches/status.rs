@@ -188,7 +188,7 @@ fn main() {
             },
         );
         config.clusters = clusters;
-        let running = tollgate::app::start(config).await.unwrap();
+        let running = tollgate::serve::start(config).await.unwrap();
         let app = Arc::clone(&running.app);
         let started = Instant::now();
         let drifted = tollgate::sync::SyncState::ALL

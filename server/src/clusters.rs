@@ -15,7 +15,7 @@
 
 use crate::config::{AgentKind, ClusterConfig};
 use crate::resources::{CrdSchemas, Kind, ResourceKey};
-use crate::status::LiveObjects;
+use crate::sync::LiveObjects;
 use futures_util::StreamExt;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::{WatchStreamExt, watcher};

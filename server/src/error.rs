@@ -13,6 +13,7 @@ pub enum Code {
     InvalidJson,
     InvalidQuery,
     InvalidIdempotencyKey,
+    InvalidUser,
     UnknownKind,
     // Who is asking.
     Unauthenticated,
@@ -62,6 +63,7 @@ impl Code {
             Self::InvalidJson => "invalid_json",
             Self::InvalidQuery => "invalid_query",
             Self::InvalidIdempotencyKey => "invalid_idempotency_key",
+            Self::InvalidUser => "invalid_user",
             Self::UnknownKind => "unknown_kind",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
@@ -108,6 +110,7 @@ impl Code {
             Self::InvalidJson
             | Self::InvalidQuery
             | Self::InvalidIdempotencyKey
+            | Self::InvalidUser
             | Self::UnknownKind => S::BAD_REQUEST,
             Self::Unauthenticated => S::UNAUTHORIZED,
             Self::Forbidden | Self::SelfApproval => S::FORBIDDEN,
@@ -216,6 +219,7 @@ mod tests {
             Code::InvalidJson,
             Code::InvalidQuery,
             Code::InvalidIdempotencyKey,
+            Code::InvalidUser,
             Code::UnknownKind,
             Code::Unauthenticated,
             Code::Forbidden,

@@ -3,7 +3,7 @@
 //! Layers, from the inside out: `yaml` and `resources` are pure domain code; `repo` reads the
 //! config repo with gix; `rules` checks resources the same way for an edit and for the whole
 //! repo; `catalog` is the read model pages and the API serve; `db` and `auth`
-//! hold sessions and users; `web` is the HTTP surface; `app` wires it all together.
+//! hold sessions and users; `web` is the HTTP surface; `app` wires the services together and `serve` runs them over HTTP.
 
 #![recursion_limit = "256"]
 
@@ -18,6 +18,7 @@ pub mod error;
 pub mod repo;
 pub mod resources;
 pub mod rules;
+pub mod serve;
 pub mod status;
 pub mod sync;
 pub mod web;

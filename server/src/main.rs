@@ -153,7 +153,7 @@ fn check_bundle() -> ExitCode {
 
 async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     tracing::info!(?config, "starting");
-    let running = tollgate::app::start(config).await?;
+    let running = tollgate::serve::start(config).await?;
     let addr = running.addr;
     println!("Tollgate is running at http://{addr}/  (Ctrl-C to stop)");
     tokio::signal::ctrl_c().await?;

@@ -13,6 +13,10 @@ pub use attribution::{Actor, FieldOwner, owner_of};
 pub use normalize::{compare, ignored_paths, parse_path, path_text};
 
 use crate::resources::Kind;
+
+/// Live objects of a cluster by key, as the watches last reported them (shared, never copied).
+pub type LiveObjects =
+    std::collections::HashMap<crate::resources::ResourceKey, std::sync::Arc<Value>>;
 use serde::Serialize;
 use serde_json::Value;
 

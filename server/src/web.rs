@@ -7,6 +7,7 @@ mod changes;
 mod error;
 mod guard;
 mod openapi;
+pub mod session;
 mod status;
 
 pub use error::WebError;
@@ -126,9 +127,9 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
             app.config.auth.session_hours,
         ))));
 
-    let mut auth = Router::new().route("/auth/logout", post(crate::auth::post_logout));
+    let mut auth = Router::new().route("/auth/logout", post(session::post_logout));
     if app.config.auth.demo {
-        auth = auth.route("/auth/demo", post(crate::auth::post_demo_sign_in));
+        auth = auth.route("/auth/demo", post(session::post_demo_sign_in));
     }
 
     let pages_state = state.clone();
@@ -207,7 +208,7 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::auth::identify,
+            session::identify,
         ))
         .layer(sessions)
         .layer(CompressionLayer::new())

@@ -123,7 +123,7 @@ where
 
 /// A running server with its own data folder.
 pub struct TestApp {
-    pub running: Option<tollgate::app::Running>,
+    pub running: Option<tollgate::serve::Running>,
     pub base: String,
     pub client: reqwest::Client,
     pub config: Config,
@@ -151,7 +151,7 @@ impl TestApp {
     }
 
     async fn run(config: Config, data: tempfile::TempDir) -> Self {
-        let running = tollgate::app::start(config.clone())
+        let running = tollgate::serve::start(config.clone())
             .await
             .expect("server starts");
         let base = format!("http://{}", running.addr);

@@ -17,8 +17,7 @@ use std::sync::Arc;
 /// Documents by key.
 pub type Documents = HashMap<ResourceKey, Value>;
 
-/// Live objects by key.
-pub type LiveObjects = HashMap<ResourceKey, Arc<Value>>;
+pub use crate::sync::LiveObjects;
 
 /// One published version of the board.
 #[derive(Debug, Clone, Default)]

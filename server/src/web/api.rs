@@ -1,7 +1,7 @@
 //! REST handlers under `/api/v1`, plus health and readiness.
 
+use super::session::CurrentUser;
 use super::{AppState, WebError};
-use crate::auth::CurrentUser;
 use axum::Json;
 use axum::extract::{Path, Query, State, rejection::QueryRejection};
 use axum::http::StatusCode;

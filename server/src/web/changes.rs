@@ -1,7 +1,7 @@
 //! REST handlers for change requests (`/api/v1/changes`), on the built-in local host.
 
+use super::session::CurrentUser;
 use super::{AppState, WebError};
-use crate::auth::CurrentUser;
 use axum::Json;
 use axum::extract::{Path, Query, State, rejection::JsonRejection};
 use axum::http::{HeaderMap, StatusCode};
