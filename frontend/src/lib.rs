@@ -54,6 +54,21 @@ pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 
 #[derive(Clone)]
 pub struct BackendRef(pub std::sync::Arc<dyn Backend>);
 
+/// Where the server serves the stylesheet (a content-hashed name); set once at start.
+static STYLESHEET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Tells the pages where the stylesheet is served (by the server, before the first page).
+pub fn set_stylesheet(href: &str) {
+    let _ = STYLESHEET.set(href.to_owned());
+}
+
+fn stylesheet() -> String {
+    STYLESHEET
+        .get()
+        .cloned()
+        .unwrap_or_else(|| "/assets/tollgate.css".to_owned())
+}
+
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -62,7 +77,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <link rel="stylesheet" href="/assets/tollgate.css"/>
+                <link rel="stylesheet" href=stylesheet()/>
                 <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml"/>
                 <HydrationScripts options/>
                 <MetaTags/>

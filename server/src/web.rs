@@ -99,8 +99,10 @@ impl frontend::Backend for PageBackend {
 
 /// The whole router.
 pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
+    let names = assets::AssetNames::current();
+    frontend::set_stylesheet(&names.stylesheet);
     let leptos = LeptosOptions::builder()
-        .output_name("frontend")
+        .output_name(names.output_name.as_str())
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();

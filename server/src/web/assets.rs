@@ -87,19 +87,89 @@ pub fn bundle_id(files: &[BundleFile]) -> String {
     format!("{hash:016x}")
 }
 
+/// A short hex digest of a file's SHA-256, for ETags and content-hashed names.
+fn short_hash(hash: &[u8; 32]) -> String {
+    hash[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where the bundle and stylesheet are served, with their content hash in the name so
+/// browsers may keep them for a year (`immutable`); the pages link these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetNames {
+    /// `frontend.<hash>`: the bundle's output name (`/pkg/frontend.<hash>.js` and
+    /// `/pkg/frontend.<hash>_bg.wasm`), or plain `frontend` without a bundle.
+    pub output_name: String,
+    /// `/assets/tollgate.<hash>.css`.
+    pub stylesheet: String,
+}
+
+impl AssetNames {
+    /// The names of what this binary serves now.
+    pub fn current() -> Self {
+        let files = bundle();
+        let output_name = if check_bundle(&files).is_ok() {
+            format!("frontend.{}", bundle_id(&files))
+        } else {
+            "frontend".to_owned()
+        };
+        let stylesheet = match Assets::get("tollgate.css") {
+            Some(css) => format!(
+                "/assets/tollgate.{}.css",
+                short_hash(&css.metadata.sha256_hash())
+            ),
+            None => "/assets/tollgate.css".to_owned(),
+        };
+        Self {
+            output_name,
+            stylesheet,
+        }
+    }
+}
+
+/// The encodings a client accepts, best first, of those Tollgate stores precompressed.
+fn accepted(headers: &HeaderMap) -> Vec<(&'static str, &'static str)> {
+    let accept = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let takes = |name: &str| {
+        accept.split(',').any(|part| {
+            let mut it = part.split(';');
+            let coding = it.next().unwrap_or("").trim();
+            let refused = it.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            coding.eq_ignore_ascii_case(name) && !refused
+        })
+    };
+    [("br", ".br"), ("gzip", ".gz")]
+        .into_iter()
+        .filter(|(name, _)| takes(name))
+        .collect()
+}
+
 /// Serves an embedded file with an ETag from its content hash: a browser revalidating its copy
-/// (`no-cache`) gets `304 Not Modified` instead of the whole bundle again.
+/// (`no-cache`) gets `304 Not Modified` instead of the whole file again. A precompressed copy
+/// (`<path>.br`, `<path>.gz`) is served when the client accepts its encoding.
 fn serve<E: RustEmbed>(path: &str, cache: &'static str, headers: &HeaderMap) -> Response {
-    let Some(file) = E::get(path) else {
+    if path.ends_with(".br") || path.ends_with(".gz") {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    }
+    let Some(original) = E::get(path) else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
-    let hash = file.metadata.sha256_hash();
+    let mime = original.metadata.mimetype().to_owned();
+    let (file, encoding) = accepted(headers)
+        .into_iter()
+        .find_map(|(name, ext)| E::get(&format!("{path}{ext}")).map(|f| (f, Some(name))))
+        .unwrap_or((original, None));
     let etag = format!(
-        "\"{}\"",
-        hash[..12]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
+        "\"{}{}\"",
+        short_hash(&file.metadata.sha256_hash()),
+        encoding.map(|e| format!("-{e}")).unwrap_or_default()
     );
     let fresh = headers
         .get(header::IF_NONE_MATCH)
@@ -108,23 +178,62 @@ fn serve<E: RustEmbed>(path: &str, cache: &'static str, headers: &HeaderMap) -> 
     let common = [
         (header::ETAG, etag),
         (header::CACHE_CONTROL, cache.to_owned()),
+        (header::VARY, "Accept-Encoding".to_owned()),
     ];
     if fresh {
         return (StatusCode::NOT_MODIFIED, common).into_response();
     }
-    (
-        common,
-        [(header::CONTENT_TYPE, file.metadata.mimetype().to_owned())],
-        file.data,
-    )
-        .into_response()
+    let mut response = (common, [(header::CONTENT_TYPE, mime)], file.data).into_response();
+    if let Some(encoding) = encoding {
+        response.headers_mut().insert(
+            header::CONTENT_ENCODING,
+            axum::http::HeaderValue::from_static(encoding),
+        );
+    }
+    response
+}
+
+/// What content-hashed names may be cached for: a year, never revalidated. Debug builds read
+/// files from disk as they change, so they are always revalidated.
+const IMMUTABLE: &str = if cfg!(debug_assertions) {
+    "no-cache"
+} else {
+    "public, max-age=31536000, immutable"
+};
+
+/// `frontend.<hash>.js` → `frontend.js`, `frontend.<hash>_bg.wasm` → `frontend_bg.wasm`, when
+/// `<hash>` is the bundle's; `None` for any other name.
+fn unhashed_pkg(path: &str, names: &AssetNames) -> Option<String> {
+    let rest = path.strip_prefix(names.output_name.as_str())?;
+    if names.output_name == "frontend" {
+        return None;
+    }
+    match rest {
+        ".js" => Some("frontend.js".into()),
+        "_bg.wasm" => Some("frontend_bg.wasm".into()),
+        _ => None,
+    }
 }
 
 pub async fn get_pkg(Path(path): Path<String>, headers: HeaderMap) -> Response {
-    serve::<Pkg>(&path, "no-cache", &headers)
+    static NAMES: std::sync::OnceLock<AssetNames> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(AssetNames::current);
+    match unhashed_pkg(&path, names) {
+        Some(file) => serve::<Pkg>(&file, IMMUTABLE, &headers),
+        None => serve::<Pkg>(&path, "no-cache", &headers),
+    }
 }
 
 pub async fn get_asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    // `tollgate.<hash>.css`: the stylesheet under its content-hashed name.
+    if let Some(hash) = path
+        .strip_prefix("tollgate.")
+        .and_then(|p| p.strip_suffix(".css"))
+        && hash.len() == 16
+        && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return serve::<Assets>("tollgate.css", IMMUTABLE, &headers);
+    }
     serve::<Assets>(&path, "no-cache", &headers)
 }
 
@@ -165,6 +274,37 @@ mod tests {
         let err =
             check_bundle(&[file("frontend.js", 10), file("frontend_bg.wasm", 0)]).unwrap_err();
         assert_eq!(err.missing, ["frontend_bg.wasm"]);
+    }
+
+    #[test]
+    fn hashed_bundle_names_map_to_the_files_and_nothing_else() {
+        let names = AssetNames {
+            output_name: "frontend.0123456789abcdef".into(),
+            stylesheet: "/assets/tollgate.0011223344556677.css".into(),
+        };
+        assert_eq!(
+            unhashed_pkg("frontend.0123456789abcdef.js", &names).as_deref(),
+            Some("frontend.js")
+        );
+        assert_eq!(
+            unhashed_pkg("frontend.0123456789abcdef_bg.wasm", &names).as_deref(),
+            Some("frontend_bg.wasm")
+        );
+        assert_eq!(unhashed_pkg("frontend.ffffffffffffffff.js", &names), None);
+        assert_eq!(unhashed_pkg("frontend.js", &names), None);
+    }
+
+    #[test]
+    fn encodings_follow_accept_encoding() {
+        let mut h = HeaderMap::new();
+        assert!(accepted(&h).is_empty());
+        h.insert(
+            header::ACCEPT_ENCODING,
+            "gzip, deflate, br".parse().unwrap(),
+        );
+        assert_eq!(accepted(&h), [("br", ".br"), ("gzip", ".gz")]);
+        h.insert(header::ACCEPT_ENCODING, "br;q=0, gzip".parse().unwrap());
+        assert_eq!(accepted(&h), [("gzip", ".gz")]);
     }
 
     #[test]
