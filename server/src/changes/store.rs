@@ -4,6 +4,63 @@ use crate::db::{Db, DbError};
 use crate::db_run;
 use frontend::api::ChangedResource;
 
+/// Where a change is in its life: saved as a draft, proposed (open for review), merged, or
+/// closed without merging. Stored as its [`ChangeState::as_str`] text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeState {
+    Draft,
+    Open,
+    Merged,
+    Closed,
+}
+
+impl ChangeState {
+    /// The text stored in `changes.state` and sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Open => "open",
+            Self::Merged => "merged",
+            Self::Closed => "closed",
+        }
+    }
+
+    /// The state spelled `text`, if it is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "draft" => Some(Self::Draft),
+            "open" => Some(Self::Open),
+            "merged" => Some(Self::Merged),
+            "closed" => Some(Self::Closed),
+            _ => None,
+        }
+    }
+
+    /// Still in play: a draft or an open change (it may yet be proposed, merged or closed).
+    pub fn is_active(self) -> bool {
+        matches!(self, Self::Draft | Self::Open)
+    }
+}
+
+impl std::fmt::Display for ChangeState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A `changes.state` that is none of the known states (a row written by a newer version).
+#[derive(Debug, thiserror::Error)]
+#[error("unknown change state {0:?}")]
+pub struct UnknownState(pub String);
+
+impl TryFrom<String> for ChangeState {
+    type Error = UnknownState;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::parse(&text).ok_or(UnknownState(text))
+    }
+}
+
 /// A `changes` row.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChangeRow {
@@ -11,7 +68,8 @@ pub struct ChangeRow {
     pub title: String,
     pub description: String,
     pub author: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: ChangeState,
     pub edits: String,
     pub base_commit: String,
     pub branch: Option<String>,
@@ -130,11 +188,95 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<ChangeRow>, DbError> {
     Ok(db_run!(db, fetch_optional, ChangeRow, &sql, id)?)
 }
 
-pub async fn list(db: &Db, state: Option<&str>) -> Result<Vec<ChangeRow>, DbError> {
+/// A change as listed: its row, its approvals and the resources it touches.
+#[derive(Debug, Clone)]
+pub struct ListedChange {
+    pub row: ChangeRow,
+    /// Approvals that count (dismissed ones do not).
+    pub approvals: i64,
+    /// Ordered by kind, namespace and name.
+    pub resources: Vec<ResourceRow>,
+}
+
+/// The most changes [`list`] returns.
+pub const LIST_LIMIT: usize = 500;
+
+#[derive(sqlx::FromRow)]
+struct CountedRow {
+    #[sqlx(flatten)]
+    row: ChangeRow,
+    approvals: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct OwnedResourceRow {
+    change_id: i64,
+    #[sqlx(flatten)]
+    resource: ResourceRow,
+}
+
+/// The newest changes (at most [`LIST_LIMIT`]), in `state` when given, newest first, with their
+/// approval counts and resources: two queries, however many changes there are.
+pub async fn list(db: &Db, state: Option<ChangeState>) -> Result<Vec<ListedChange>, DbError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM changes WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT 500"
+        "SELECT {COLUMNS}, COALESCE(a.approvals, 0) AS approvals FROM changes
+         LEFT JOIN (SELECT change_id, COUNT(*) AS approvals FROM change_events WHERE kind = 'approval' GROUP BY change_id) a
+           ON a.change_id = changes.id
+         WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT {LIST_LIMIT}"
     );
-    Ok(db_run!(db, fetch_all, ChangeRow, &sql, state)?)
+    let rows = db_run!(
+        db,
+        fetch_all,
+        CountedRow,
+        &sql,
+        state.map(ChangeState::as_str)
+    )?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.row.id).collect();
+    let mut by_id: std::collections::HashMap<i64, Vec<ResourceRow>> =
+        std::collections::HashMap::with_capacity(ids.len());
+    for r in resources_of(db, &ids).await? {
+        by_id.entry(r.change_id).or_default().push(r.resource);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| ListedChange {
+            resources: by_id.remove(&r.row.id).unwrap_or_default(),
+            approvals: r.approvals,
+            row: r.row,
+        })
+        .collect())
+}
+
+/// The resources of every change in `ids`, in one query (none for no ids).
+async fn resources_of(db: &Db, ids: &[i64]) -> Result<Vec<OwnedResourceRow>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let params: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT change_id, kind, namespace, name, action, path FROM change_resources
+         WHERE change_id IN ({}) ORDER BY change_id, kind, namespace, name",
+        params.join(", ")
+    );
+    crate::db::count_statement();
+    let rows = match db {
+        Db::Sqlite(pool) => {
+            let sql = crate::db::sqlite_sql(&sql);
+            let mut query = sqlx::query_as::<_, OwnedResourceRow>(&sql);
+            for id in ids {
+                query = query.bind(id);
+            }
+            query.fetch_all(pool).await?
+        }
+        Db::Postgres(pool) => {
+            let mut query = sqlx::query_as::<_, OwnedResourceRow>(&sql);
+            for id in ids {
+                query = query.bind(id);
+            }
+            query.fetch_all(pool).await?
+        }
+    };
+    Ok(rows)
 }
 
 /// Open (or draft) changes touching a resource.
