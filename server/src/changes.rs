@@ -862,10 +862,7 @@ impl ChangeService {
                     moved.join(", "),
                     self.branch
                 );
-                store::set_conflict(&self.db, id, Some(&message))
-                    .await
-                    .map_err(db_err)?;
-                store::add_event(&self.db, id, "conflict", user, &message)
+                store::set_conflict(&self.db, id, &message, user)
                     .await
                     .map_err(db_err)?;
                 Err(err("conflict", message))
@@ -887,7 +884,7 @@ impl ChangeService {
         {
             // An adopt change is regenerated from what the cluster runs now.
             let (edits, record) = self.readopt(id, &adoption).await?;
-            store::set_edits(&self.db, id, &edits, Some(&record))
+            store::set_edits(&self.db, id, &edits, Some(&record), user)
                 .await
                 .map_err(db_err)?;
             return self.reproposed(id, user).await;
@@ -913,21 +910,15 @@ impl ChangeService {
             })
             .await??;
         let json = serde_json::to_string(&rebased).map_err(|e| err("internal", e.to_string()))?;
-        store::set_edits(&self.db, id, &json, None)
+        store::set_edits(&self.db, id, &json, None, user)
             .await
             .map_err(db_err)?;
         self.reproposed(id, user).await
     }
 
-    /// Proposes regenerated edits: earlier approvals no longer count.
-    async fn reproposed(&self, id: i64, user: &str) -> Result<ChangeView, ApiError> {
-        store::dismiss_approvals(&self.db, id)
-            .await
-            .map_err(db_err)?;
+    /// Proposes regenerated edits (their approvals were dismissed as they were regenerated).
+    async fn reproposed(&self, id: i64, _user: &str) -> Result<ChangeView, ApiError> {
         self.propose(id).await?;
-        store::add_event(&self.db, id, "rebase", user, "")
-            .await
-            .map_err(db_err)?;
         self.view(id).await
     }
 }

@@ -1,4 +1,6 @@
 //! Change requests in the database: drafts, proposed changes, their resources and events.
+//! Every change SQL statement lives here, written once for SQLite and PostgreSQL; a write of
+//! more than one statement runs in one transaction.
 
 use crate::db::{Db, DbError};
 use crate::db_run;
@@ -155,22 +157,42 @@ pub async fn set_draft(
     Ok(())
 }
 
-/// Replaces a draft's edits and, for an adopt change, what it adopts (regenerating it).
+/// Regenerates a change by `user`: replaces its edits and, for an adopt change, what it adopts,
+/// makes it a draft again (to be proposed anew), dismisses its approvals (they approved other
+/// content) and records a `rebase` event, in one transaction.
 pub async fn set_edits(
     db: &Db,
     id: i64,
     edits: &str,
     adoption: Option<&str>,
+    user: &str,
 ) -> Result<(), DbError> {
-    db_run!(
-        db,
-        execute,
-        "UPDATE changes SET edits = $2, adoption = COALESCE($3, adoption), state = 'draft', updated_at = $4 WHERE id = $1",
-        id,
-        edits,
-        adoption,
-        &now()
-    )?;
+    let now = now();
+    crate::db_transaction!(db, |tx, D| {
+        crate::tx_run!(
+            tx,
+            D,
+            "UPDATE changes SET edits = $2, adoption = COALESCE($3, adoption), state = 'draft', updated_at = $4 WHERE id = $1",
+            id,
+            edits,
+            adoption,
+            &now
+        )?;
+        crate::tx_run!(
+            tx,
+            D,
+            "UPDATE change_events SET kind = 'dismissed_approval' WHERE change_id = $1 AND kind = 'approval'",
+            id
+        )?;
+        crate::tx_run!(
+            tx,
+            D,
+            "INSERT INTO change_events (change_id, kind, author, body, created_at) VALUES ($1, 'rebase', $2, '', $3)",
+            id,
+            user,
+            &now
+        )?;
+    });
     Ok(())
 }
 
@@ -358,15 +380,29 @@ pub async fn set_error(db: &Db, id: i64, error: Option<&str>, issues: &str) -> R
     Ok(())
 }
 
-pub async fn set_conflict(db: &Db, id: i64, conflict: Option<&str>) -> Result<(), DbError> {
-    db_run!(
-        db,
-        execute,
-        "UPDATE changes SET conflict = $2, updated_at = $3 WHERE id = $1",
-        id,
-        conflict,
-        &now()
-    )?;
+/// Records that merging by `user` found a conflict, with its `conflict` event, in one
+/// transaction.
+pub async fn set_conflict(db: &Db, id: i64, message: &str, user: &str) -> Result<(), DbError> {
+    let now = now();
+    crate::db_transaction!(db, |tx, D| {
+        crate::tx_run!(
+            tx,
+            D,
+            "UPDATE changes SET conflict = $2, updated_at = $3 WHERE id = $1",
+            id,
+            message,
+            &now
+        )?;
+        crate::tx_run!(
+            tx,
+            D,
+            "INSERT INTO change_events (change_id, kind, author, body, created_at) VALUES ($1, 'conflict', $2, $3, $4)",
+            id,
+            user,
+            message,
+            &now
+        )?;
+    });
     Ok(())
 }
 
@@ -418,28 +454,21 @@ pub async fn set_closed(db: &Db, id: i64, user: &str) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Deletes a draft with its events and resources; `false` when `id` is not (or no longer) a
-/// draft, and then nothing is deleted.
+/// Deletes a draft with its events and resources, in one transaction; `false` when `id` is not
+/// (or no longer) a draft, and then nothing is deleted.
 pub async fn delete_draft(db: &Db, id: i64) -> Result<bool, DbError> {
-    const IS_DRAFT: &str = "(SELECT id FROM changes WHERE id = $1 AND state = 'draft')";
-    db_run!(
-        db,
-        execute,
-        &format!("DELETE FROM change_events WHERE change_id IN {IS_DRAFT}"),
-        id
-    )?;
-    db_run!(
-        db,
-        execute,
-        &format!("DELETE FROM change_resources WHERE change_id IN {IS_DRAFT}"),
-        id
-    )?;
-    let n = db_run!(
-        db,
-        execute,
-        "DELETE FROM changes WHERE id = $1 AND state = 'draft'",
-        id
-    )?;
+    let events = "DELETE FROM change_events WHERE change_id IN (SELECT id FROM changes WHERE id = $1 AND state = 'draft')";
+    let resources = "DELETE FROM change_resources WHERE change_id IN (SELECT id FROM changes WHERE id = $1 AND state = 'draft')";
+    let n = crate::db_transaction!(db, |tx, D| {
+        crate::tx_run!(tx, D, events, id)?;
+        crate::tx_run!(tx, D, resources, id)?;
+        crate::tx_run!(
+            tx,
+            D,
+            "DELETE FROM changes WHERE id = $1 AND state = 'draft'",
+            id
+        )?
+    });
     Ok(n > 0)
 }
 
@@ -484,13 +513,3 @@ pub async fn events(db: &Db, id: i64) -> Result<Vec<EventRow>, DbError> {
     )?)
 }
 
-/// Approvals no longer count once the change's content is regenerated.
-pub async fn dismiss_approvals(db: &Db, id: i64) -> Result<(), DbError> {
-    db_run!(
-        db,
-        execute,
-        "UPDATE change_events SET kind = 'dismissed_approval' WHERE change_id = $1 AND kind = 'approval'",
-        id
-    )?;
-    Ok(())
-}
