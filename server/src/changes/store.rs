@@ -63,6 +63,32 @@ impl TryFrom<String> for ChangeState {
     }
 }
 
+/// Read as the text it is stored as, on either database.
+impl<DB: sqlx::Database> sqlx::Type<DB> for ChangeState
+where
+    String: sqlx::Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <String as sqlx::Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <String as sqlx::Type<DB>>::compatible(ty)
+    }
+}
+
+/// An unknown text is a decode error naming it (sqlx's `try_from` attribute loses the message).
+impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for ChangeState
+where
+    String: sqlx::Decode<'r, DB>,
+{
+    fn decode(value: DB::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(Self::try_from(<String as sqlx::Decode<'r, DB>>::decode(
+            value,
+        )?)?)
+    }
+}
+
 /// A `changes` row.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChangeRow {
@@ -70,7 +96,6 @@ pub struct ChangeRow {
     pub title: String,
     pub description: String,
     pub author: String,
-    #[sqlx(try_from = "String")]
     pub state: ChangeState,
     pub edits: String,
     pub base_commit: String,
@@ -513,3 +538,22 @@ pub async fn events(db: &Db, id: i64) -> Result<Vec<EventRow>, DbError> {
     )?)
 }
 
+#[cfg(test)]
+mod tests {
+    use super::ChangeState;
+
+    #[test]
+    fn states_read_back_as_they_are_written() {
+        for state in [
+            ChangeState::Draft,
+            ChangeState::Open,
+            ChangeState::Merged,
+            ChangeState::Closed,
+        ] {
+            assert_eq!(ChangeState::parse(state.as_str()), Some(state));
+            assert_eq!(state.to_string(), state.as_str());
+        }
+        assert_eq!(ChangeState::parse("Open"), None, "stored lower-case only");
+        assert!(ChangeState::try_from("archived".to_owned()).is_err());
+    }
+}
