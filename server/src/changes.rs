@@ -5,7 +5,7 @@ mod adopt;
 mod diff;
 mod plan;
 mod rebase;
-mod store;
+pub mod store;
 
 pub use plan::PathTemplates;
 

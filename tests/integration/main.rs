@@ -12,5 +12,6 @@ mod http;
 mod index;
 mod rules;
 mod status;
+mod store;
 mod support;
 mod trust;
