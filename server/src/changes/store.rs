@@ -132,6 +132,7 @@ pub struct ResourceRow {
 
 const COLUMNS: &str = "id, title, description, author, state, edits, base_commit, branch, head_commit, merge_commit, conflict, issues, error, created_at, updated_at, adoption";
 
+/// The current time as stored in `created_at`/`updated_at` (RFC 3339, UTC).
 pub fn now() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -143,6 +144,9 @@ struct Id {
     id: i64,
 }
 
+/// Saves a new draft; with an `idempotency_key`, a second draft by the same author with the
+/// same key is refused by the database (a unique violation), however the inserts race.
+#[expect(clippy::too_many_arguments, reason = "one column each")]
 pub async fn insert_draft(
     db: &Db,
     title: &str,
@@ -221,6 +225,7 @@ pub async fn set_edits(
     Ok(())
 }
 
+/// The change `author` created with `key`, if any.
 pub async fn by_idempotency_key(
     db: &Db,
     author: &str,
@@ -230,6 +235,7 @@ pub async fn by_idempotency_key(
     Ok(db_run!(db, fetch_optional, ChangeRow, &sql, author, key)?)
 }
 
+/// The change `id`, if it exists.
 pub async fn get(db: &Db, id: i64) -> Result<Option<ChangeRow>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM changes WHERE id = $1");
     Ok(db_run!(db, fetch_optional, ChangeRow, &sql, id)?)
@@ -392,6 +398,7 @@ pub async fn set_proposed(
     Ok(())
 }
 
+/// Records why a proposal was refused (or clears it) with the validation issues (JSON).
 pub async fn set_error(db: &Db, id: i64, error: Option<&str>, issues: &str) -> Result<(), DbError> {
     db_run!(
         db,
@@ -497,6 +504,7 @@ pub async fn delete_draft(db: &Db, id: i64) -> Result<bool, DbError> {
     Ok(n > 0)
 }
 
+/// The resources change `id` touches, ordered by kind, namespace and name.
 pub async fn resources(db: &Db, id: i64) -> Result<Vec<ResourceRow>, DbError> {
     Ok(db_run!(
         db,
@@ -528,6 +536,7 @@ pub async fn add_event(
     Ok(n > 0)
 }
 
+/// The events of change `id`, in the order they were written.
 pub async fn events(db: &Db, id: i64) -> Result<Vec<EventRow>, DbError> {
     Ok(db_run!(
         db,
