@@ -2,92 +2,15 @@
 //! Every change SQL statement lives here, written once for SQLite and PostgreSQL; a write of
 //! more than one statement runs in one transaction.
 
+mod list;
+mod state;
+
+pub use list::{LIST_LIMIT, ListedChange, list};
+pub use state::{ChangeState, UnknownState};
+
 use crate::db::{Db, DbError};
 use crate::db_run;
 use frontend::api::ChangedResource;
-
-/// Where a change is in its life: saved as a draft, proposed (open for review), merged, or
-/// closed without merging. Stored as its [`ChangeState::as_str`] text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ChangeState {
-    Draft,
-    Open,
-    Merged,
-    Closed,
-}
-
-impl ChangeState {
-    /// The text stored in `changes.state` and sent on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Open => "open",
-            Self::Merged => "merged",
-            Self::Closed => "closed",
-        }
-    }
-
-    /// The state spelled `text`, if it is one.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "draft" => Some(Self::Draft),
-            "open" => Some(Self::Open),
-            "merged" => Some(Self::Merged),
-            "closed" => Some(Self::Closed),
-            _ => None,
-        }
-    }
-
-    /// Still in play: a draft or an open change (it may yet be proposed, merged or closed).
-    pub fn is_active(self) -> bool {
-        matches!(self, Self::Draft | Self::Open)
-    }
-}
-
-impl std::fmt::Display for ChangeState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A `changes.state` that is none of the known states (a row written by a newer version).
-#[derive(Debug, thiserror::Error)]
-#[error("unknown change state {0:?}")]
-pub struct UnknownState(pub String);
-
-impl TryFrom<String> for ChangeState {
-    type Error = UnknownState;
-
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        Self::parse(&text).ok_or(UnknownState(text))
-    }
-}
-
-/// Read as the text it is stored as, on either database.
-impl<DB: sqlx::Database> sqlx::Type<DB> for ChangeState
-where
-    String: sqlx::Type<DB>,
-{
-    fn type_info() -> DB::TypeInfo {
-        <String as sqlx::Type<DB>>::type_info()
-    }
-
-    fn compatible(ty: &DB::TypeInfo) -> bool {
-        <String as sqlx::Type<DB>>::compatible(ty)
-    }
-}
-
-/// An unknown text is a decode error naming it (sqlx's `try_from` attribute loses the message).
-impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for ChangeState
-where
-    String: sqlx::Decode<'r, DB>,
-{
-    fn decode(value: DB::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        Ok(Self::try_from(<String as sqlx::Decode<'r, DB>>::decode(
-            value,
-        )?)?)
-    }
-}
 
 /// A `changes` row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -130,6 +53,7 @@ pub struct ResourceRow {
     pub path: String,
 }
 
+/// The `changes` columns, in [`ChangeRow`] order.
 const COLUMNS: &str = "id, title, description, author, state, edits, base_commit, branch, head_commit, merge_commit, conflict, issues, error, created_at, updated_at, adoption";
 
 /// The current time as stored in `created_at`/`updated_at` (RFC 3339, UTC).
@@ -239,97 +163,6 @@ pub async fn by_idempotency_key(
 pub async fn get(db: &Db, id: i64) -> Result<Option<ChangeRow>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM changes WHERE id = $1");
     Ok(db_run!(db, fetch_optional, ChangeRow, &sql, id)?)
-}
-
-/// A change as listed: its row, its approvals and the resources it touches.
-#[derive(Debug, Clone)]
-pub struct ListedChange {
-    pub row: ChangeRow,
-    /// Approvals that count (dismissed ones do not).
-    pub approvals: i64,
-    /// Ordered by kind, namespace and name.
-    pub resources: Vec<ResourceRow>,
-}
-
-/// The most changes [`list`] returns.
-pub const LIST_LIMIT: usize = 500;
-
-#[derive(sqlx::FromRow)]
-struct CountedRow {
-    #[sqlx(flatten)]
-    row: ChangeRow,
-    approvals: i64,
-}
-
-#[derive(sqlx::FromRow)]
-struct OwnedResourceRow {
-    change_id: i64,
-    #[sqlx(flatten)]
-    resource: ResourceRow,
-}
-
-/// The newest changes (at most [`LIST_LIMIT`]), in `state` when given, newest first, with their
-/// approval counts and resources: two queries, however many changes there are.
-pub async fn list(db: &Db, state: Option<ChangeState>) -> Result<Vec<ListedChange>, DbError> {
-    let sql = format!(
-        "SELECT {COLUMNS}, COALESCE(a.approvals, 0) AS approvals FROM changes
-         LEFT JOIN (SELECT change_id, COUNT(*) AS approvals FROM change_events WHERE kind = 'approval' GROUP BY change_id) a
-           ON a.change_id = changes.id
-         WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT {LIST_LIMIT}"
-    );
-    let rows = db_run!(
-        db,
-        fetch_all,
-        CountedRow,
-        &sql,
-        state.map(ChangeState::as_str)
-    )?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.row.id).collect();
-    let mut by_id: std::collections::HashMap<i64, Vec<ResourceRow>> =
-        std::collections::HashMap::with_capacity(ids.len());
-    for r in resources_of(db, &ids).await? {
-        by_id.entry(r.change_id).or_default().push(r.resource);
-    }
-    Ok(rows
-        .into_iter()
-        .map(|r| ListedChange {
-            resources: by_id.remove(&r.row.id).unwrap_or_default(),
-            approvals: r.approvals,
-            row: r.row,
-        })
-        .collect())
-}
-
-/// The resources of every change in `ids`, in one query (none for no ids).
-async fn resources_of(db: &Db, ids: &[i64]) -> Result<Vec<OwnedResourceRow>, DbError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let params: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
-    let sql = format!(
-        "SELECT change_id, kind, namespace, name, action, path FROM change_resources
-         WHERE change_id IN ({}) ORDER BY change_id, kind, namespace, name",
-        params.join(", ")
-    );
-    crate::db::count_statement();
-    let rows = match db {
-        Db::Sqlite(pool) => {
-            let sql = crate::db::sqlite_sql(&sql);
-            let mut query = sqlx::query_as::<_, OwnedResourceRow>(&sql);
-            for id in ids {
-                query = query.bind(id);
-            }
-            query.fetch_all(pool).await?
-        }
-        Db::Postgres(pool) => {
-            let mut query = sqlx::query_as::<_, OwnedResourceRow>(&sql);
-            for id in ids {
-                query = query.bind(id);
-            }
-            query.fetch_all(pool).await?
-        }
-    };
-    Ok(rows)
 }
 
 /// Open (or draft) changes touching a resource.
@@ -545,24 +378,4 @@ pub async fn events(db: &Db, id: i64) -> Result<Vec<EventRow>, DbError> {
         "SELECT kind, author, body, created_at FROM change_events WHERE change_id = $1 ORDER BY id",
         id
     )?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ChangeState;
-
-    #[test]
-    fn states_read_back_as_they_are_written() {
-        for state in [
-            ChangeState::Draft,
-            ChangeState::Open,
-            ChangeState::Merged,
-            ChangeState::Closed,
-        ] {
-            assert_eq!(ChangeState::parse(state.as_str()), Some(state));
-            assert_eq!(state.to_string(), state.as_str());
-        }
-        assert_eq!(ChangeState::parse("Open"), None, "stored lower-case only");
-        assert!(ChangeState::try_from("archived".to_owned()).is_err());
-    }
 }
