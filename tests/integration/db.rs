@@ -109,7 +109,7 @@ where
 pub async fn on_postgres<F, Fut>(story: F)
 where
     F: FnOnce(Db) -> Fut,
-    Fut: std::future::Future<Output = ()>,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let Ok(admin_url) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") else {
         if std::env::var("CI").is_ok() {
@@ -142,7 +142,8 @@ where
         None => panic!("URL without a database name"),
     };
     let db = Db::connect(&url, 4).await.expect("connect");
-    story(db.clone()).await;
+    // On a task of its own, so a failing story still has its database dropped.
+    let ran = tokio::spawn(story(db.clone())).await;
     db.close().await;
     // FORCE: the server may not have ended the closed pool's sessions yet.
     sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
@@ -150,4 +151,7 @@ where
         .await
         .expect("drop database");
     admin.close().await;
+    if let Err(failed) = ran {
+        std::panic::resume_unwind(failed.into_panic());
+    }
 }
