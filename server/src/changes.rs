@@ -5,7 +5,7 @@ mod adopt;
 mod diff;
 mod plan;
 mod rebase;
-mod store;
+pub mod store;
 
 pub use plan::PathTemplates;
 
@@ -21,6 +21,7 @@ use frontend::api::{
 use frontend::validate::{Issue, Severity, has_errors};
 use gix::ObjectId;
 use std::sync::Arc;
+use store::ChangeState;
 
 /// Tollgate commits as itself; the signed-in user is the author.
 fn tollgate() -> Person {
@@ -320,7 +321,7 @@ impl ChangeService {
         if same {
             return self.resume(row).await;
         }
-        if row.state != "draft" {
+        if row.state != ChangeState::Draft {
             return Err(err(
                 Code::IdempotencyKeyReused,
                 format!(
@@ -336,8 +337,8 @@ impl ChangeService {
     }
 
     async fn resume(&self, row: store::ChangeRow) -> Result<CreatedChange, Error> {
-        match (row.state.as_str(), row.branch, row.head_commit) {
-            ("draft", _, _) => self.propose(row.id).await,
+        match (row.state, row.branch, row.head_commit) {
+            (ChangeState::Draft, _, _) => self.propose(row.id).await,
             (_, Some(branch), Some(commit)) => Ok(CreatedChange {
                 id: row.id,
                 branch,
@@ -394,7 +395,7 @@ impl ChangeService {
         let _writer = self.writer.lock().await;
         // Read under the lock: a concurrent retry may have proposed it meanwhile.
         let row = self.row(id).await?;
-        if row.state != "draft" {
+        if row.state != ChangeState::Draft {
             return match (row.branch, row.head_commit) {
                 (Some(branch), Some(commit)) => Ok(CreatedChange { id, branch, commit }),
                 _ => Err(err(Code::Conflict, format!("change {id} is {}", row.state))),
@@ -547,27 +548,29 @@ impl ChangeService {
 
     /// `GET /api/v1/changes`.
     pub async fn list(&self, state: Option<&str>) -> Result<Vec<ChangeSummary>, Error> {
-        let rows = store::list(&self.db, state).await.map_err(db_err)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let events = store::events(&self.db, row.id).await.map_err(db_err)?;
-            let resources = store::resources(&self.db, row.id).await.map_err(db_err)?;
-            out.push(ChangeSummary {
-                id: row.id,
-                title: row.title,
-                author: row.author,
-                state: row.state,
-                approvals: u32::try_from(events.iter().filter(|e| e.kind == "approval").count())
-                    .unwrap_or(u32::MAX),
-                conflict: row.conflict.is_some(),
-                created_at: row.created_at,
-                resources: resources
+        // A state that is none of ours matches no change.
+        let state = match state.map(ChangeState::parse) {
+            Some(None) => return Ok(Vec::new()),
+            state => state.flatten(),
+        };
+        let listed = store::list(&self.db, state).await.map_err(db_err)?;
+        Ok(listed
+            .into_iter()
+            .map(|c| ChangeSummary {
+                id: c.row.id,
+                title: c.row.title,
+                author: c.row.author,
+                state: c.row.state.to_string(),
+                approvals: u32::try_from(c.approvals).unwrap_or(u32::MAX),
+                conflict: c.row.conflict.is_some(),
+                created_at: c.row.created_at,
+                resources: c
+                    .resources
                     .iter()
                     .map(|r| format!("{}/{}/{}", r.kind, r.namespace, r.name))
                     .collect(),
-            });
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
     /// Open changes touching one resource.
@@ -586,7 +589,7 @@ impl ChangeService {
                 id: row.id,
                 title: row.title,
                 author: row.author,
-                state: row.state,
+                state: row.state.to_string(),
                 approvals: 0,
                 conflict: row.conflict.is_some(),
                 created_at: row.created_at,
@@ -612,7 +615,7 @@ impl ChangeService {
             .collect();
         let events = store::events(&self.db, id).await.map_err(db_err)?;
         let issues: Vec<Issue> = serde_json::from_str(&row.issues).unwrap_or_default();
-        let edits: Vec<EditRequest> = if row.state == "draft" {
+        let edits: Vec<EditRequest> = if row.state == ChangeState::Draft {
             serde_json::from_str(&row.edits).map_err(|e| err(Code::InvalidEdits, e.to_string()))?
         } else {
             Vec::new()
@@ -626,8 +629,8 @@ impl ChangeService {
             }
             _ => Vec::new(),
         };
-        let conflict = match (row.state.as_str(), &row.conflict) {
-            ("open", None) => {
+        let conflict = match (row.state, &row.conflict) {
+            (ChangeState::Open, None) => {
                 let (base, paths) = (
                     row.base_commit.clone(),
                     resources.iter().map(|r| r.path.clone()).collect::<Vec<_>>(),
@@ -644,13 +647,13 @@ impl ChangeService {
             }
             _ => row.conflict.clone(),
         };
-        let adoption = self.adoption_of(&row.adoption, &row.state, &paths_of(&resources));
+        let adoption = self.adoption_of(&row.adoption, row.state, &paths_of(&resources));
         Ok(ChangeView {
             id: row.id,
             description: row.description.clone(),
             title: row.title,
             author: row.author,
-            state: row.state,
+            state: row.state.to_string(),
             base_commit: row.base_commit,
             branch: row.branch,
             head_commit: row.head_commit,
@@ -687,12 +690,12 @@ impl ChangeService {
     fn adoption_of(
         &self,
         record: &Option<String>,
-        state: &str,
+        state: ChangeState,
         paths: &[String],
     ) -> Option<frontend::api::Adoption> {
         let mut adoption: frontend::api::Adoption =
             serde_json::from_str(record.as_deref()?).ok()?;
-        if matches!(state, "open" | "draft") {
+        if state.is_active() {
             self.judge(&mut adoption, paths);
         }
         Some(adoption)
@@ -714,7 +717,7 @@ impl ChangeService {
 
     async fn open_row(&self, id: i64) -> Result<store::ChangeRow, Error> {
         let row = self.row(id).await?;
-        if row.state != "open" {
+        if row.state != ChangeState::Open {
             return Err(err(Code::NotOpen, format!("change {id} is {}", row.state)));
         }
         Ok(row)
@@ -753,7 +756,7 @@ impl ChangeService {
     /// Closes without merging, as the author or someone who approved it.
     pub async fn close(&self, id: i64, user: &str) -> Result<ChangeView, Error> {
         let row = self.row(id).await?;
-        if !matches!(row.state.as_str(), "open" | "draft") {
+        if !row.state.is_active() {
             return Err(err(Code::NotOpen, format!("change {id} is {}", row.state)));
         }
         let approved = store::events(&self.db, id)
@@ -777,7 +780,7 @@ impl ChangeService {
     /// proposed change is closed instead, so its review history stays.
     pub async fn discard(&self, id: i64, user: &str) -> Result<(), Error> {
         let row = self.row(id).await?;
-        if row.state != "draft" {
+        if row.state != ChangeState::Draft {
             return Err(err(
                 Code::NotDraft,
                 format!("change {id} is {}; close it instead", row.state),
@@ -810,7 +813,7 @@ impl ChangeService {
             .collect();
         // A stale adoption is refused first: approvals of it approved what no longer runs.
         if let Some(stale) = self
-            .adoption_of(&row.adoption, &row.state, &paths)
+            .adoption_of(&row.adoption, row.state, &paths)
             .and_then(|a| a.stale)
         {
             return Err(err(Code::Stale, stale));
@@ -864,10 +867,7 @@ impl ChangeService {
                     moved.join(", "),
                     self.branch
                 );
-                store::set_conflict(&self.db, id, Some(&message))
-                    .await
-                    .map_err(db_err)?;
-                store::add_event(&self.db, id, "conflict", user, &message)
+                store::set_conflict(&self.db, id, &message, user)
                     .await
                     .map_err(db_err)?;
                 Err(err(Code::Conflict, message))
@@ -892,7 +892,7 @@ impl ChangeService {
         {
             // An adopt change is regenerated from what the cluster runs now.
             let (edits, record) = self.readopt(id, &adoption).await?;
-            store::set_edits(&self.db, id, &edits, Some(&record))
+            store::set_edits(&self.db, id, &edits, Some(&record), user)
                 .await
                 .map_err(db_err)?;
             return self.reproposed(id, user).await;
@@ -917,21 +917,15 @@ impl ChangeService {
             })
             .await??;
         let json = serde_json::to_string(&rebased).map_err(Error::internal)?;
-        store::set_edits(&self.db, id, &json, None)
+        store::set_edits(&self.db, id, &json, None, user)
             .await
             .map_err(db_err)?;
         self.reproposed(id, user).await
     }
 
-    /// Proposes regenerated edits: earlier approvals no longer count.
-    async fn reproposed(&self, id: i64, user: &str) -> Result<ChangeView, Error> {
-        store::dismiss_approvals(&self.db, id)
-            .await
-            .map_err(db_err)?;
+    /// Proposes regenerated edits (their approvals were dismissed as they were regenerated).
+    async fn reproposed(&self, id: i64, _user: &str) -> Result<ChangeView, Error> {
         self.propose(id).await?;
-        store::add_event(&self.db, id, "rebase", user, "")
-            .await
-            .map_err(db_err)?;
         self.view(id).await
     }
 }

@@ -229,22 +229,46 @@ pub fn sqlite_sql(sql: &str) -> String {
     sql.replace('$', "?")
 }
 
+tokio::task_local! {
+    static STATEMENTS: std::cell::Cell<u64>;
+}
+
+/// Runs `work`, counting the statements the store sends to the database for it: the query
+/// budget of a read (a list takes the same number of queries for 1 change as for 500) is
+/// tested with this. Counts only statements run by this task.
+pub async fn count_statements<F: std::future::Future>(work: F) -> (F::Output, u64) {
+    STATEMENTS
+        .scope(std::cell::Cell::new(0), async {
+            let out = work.await;
+            (out, STATEMENTS.try_with(|n| n.get()).unwrap_or(0))
+        })
+        .await
+}
+
+/// Notes one statement for [`count_statements`]; [`db_run!`] and [`tx_run!`] call it, and so
+/// must any store query that runs without them.
+pub fn count_statement() {
+    let _ = STATEMENTS.try_with(|n| n.set(n.get() + 1));
+}
+
 /// Runs a query on whichever database is configured: `db_run!(db, fetch_all, Row, "SQL", args..)`
 /// for `query_as`, or `db_run!(db, execute, "SQL", args..)`.
 #[macro_export]
 macro_rules! db_run {
-    ($db:expr, execute, $sql:expr $(, $arg:expr)* $(,)?) => {
+    ($db:expr, execute, $sql:expr $(, $arg:expr)* $(,)?) => {{
+        $crate::db::count_statement();
         match $db {
             $crate::db::Db::Sqlite(pool) => sqlx::query(&$crate::db::sqlite_sql($sql))$(.bind($arg))*.execute(pool).await.map(|r| r.rows_affected()),
             $crate::db::Db::Postgres(pool) => sqlx::query($sql)$(.bind($arg))*.execute(pool).await.map(|r| r.rows_affected()),
         }
-    };
-    ($db:expr, $fetch:ident, $row:ty, $sql:expr $(, $arg:expr)* $(,)?) => {
+    }};
+    ($db:expr, $fetch:ident, $row:ty, $sql:expr $(, $arg:expr)* $(,)?) => {{
+        $crate::db::count_statement();
         match $db {
             $crate::db::Db::Sqlite(pool) => sqlx::query_as::<_, $row>(&$crate::db::sqlite_sql($sql))$(.bind($arg))*.$fetch(pool).await,
             $crate::db::Db::Postgres(pool) => sqlx::query_as::<_, $row>($sql)$(.bind($arg))*.$fetch(pool).await,
         }
-    };
+    }};
 }
 
 /// How one database spells a query written with `$n` parameters.
@@ -292,11 +316,12 @@ macro_rules! db_transaction {
 /// One statement inside [`db_transaction!`]; returns the rows affected.
 #[macro_export]
 macro_rules! tx_run {
-    ($tx:ident, $d:ident, $sql:expr $(, $arg:expr)* $(,)?) => {
+    ($tx:ident, $d:ident, $sql:expr $(, $arg:expr)* $(,)?) => {{
+        $crate::db::count_statement();
         sqlx::query(&<$d as $crate::db::Dialect>::sql($sql))
             $(.bind($arg))*
             .execute(&mut *$tx)
             .await
             .map(|r| r.rows_affected())
-    };
+    }};
 }

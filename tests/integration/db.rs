@@ -1,4 +1,5 @@
-//! The same store story on SQLite and on PostgreSQL: migrations, users, sessions.
+//! The same store story on SQLite and on PostgreSQL: migrations, users, sessions (create,
+//! load, save, delete, expiry), and the helpers that give every store test both databases.
 
 use std::collections::HashMap;
 use tollgate::db::Db;
@@ -81,27 +82,50 @@ async fn story(db: &Db) {
 
 #[tokio::test]
 async fn sqlite_store() {
+    on_sqlite(|db| async move { story(&db).await }).await;
+}
+
+#[tokio::test]
+async fn postgres_store() {
+    on_postgres(|db| async move { story(&db).await }).await;
+}
+
+/// Runs `story` on a fresh SQLite database in a nested folder of its own (created on connect).
+pub async fn on_sqlite<F, Fut>(story: F)
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("nested/dir/t.db").display());
     let db = Db::connect(&url, 4).await.expect("connect");
-    story(&db).await;
+    story(db.clone()).await;
+    db.close().await;
 }
 
-/// PostgreSQL from `TOLLGATE_TEST_POSTGRES_URL` (the test command sets it). Each run gets a
-/// fresh database, dropped afterwards.
-#[tokio::test]
-async fn postgres_store() {
+/// Runs `story` on PostgreSQL from `TOLLGATE_TEST_POSTGRES_URL` (the test command sets it), in
+/// a fresh database dropped afterwards. Without the variable it says it is skipped, except in
+/// CI, where that is a failure.
+pub async fn on_postgres<F, Fut>(story: F)
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let Ok(admin_url) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") else {
         if std::env::var("CI").is_ok() {
             panic!("TOLLGATE_TEST_POSTGRES_URL must be set in CI");
         }
-        eprintln!("skipping: TOLLGATE_TEST_POSTGRES_URL is not set");
+        eprintln!(
+            "skipped: TOLLGATE_TEST_POSTGRES_URL is not set, so this PostgreSQL half did not run"
+        );
         return;
     };
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let name = format!(
-        "tollgate_test_{}_{}",
+        "tollgate_test_{}_{}_{}",
         std::process::id(),
-        time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000,
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
     let admin = Db::connect(&admin_url, 1)
         .await
@@ -118,12 +142,16 @@ async fn postgres_store() {
         None => panic!("URL without a database name"),
     };
     let db = Db::connect(&url, 4).await.expect("connect");
-    story(&db).await;
-    if let Db::Postgres(pool) = db {
-        pool.close().await;
-    }
-    sqlx::query(&format!("DROP DATABASE {name}"))
+    // On a task of its own, so a failing story still has its database dropped.
+    let ran = tokio::spawn(story(db.clone())).await;
+    db.close().await;
+    // FORCE: the server may not have ended the closed pool's sessions yet.
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
         .execute(admin_pool)
         .await
         .expect("drop database");
+    admin.close().await;
+    if let Err(failed) = ran {
+        std::panic::resume_unwind(failed.into_panic());
+    }
 }

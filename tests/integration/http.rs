@@ -217,9 +217,25 @@ async fn pages_render_their_data_on_the_server() {
         "http://refunds.payments.svc:8080",
         "Showing 1–14 of 14 APIs",
         "pet-store",
-        "/pkg/frontend.js",
+        "/pkg/frontend",
     ] {
         assert!(html.contains(text), "APIs page lacks {text:?}");
+    }
+    // The page links the bundle under a content-hashed name (when there is a bundle), and that
+    // name serves the script.
+    let script = html
+        .split("rel=\"modulepreload\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a modulepreload link");
+    let resp = app.get(script).await;
+    if resp.status() == 200 {
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .is_ok_and(|t| t.contains("javascript")),
+            "{script}"
+        );
     }
     let (_, filtered) = app.html("/apis?q=keyless&namespace=catalog").await;
     assert!(

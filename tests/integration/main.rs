@@ -13,5 +13,6 @@ mod http;
 mod index;
 mod rules;
 mod status;
+mod store;
 mod support;
 mod trust;

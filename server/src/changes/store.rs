@@ -1,4 +1,12 @@
 //! Change requests in the database: drafts, proposed changes, their resources and events.
+//! Every change SQL statement lives here, written once for SQLite and PostgreSQL; a write of
+//! more than one statement runs in one transaction.
+
+mod list;
+mod state;
+
+pub use list::{LIST_LIMIT, ListedChange, list};
+pub use state::{ChangeState, UnknownState};
 
 use crate::db::{Db, DbError};
 use crate::db_run;
@@ -11,7 +19,7 @@ pub struct ChangeRow {
     pub title: String,
     pub description: String,
     pub author: String,
-    pub state: String,
+    pub state: ChangeState,
     pub edits: String,
     pub base_commit: String,
     pub branch: Option<String>,
@@ -45,8 +53,10 @@ pub struct ResourceRow {
     pub path: String,
 }
 
+/// The `changes` columns, in [`ChangeRow`] order.
 const COLUMNS: &str = "id, title, description, author, state, edits, base_commit, branch, head_commit, merge_commit, conflict, issues, error, created_at, updated_at, adoption";
 
+/// The current time as stored in `created_at`/`updated_at` (RFC 3339, UTC).
 pub fn now() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -58,7 +68,9 @@ struct Id {
     id: i64,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Saves a new draft; with an `idempotency_key`, a second draft by the same author with the
+/// same key is refused by the database (a unique violation), however the inserts race.
+#[expect(clippy::too_many_arguments, reason = "one column each")]
 pub async fn insert_draft(
     db: &Db,
     title: &str,
@@ -98,25 +110,46 @@ pub async fn set_draft(
     Ok(())
 }
 
-/// Replaces a draft's edits and, for an adopt change, what it adopts (regenerating it).
+/// Regenerates a change by `user`: replaces its edits and, for an adopt change, what it adopts,
+/// makes it a draft again (to be proposed anew), dismisses its approvals (they approved other
+/// content) and records a `rebase` event, in one transaction.
 pub async fn set_edits(
     db: &Db,
     id: i64,
     edits: &str,
     adoption: Option<&str>,
+    user: &str,
 ) -> Result<(), DbError> {
-    db_run!(
-        db,
-        execute,
-        "UPDATE changes SET edits = $2, adoption = COALESCE($3, adoption), state = 'draft', updated_at = $4 WHERE id = $1",
-        id,
-        edits,
-        adoption,
-        &now()
-    )?;
+    let now = now();
+    crate::db_transaction!(db, |tx, D| {
+        crate::tx_run!(
+            tx,
+            D,
+            "UPDATE changes SET edits = $2, adoption = COALESCE($3, adoption), state = 'draft', updated_at = $4 WHERE id = $1",
+            id,
+            edits,
+            adoption,
+            &now
+        )?;
+        crate::tx_run!(
+            tx,
+            D,
+            "UPDATE change_events SET kind = 'dismissed_approval' WHERE change_id = $1 AND kind = 'approval'",
+            id
+        )?;
+        crate::tx_run!(
+            tx,
+            D,
+            "INSERT INTO change_events (change_id, kind, author, body, created_at) VALUES ($1, 'rebase', $2, '', $3)",
+            id,
+            user,
+            &now
+        )?;
+    });
     Ok(())
 }
 
+/// The change `author` created with `key`, if any.
 pub async fn by_idempotency_key(
     db: &Db,
     author: &str,
@@ -126,16 +159,10 @@ pub async fn by_idempotency_key(
     Ok(db_run!(db, fetch_optional, ChangeRow, &sql, author, key)?)
 }
 
+/// The change `id`, if it exists.
 pub async fn get(db: &Db, id: i64) -> Result<Option<ChangeRow>, DbError> {
     let sql = format!("SELECT {COLUMNS} FROM changes WHERE id = $1");
     Ok(db_run!(db, fetch_optional, ChangeRow, &sql, id)?)
-}
-
-pub async fn list(db: &Db, state: Option<&str>) -> Result<Vec<ChangeRow>, DbError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM changes WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT 500"
-    );
-    Ok(db_run!(db, fetch_all, ChangeRow, &sql, state)?)
 }
 
 /// Open (or draft) changes touching a resource.
@@ -204,6 +231,7 @@ pub async fn set_proposed(
     Ok(())
 }
 
+/// Records why a proposal was refused (or clears it) with the validation issues (JSON).
 pub async fn set_error(db: &Db, id: i64, error: Option<&str>, issues: &str) -> Result<(), DbError> {
     db_run!(
         db,
@@ -217,15 +245,29 @@ pub async fn set_error(db: &Db, id: i64, error: Option<&str>, issues: &str) -> R
     Ok(())
 }
 
-pub async fn set_conflict(db: &Db, id: i64, conflict: Option<&str>) -> Result<(), DbError> {
-    db_run!(
-        db,
-        execute,
-        "UPDATE changes SET conflict = $2, updated_at = $3 WHERE id = $1",
-        id,
-        conflict,
-        &now()
-    )?;
+/// Records that merging by `user` found a conflict, with its `conflict` event, in one
+/// transaction.
+pub async fn set_conflict(db: &Db, id: i64, message: &str, user: &str) -> Result<(), DbError> {
+    let now = now();
+    crate::db_transaction!(db, |tx, D| {
+        crate::tx_run!(
+            tx,
+            D,
+            "UPDATE changes SET conflict = $2, updated_at = $3 WHERE id = $1",
+            id,
+            message,
+            &now
+        )?;
+        crate::tx_run!(
+            tx,
+            D,
+            "INSERT INTO change_events (change_id, kind, author, body, created_at) VALUES ($1, 'conflict', $2, $3, $4)",
+            id,
+            user,
+            message,
+            &now
+        )?;
+    });
     Ok(())
 }
 
@@ -277,31 +319,25 @@ pub async fn set_closed(db: &Db, id: i64, user: &str) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Deletes a draft with its events and resources; `false` when `id` is not (or no longer) a
-/// draft, and then nothing is deleted.
+/// Deletes a draft with its events and resources, in one transaction; `false` when `id` is not
+/// (or no longer) a draft, and then nothing is deleted.
 pub async fn delete_draft(db: &Db, id: i64) -> Result<bool, DbError> {
-    const IS_DRAFT: &str = "(SELECT id FROM changes WHERE id = $1 AND state = 'draft')";
-    db_run!(
-        db,
-        execute,
-        &format!("DELETE FROM change_events WHERE change_id IN {IS_DRAFT}"),
-        id
-    )?;
-    db_run!(
-        db,
-        execute,
-        &format!("DELETE FROM change_resources WHERE change_id IN {IS_DRAFT}"),
-        id
-    )?;
-    let n = db_run!(
-        db,
-        execute,
-        "DELETE FROM changes WHERE id = $1 AND state = 'draft'",
-        id
-    )?;
+    let events = "DELETE FROM change_events WHERE change_id IN (SELECT id FROM changes WHERE id = $1 AND state = 'draft')";
+    let resources = "DELETE FROM change_resources WHERE change_id IN (SELECT id FROM changes WHERE id = $1 AND state = 'draft')";
+    let n = crate::db_transaction!(db, |tx, D| {
+        crate::tx_run!(tx, D, events, id)?;
+        crate::tx_run!(tx, D, resources, id)?;
+        crate::tx_run!(
+            tx,
+            D,
+            "DELETE FROM changes WHERE id = $1 AND state = 'draft'",
+            id
+        )?
+    });
     Ok(n > 0)
 }
 
+/// The resources change `id` touches, ordered by kind, namespace and name.
 pub async fn resources(db: &Db, id: i64) -> Result<Vec<ResourceRow>, DbError> {
     Ok(db_run!(
         db,
@@ -333,6 +369,7 @@ pub async fn add_event(
     Ok(n > 0)
 }
 
+/// The events of change `id`, in the order they were written.
 pub async fn events(db: &Db, id: i64) -> Result<Vec<EventRow>, DbError> {
     Ok(db_run!(
         db,
@@ -341,15 +378,4 @@ pub async fn events(db: &Db, id: i64) -> Result<Vec<EventRow>, DbError> {
         "SELECT kind, author, body, created_at FROM change_events WHERE change_id = $1 ORDER BY id",
         id
     )?)
-}
-
-/// Approvals no longer count once the change's content is regenerated.
-pub async fn dismiss_approvals(db: &Db, id: i64) -> Result<(), DbError> {
-    db_run!(
-        db,
-        execute,
-        "UPDATE change_events SET kind = 'dismissed_approval' WHERE change_id = $1 AND kind = 'approval'",
-        id
-    )?;
-    Ok(())
 }
