@@ -85,6 +85,19 @@ pub struct ResourceSummary {
     /// File in the config repo and the 1-based line the document starts at.
     pub path: String,
     pub line: u32,
+    /// Its sync state in each watched cluster (empty when no cluster is configured): whether
+    /// the clusters run it, which `active` alone does not say.
+    #[serde(default)]
+    pub clusters: Vec<ClusterState>,
+}
+
+/// A resource's state in one cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ClusterState {
+    pub cluster: String,
+    /// `synced`, `pending`, `drifted`, `missing`, `orphaned`, `failed` or `unknown`.
+    pub state: String,
 }
 
 /// A page of `GET /api/v1/resources`.

@@ -612,6 +612,35 @@ impl StatusService {
             .cloned()
     }
 
+    /// Fills in each listed resource's state in every cluster, from the last published board.
+    pub fn annotate(&self, items: &mut [frontend::api::ResourceSummary]) {
+        if !self.has_clusters() {
+            return;
+        }
+        let board = self.current();
+        for item in items {
+            let at = board.rows.binary_search_by(|r| {
+                (r.kind.as_str(), r.namespace.as_str(), r.name.as_str()).cmp(&(
+                    item.kind.as_str(),
+                    item.namespace.as_str(),
+                    item.name.as_str(),
+                ))
+            });
+            item.clusters = at
+                .map(|i| {
+                    board.rows[i]
+                        .cells
+                        .iter()
+                        .map(|c| frontend::api::ClusterState {
+                            cluster: c.cluster.clone(),
+                            state: c.state.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+        }
+    }
+
     fn cluster(&self, name: &str) -> Option<&Cluster> {
         self.clusters.iter().find(|c| c.config.name == name)
     }

@@ -43,7 +43,9 @@ impl frontend::Backend for PageBackend {
         &self,
         query: &frontend::api::ResourceQuery,
     ) -> Result<frontend::api::ResourceList, frontend::api::ApiError> {
-        self.0.catalog.list(query).map_err(Into::into)
+        let mut list = self.0.catalog.list(query)?;
+        self.0.status.annotate(&mut list.items);
+        Ok(list)
     }
     fn detail(
         &self,

@@ -692,6 +692,16 @@ async fn flux_applies_the_head_and_the_status_follows() {
     let seed = app.git(&["rev-parse", "main"]);
     let report = wait_applied(&app, &seed).await;
     assert_eq!(report["clusters"][0]["agent"], "flux");
+    // The APIs list says what the cluster makes of each API, not only `spec.active`: the one
+    // the operator rejects is failed there.
+    let (_, list) = app.json("/api/v1/resources?q=legacy-sso").await;
+    assert_eq!(
+        list["items"][0]["clusters"],
+        json!([{"cluster": "prod", "state": "failed"}]),
+        "{list}"
+    );
+    let (_, html) = app.html("/apis?q=legacy-sso").await;
+    assert!(html.contains("prod: failed"), "{html}");
 
     let alice = app.login("alice").await;
     let (status, created) = app.call("POST", "/api/v1/changes", Some(&alice), Some(json!({"title": "v2", "edits": [{"kind": "ApiDefinition", "namespace": "payments", "name": "payments-api", "merge_patch": {"spec": {"proxy": {"target_url": "http://payments-v2:8080"}}}}]})), None).await;

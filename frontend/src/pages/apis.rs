@@ -192,7 +192,7 @@ pub fn ApisPage() -> impl IntoView {
                                             <td><code>{s.listen_path.clone()}</code></td>
                                             <td class="target">{s.target.clone()}</td>
                                             <td><AuthBadge mode=s.auth_mode.clone()/></td>
-                                            <td><ActiveBadge active=s.active/></td>
+                                            <td><ApiState active=s.active clusters=s.clusters.clone()/></td>
                                         </tr>
                                     }
                                 }).collect_view()}
@@ -203,4 +203,25 @@ pub fn ApisPage() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// What an API's state is: off when `spec.active` is false; otherwise what the clusters make of
+/// it (an API the operator rejects everywhere is *failed*, not a green "active"), one badge per
+/// cluster; without clusters, `spec.active` alone.
+#[component]
+fn ApiState(active: Option<bool>, clusters: Vec<crate::api::ClusterState>) -> impl IntoView {
+    if clusters.is_empty() || active == Some(false) {
+        return view! { <ActiveBadge active/> }.into_any();
+    }
+    view! {
+        <span class="cluster-states">
+            {clusters.into_iter().map(|c| {
+                let class = format!("badge sync-{}", c.state);
+                let label = format!("{}: {}", c.cluster, c.state);
+                let title = label.clone();
+                view! { <span class=class title=title>{label}</span> " " }
+            }).collect_view()}
+        </span>
+    }
+    .into_any()
 }

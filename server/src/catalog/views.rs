@@ -45,6 +45,7 @@ pub fn summary(index: &RepoIndex, r: &IndexedResource) -> ResourceSummary {
         tags: Vec::new(),
         path: r.path.to_string(),
         line: r.line,
+        clusters: Vec::new(),
     };
     match r.resource.as_ref() {
         Resource::Api(api) => {

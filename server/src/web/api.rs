@@ -19,7 +19,9 @@ pub async fn list_resources(
     query: Result<Query<ResourceQuery>, QueryRejection>,
 ) -> Result<Json<ResourceList>, WebError> {
     let Query(query) = query.map_err(|e| WebError::bad_request("invalid_query", e.body_text()))?;
-    Ok(Json(state.app.catalog.list(&query)?))
+    let mut list = state.app.catalog.list(&query)?;
+    state.app.status.annotate(&mut list.items);
+    Ok(Json(list))
 }
 
 /// One resource, with its fields, grants and YAML.
