@@ -9,7 +9,7 @@
 use crate::repo::{Problem, ProblemKind, RepoIndex};
 use crate::resources::{Kind, ResourceKey, SchemaSources};
 use crate::yaml;
-use frontend::validate::{self, ApiRef, Environment, GrantRef, Issue, Severity};
+use frontend::validate::{self, Environment, Issue, Severity};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -120,73 +120,9 @@ fn environment_of(docs: &BTreeMap<ResourceKey, Value>) -> Environment {
     env
 }
 
-fn merge(env: &mut Environment, part: &Environment) {
-    env.apis.extend(part.apis.iter().cloned());
-    env.policies.extend(part.policies.iter().cloned());
-    env.grants.extend(part.grants.iter().cloned());
-    env.jwt_defaults.extend(part.jwt_defaults.iter().cloned());
-}
-
-/// Adds what one document brings to the environment.
+/// Adds what one document brings to the environment (the same code the browser runs).
 fn add_to_environment(env: &mut Environment, key: &ResourceKey, doc: &Value) {
-    let text = |v: &Value, path: &[&str]| {
-        path.iter()
-            .try_fold(v, |n, k| n.get(*k))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    match key.kind {
-        Kind::ApiDefinition => {
-            env.apis.push(ApiRef {
-                kind: key.kind.as_str().into(),
-                namespace: key.namespace.clone(),
-                name: key.name.clone(),
-                domain: text(doc, &["spec", "domain"]).unwrap_or_default(),
-                listen_path: text(doc, &["spec", "proxy", "listen_path"]),
-            });
-            for p in doc["spec"]["jwt_default_policies"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-            {
-                let (ns, name) = p.split_once('/').unwrap_or((key.namespace.as_str(), p));
-                env.jwt_defaults.push((
-                    key.namespace.clone(),
-                    key.name.clone(),
-                    ns.into(),
-                    name.into(),
-                ));
-            }
-        }
-        Kind::TykOasApiDefinition => env.apis.push(ApiRef {
-            kind: key.kind.as_str().into(),
-            namespace: key.namespace.clone(),
-            name: key.name.clone(),
-            domain: String::new(),
-            listen_path: None,
-        }),
-        Kind::SecurityPolicy => {
-            env.policies.push((key.namespace.clone(), key.name.clone()));
-            for right in doc["spec"]["access_rights_array"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
-                let Some(name) = right["name"].as_str() else {
-                    continue;
-                };
-                env.grants.push(GrantRef {
-                    policy_namespace: key.namespace.clone(),
-                    policy_name: key.name.clone(),
-                    api_kind: right["kind"].as_str().unwrap_or("ApiDefinition").into(),
-                    api_namespace: right["namespace"].as_str().unwrap_or(&key.namespace).into(),
-                    api_name: name.into(),
-                });
-            }
-        }
-        Kind::ConfigMap => {}
-    }
+    env.add(key.kind.as_str(), &key.namespace, &key.name, doc);
 }
 
 /// One resource's share of the repo check: its own errors and what it adds to the environment.
@@ -207,6 +143,8 @@ pub struct RepoCheck {
     parts: HashMap<usize, Arc<Part>>,
     schemas: Vec<usize>,
     problems: Vec<Problem>,
+    /// The repo's environment: what the browser checks edits against before proposing.
+    environment: Arc<Environment>,
     /// Resources serialised and checked afresh (not taken over from the previous check).
     checked: usize,
 }
@@ -253,7 +191,7 @@ impl RepoCheck {
                 }
             };
             issues.extend(part.errors.iter().cloned());
-            merge(&mut environment, &part.environment);
+            environment.extend(&part.environment);
             parts.insert(address, part);
         }
         issues.extend(validate::validate_whole_environment(&environment));
@@ -261,6 +199,7 @@ impl RepoCheck {
             parts,
             schemas: fingerprint,
             problems: problems(index, issues),
+            environment: Arc::new(environment),
             checked,
         }
     }
@@ -268,6 +207,11 @@ impl RepoCheck {
     /// How many resources this check serialised and checked afresh.
     pub fn checked(&self) -> usize {
         self.checked
+    }
+
+    /// Every API, policy and grant of the repo, as the cross-resource rules see them.
+    pub fn environment(&self) -> &Arc<Environment> {
+        &self.environment
     }
 
     /// The problems found, in path and line order.
