@@ -3,6 +3,7 @@
 //! the JSON document keeps its indentation, so the diff shows only the changed lines.
 
 use super::api_edit::{Messages, Text, get, set};
+use super::form::FormState;
 use super::propose::ProposeBox;
 use crate::data;
 use crate::ui::ErrorBox;
@@ -124,9 +125,16 @@ fn OasForm(original: Option<(Value, Value)>) -> impl IntoView {
     let oas = RwSignal::new(oas0.clone());
     let cm = StoredValue::new(cm0);
     let signed_in = crate::ui::signed_in();
+    let form = FormState::provide();
     let issues = Memo::new(move |_| {
         let c = cr.get();
         oas.with(|o| validate::validate_oas("form", &c, Some(o)))
+    });
+    // The server's last answer is about the documents as they were.
+    Effect::new(move |_| {
+        cr.track();
+        oas.track();
+        form.edited();
     });
     let heading = if is_new {
         "Add an OAS API".to_owned()
@@ -212,12 +220,14 @@ fn OasForm(original: Option<(Value, Value)>) -> impl IntoView {
         let full = gw(path);
         let full2 = full.clone();
         let field = full.join(".");
+        let (touched, touched2) = (field.clone(), field.clone());
         view! {
             <div class="field">
                 <label for=id>{label}</label>
                 <input id=id type="text" placeholder=placeholder
                     prop:value=move || oas.with(|o| get(o, &full).as_str().unwrap_or_default().to_owned())
-                    on:input=move |ev| { let v = event_target_value(&ev); oas.update(|o| set(o, &full2, Some(Value::String(v)))); }/>
+                    on:blur=move |_| form.touch(&touched)
+                    on:input=move |ev| { form.touch(&touched2); let v = event_target_value(&ev); oas.update(|o| set(o, &full2, Some(Value::String(v)))); }/>
                 <Messages id=format!("{id}-errors") issues field/>
             </div>
         }
