@@ -259,6 +259,7 @@ try {
     await page.waitForSelector('body[data-hydrated="true"]');
     await page.waitForSelector('#metadata-name');
     assert.equal(await page.locator('.field-errors p').count(), 0, 'an untouched form shows no errors');
+    assert.match(await page.locator('#form-status').textContent(), /fill in the required fields/);
     await shot('new-api-untouched');
     await page.locator('#metadata-name').fill('orders');
     await page.locator('#metadata-name').fill('');

@@ -69,6 +69,19 @@ impl FormState {
         })
     }
 
+    /// Whether some required field's error is not shown yet (tracked).
+    pub fn waiting(&self, local: &[Issue]) -> bool {
+        let attempted = self.attempted.get();
+        !attempted
+            && self.touched.with(|touched| {
+                local.iter().any(|i| {
+                    i.severity == Severity::Error
+                        && is_required(i)
+                        && !touched.iter().any(|t| within(&i.field, t))
+                })
+            })
+    }
+
     /// Errors that block proposing: the form's own and the server's others (tracked).
     pub fn errors(&self, local: &[Issue]) -> usize {
         self.server.with(|server| {

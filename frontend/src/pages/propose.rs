@@ -75,6 +75,8 @@ pub(super) fn ProposeBox(
                 .count()
         }),
     };
+    // Required fields not touched yet say nothing at the field: the status says why.
+    let waiting = move || form.is_some_and(|form| issues.with(|i| form.waiting(i)));
     let signed_out = move || signed_in.get().flatten() != Some(true);
     view! {
         <fieldset>
@@ -84,7 +86,11 @@ pub(super) fn ProposeBox(
                 <input id="change-title" type="text" prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
             </div>
             <p class="muted" id="form-status" aria-live="polite">
-                {move || match errors() { 0 => "No problems found.".to_owned(), n => format!("{n} problem(s) to fix before proposing.") }}
+                {move || match errors() {
+                    0 => "No problems found.".to_owned(),
+                    n if waiting() => format!("{n} problem(s) to fix before proposing: fill in the required fields."),
+                    n => format!("{n} problem(s) to fix before proposing."),
+                }}
             </p>
             <div class="actions">
                 <button type="button" id="preview" on:click=on_preview disabled=move || previewing.busy() || signed_out()>"Preview"</button>
