@@ -528,7 +528,7 @@ mod environment;
 
 pub use environment::{
     ApiRef, DefaultPolicyRef, Environment, GrantRef, PolicyRef, validate_environment,
-    validate_in_context, validate_whole_environment,
+    validate_in_context, validate_oas_in_context, validate_whole_environment,
 };
 
 #[cfg(test)]

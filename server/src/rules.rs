@@ -109,20 +109,28 @@ fn documents(index: &RepoIndex, after: &After) -> BTreeMap<ResourceKey, Value> {
 
 /// The environment after the change, for the cross-resource rules.
 pub fn environment(index: &RepoIndex, after: &After) -> Environment {
-    environment_of(&documents(index, after))
-}
-
-fn environment_of(docs: &BTreeMap<ResourceKey, Value>) -> Environment {
     let mut env = Environment::default();
-    for (key, doc) in docs {
-        add_to_environment(&mut env, key, doc);
+    for (key, doc) in &documents(index, after) {
+        add_to_environment(&mut env, index, after, key, doc);
     }
     env
 }
 
-/// Adds what one document brings to the environment (the same code the browser runs).
-fn add_to_environment(env: &mut Environment, key: &ResourceKey, doc: &Value) {
-    env.add(key.kind.as_str(), &key.namespace, &key.name, doc);
+/// Adds what one document brings to the environment (the same code the browser runs); an OAS
+/// API brings the listen path of the document its ConfigMap holds after the change.
+fn add_to_environment(
+    env: &mut Environment,
+    index: &RepoIndex,
+    after: &After,
+    key: &ResourceKey,
+    doc: &Value,
+) {
+    if key.kind == Kind::TykOasApiDefinition {
+        let document = oas_document(index, after, key, doc);
+        env.add_oas(&key.namespace, &key.name, document.as_ref());
+    } else {
+        env.add(key.kind.as_str(), &key.namespace, &key.name, doc);
+    }
 }
 
 /// One resource's share of the repo check: its own errors and what it adds to the environment.
@@ -186,7 +194,7 @@ impl RepoCheck {
                         environment: Environment::default(),
                     };
                     part.errors.retain(|i| i.severity == Severity::Error);
-                    add_to_environment(&mut part.environment, &r.key, &doc);
+                    add_to_environment(&mut part.environment, index, &After::new(), &r.key, &doc);
                     Arc::new(part)
                 }
             };

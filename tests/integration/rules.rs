@@ -555,3 +555,65 @@ async fn a_taken_listen_path_is_refused_in_the_words_the_form_uses() {
         .is_empty()
     );
 }
+
+/// An OAS API's listen path (in the OAS document of its ConfigMap) counts like an
+/// `ApiDefinition`'s: the validation context has it, and moving the OAS API onto a taken path
+/// is refused at `x-tyk-api-gateway.server.listenPath.value`, the OAS form's field.
+#[tokio::test]
+async fn an_oas_api_listen_path_is_unique_too() {
+    let app = TestApp::demo().await;
+    let alice = app.login("alice").await;
+    let (_, context) = app.json("/api/v1/validation-context").await;
+    let context: frontend::validate::Environment =
+        serde_json::from_value(context).expect("an environment");
+    assert!(
+        context
+            .apis
+            .iter()
+            .any(|a| a.name == "pet-store" && a.listen_path.as_deref() == Some("/catalog/pets/")),
+        "{context:?}"
+    );
+    let (_, cm) = app
+        .json("/api/v1/resources/ConfigMap/catalog/pet-store-oas")
+        .await;
+    let mut cm = cm["document"].clone();
+    let text = cm["data"]["pet-store.json"]
+        .as_str()
+        .expect("the OAS document")
+        .replace("/catalog/pets/", "/payments/invoices/");
+    cm["data"]["pet-store.json"] = json!(text);
+    let edits = vec![
+        json!({"kind": "ConfigMap", "namespace": "catalog", "name": "pet-store-oas", "document": cm}),
+        json!({"kind": "TykOasApiDefinition", "namespace": "catalog", "name": "pet-store", "merge_patch": {}}),
+    ];
+    let (status, preview) = app
+        .call(
+            "POST",
+            "/api/v1/changes/preview",
+            Some(&alice),
+            Some(change("Pets move", edits)),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{preview}");
+    let taken: Vec<(&str, &str)> = preview["issues"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["code"] == "listen_path_taken")
+        .map(|i| {
+            (
+                i["field"].as_str().unwrap_or_default(),
+                i["message"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        taken,
+        [(
+            "x-tyk-api-gateway.server.listenPath.value",
+            "listen path /payments/invoices/ is already used by payments/invoices"
+        )],
+        "{preview}"
+    );
+}

@@ -71,18 +71,19 @@ pub fn OasEditPage() -> impl IntoView {
             .document;
         Ok::<_, crate::api::ApiError>(Some((cr, cm)))
     });
+    let context = super::api_edit::validation_context();
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || loaded.get().map(|r| match r {
-                Err(error) => view! { <h1>"Edit OAS API"</h1><ErrorBox error/> }.into_any(),
-                Ok(original) => view! { <OasForm original/> }.into_any(),
+            {move || Some(match (loaded.get()?, context.get()?) {
+                (Err(error), _) | (_, Err(error)) => view! { <h1>"Edit OAS API"</h1><ErrorBox error/> }.into_any(),
+                (Ok(original), Ok(context)) => view! { <OasForm original context/> }.into_any(),
             })}
         </Transition>
     }
 }
 
 #[component]
-fn OasForm(original: Option<(Value, Value)>) -> impl IntoView {
+fn OasForm(original: Option<(Value, Value)>, context: validate::Environment) -> impl IntoView {
     let is_new = original.is_none();
     let (cr0, cm0) = original.unwrap_or_else(|| {
         let cr = json!({"apiVersion": "tyk.tyk.io/v1alpha1", "kind": "TykOasApiDefinition",
@@ -126,9 +127,17 @@ fn OasForm(original: Option<(Value, Value)>) -> impl IntoView {
     let cm = StoredValue::new(cm0);
     let signed_in = crate::ui::signed_in();
     let form = FormState::provide();
+    let in_repo = (!is_new).then(|| cr_key.clone());
     let issues = Memo::new(move |_| {
         let c = cr.get();
-        oas.with(|o| validate::validate_oas("form", &c, Some(o)))
+        oas.with(|o| {
+            let mut issues = validate::validate_oas("form", &c, Some(o));
+            let original = in_repo.as_ref().map(|(ns, n)| (ns.as_str(), n.as_str()));
+            issues.extend(validate::validate_oas_in_context(
+                &context, original, "default", &c, o,
+            ));
+            issues
+        })
     });
     // The server's last answer is about the documents as they were.
     Effect::new(move |_| {

@@ -141,6 +141,24 @@ impl Environment {
         }
     }
 
+    /// Adds a `TykOasApiDefinition` with the OAS document its ConfigMap holds (if found): its
+    /// listen path (`x-tyk-api-gateway.server.listenPath.value`) and custom domain count like
+    /// an `ApiDefinition`'s.
+    pub fn add_oas(&mut self, namespace: &str, name: &str, document: Option<&Value>) {
+        let server = document.map(|d| &d["x-tyk-api-gateway"]["server"]);
+        let domain = server
+            .filter(|s| s["customDomain"]["enabled"].as_bool() == Some(true))
+            .and_then(|s| s["customDomain"]["name"].as_str())
+            .unwrap_or_default();
+        self.apis.push(ApiRef {
+            kind: "TykOasApiDefinition".into(),
+            namespace: namespace.into(),
+            name: name.into(),
+            domain: domain.into(),
+            listen_path: server.and_then(|s| text(s, &["listenPath", "value"])),
+        });
+    }
+
     /// Removes everything the resource `kind/namespace/name` brought.
     pub fn remove(&mut self, kind: &str, namespace: &str, name: &str) {
         self.apis
@@ -194,6 +212,48 @@ pub fn validate_in_context(
     default_namespace: &str,
     doc: &Value,
 ) -> Vec<Issue> {
+    in_context(
+        context,
+        kind,
+        original,
+        default_namespace,
+        doc,
+        |env, ns, name| {
+            env.add(kind, ns, name, doc);
+        },
+    )
+}
+
+/// [`validate_in_context`] for an OAS API: the `TykOasApiDefinition` and the OAS document its
+/// ConfigMap will hold.
+pub fn validate_oas_in_context(
+    context: &Environment,
+    original: Option<(&str, &str)>,
+    default_namespace: &str,
+    cr: &Value,
+    document: &Value,
+) -> Vec<Issue> {
+    let kind = "TykOasApiDefinition";
+    in_context(
+        context,
+        kind,
+        original,
+        default_namespace,
+        cr,
+        |env, ns, name| {
+            env.add_oas(ns, name, Some(document));
+        },
+    )
+}
+
+fn in_context(
+    context: &Environment,
+    kind: &str,
+    original: Option<(&str, &str)>,
+    default_namespace: &str,
+    doc: &Value,
+    add: impl FnOnce(&mut Environment, &str, &str),
+) -> Vec<Issue> {
     let namespace = text(doc, &["metadata", "namespace"])
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| default_namespace.to_owned());
@@ -206,7 +266,7 @@ pub fn validate_in_context(
         touched.push(format!("{kind}/{ns}/{n}"));
     }
     env.remove(kind, &namespace, &name);
-    env.add(kind, &namespace, &name, doc);
+    add(&mut env, &namespace, &name);
     validate_environment(&env, &touched)
         .into_iter()
         .map(|issue| {
@@ -222,6 +282,15 @@ pub fn validate_in_context(
             }
         })
         .collect()
+}
+
+/// Where a kind keeps its listen path (an OAS API's is in its OAS document).
+fn listen_path_field(kind: &str) -> &'static str {
+    if kind == "TykOasApiDefinition" {
+        "x-tyk-api-gateway.server.listenPath.value"
+    } else {
+        "spec.proxy.listen_path"
+    }
 }
 
 /// The message for a listen path another API already uses: the browser shows it at the field,
@@ -254,7 +323,7 @@ fn environment_issues(
                 if is_touched(&a.kind, &a.namespace, &a.name) {
                     issues.push(Issue {
                         resource: format!("{}/{}/{}", a.kind, a.namespace, a.name),
-                        field: "spec.proxy.listen_path".into(),
+                        field: listen_path_field(&a.kind).into(),
                         severity: Severity::Error,
                         code: "listen_path_taken".into(),
                         message: listen_path_taken(a.listen_path.as_deref().unwrap_or(lp), b),

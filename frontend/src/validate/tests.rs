@@ -462,3 +462,41 @@ case!(a_policy_granting_a_missing_api_is_an_error_at_the_grant, {
         validate_in_context(&context(), "SecurityPolicy", original, "default", &gold).is_empty()
     );
 });
+
+case!(an_oas_api_listen_path_counts_too, {
+    let cr = |name: &str| {
+        json!({"apiVersion": "tyk.tyk.io/v1alpha1", "kind": "TykOasApiDefinition",
+            "metadata": {"name": name, "namespace": "catalog"},
+            "spec": {"tykOAS": {"configmapRef": {"name": "pets", "keyName": "oas.json"}}}})
+    };
+    let oas = |lp: &str| json!({"x-tyk-api-gateway": {"server": {"listenPath": {"value": lp}}}});
+    let mut context = context();
+    context.add_oas("catalog", "pets", Some(&oas("/catalog/pets/")));
+    let issues = validate_oas_in_context(
+        &context,
+        None,
+        "default",
+        &cr("pets-v2"),
+        &oas("/payments/invoices/"),
+    );
+    assert_eq!(codes(&issues), vec!["listen_path_taken"]);
+    assert_eq!(issues[0].field, "x-tyk-api-gateway.server.listenPath.value");
+    let own = Some(("catalog", "pets"));
+    assert!(
+        validate_oas_in_context(
+            &context,
+            own,
+            "default",
+            &cr("pets"),
+            &oas("/catalog/pets/")
+        )
+        .is_empty()
+    );
+    // An API form sees the OAS API's path.
+    let doc = api_at("shop", "pets", "", "/catalog/pets");
+    let issues = validate_in_context(&context, "ApiDefinition", None, "default", &doc);
+    assert_eq!(
+        issues[0].message,
+        "listen path /catalog/pets is already used by catalog/pets"
+    );
+});
