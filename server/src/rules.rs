@@ -62,6 +62,30 @@ pub fn validate_document(
     issues
 }
 
+/// The OAS APIs (`Kind/ns/name`) the change does not edit but whose ConfigMap it does: their
+/// listen path changes with it, so the cross-resource rules count them as touched.
+pub fn configmap_readers(index: &RepoIndex, after: &After) -> Vec<String> {
+    let edited: Vec<&ResourceKey> = after.keys().filter(|k| k.kind == Kind::ConfigMap).collect();
+    if edited.is_empty() {
+        return Vec::new();
+    }
+    index
+        .of_kind(Kind::TykOasApiDefinition)
+        .filter(|r| !after.contains_key(&r.key))
+        .filter(|r| {
+            let Ok(cr) = r.resource.to_value() else {
+                return false;
+            };
+            let cm_ref = &cr["spec"]["tykOAS"]["configmapRef"];
+            edited.iter().any(|k| {
+                cm_ref["name"].as_str() == Some(k.name.as_str())
+                    && cm_ref["namespace"].as_str().unwrap_or(&r.key.namespace) == k.namespace
+            })
+        })
+        .map(|r| r.key.to_string())
+        .collect()
+}
+
 /// The OAS document a `TykOasApiDefinition` points at, after the change.
 pub fn oas_document(
     index: &RepoIndex,

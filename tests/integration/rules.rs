@@ -582,38 +582,39 @@ async fn an_oas_api_listen_path_is_unique_too() {
         .expect("the OAS document")
         .replace("/catalog/pets/", "/payments/invoices/");
     cm["data"]["pet-store.json"] = json!(text);
-    let edits = vec![
-        json!({"kind": "ConfigMap", "namespace": "catalog", "name": "pet-store-oas", "document": cm}),
-        json!({"kind": "TykOasApiDefinition", "namespace": "catalog", "name": "pet-store", "merge_patch": {}}),
-    ];
-    let (status, preview) = app
-        .call(
-            "POST",
-            "/api/v1/changes/preview",
-            Some(&alice),
-            Some(change("Pets move", edits)),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{preview}");
-    let taken: Vec<(&str, &str)> = preview["issues"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|i| i["code"] == "listen_path_taken")
-        .map(|i| {
-            (
-                i["field"].as_str().unwrap_or_default(),
-                i["message"].as_str().unwrap_or_default(),
+    let cm_edit = json!({"kind": "ConfigMap", "namespace": "catalog", "name": "pet-store-oas", "document": cm});
+    let cr_edit = json!({"kind": "TykOasApiDefinition", "namespace": "catalog", "name": "pet-store", "merge_patch": {}});
+    // As the OAS form sends it (both objects), and the ConfigMap alone.
+    for edits in [vec![cm_edit.clone(), cr_edit], vec![cm_edit]] {
+        let (status, preview) = app
+            .call(
+                "POST",
+                "/api/v1/changes/preview",
+                Some(&alice),
+                Some(change("Pets move", edits)),
+                None,
             )
-        })
-        .collect();
-    assert_eq!(
-        taken,
-        [(
-            "x-tyk-api-gateway.server.listenPath.value",
-            "listen path /payments/invoices/ is already used by payments/invoices"
-        )],
-        "{preview}"
-    );
+            .await;
+        assert_eq!(status, 200, "{preview}");
+        let taken: Vec<(&str, &str)> = preview["issues"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|i| i["code"] == "listen_path_taken")
+            .map(|i| {
+                (
+                    i["field"].as_str().unwrap_or_default(),
+                    i["message"].as_str().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            taken,
+            [(
+                "x-tyk-api-gateway.server.listenPath.value",
+                "listen path /payments/invoices/ is already used by payments/invoices"
+            )],
+            "{preview}"
+        );
+    }
 }
