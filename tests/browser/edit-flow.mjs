@@ -298,6 +298,7 @@ try {
     // stays: a policy still grants the API under its old name.
     await page.locator('#metadata-name').fill('refunds-v2');
     await page.waitForFunction(() => !/already exists/.test(document.querySelector('#metadata-name-errors')?.textContent ?? ''));
+    assert.equal(await page.locator('#preview-panel').textContent(), '', 'the preview of the old text is put away');
     assert.match(await page.locator('#metadata-name-errors').textContent(),
       /SecurityPolicy\/payments\/payments-standard: grants ApiDefinition payments\/refunds, which does not exist/);
     assert.deepEqual(errors, []);

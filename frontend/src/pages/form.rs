@@ -15,6 +15,8 @@ pub(super) struct FormState {
     touched: RwSignal<BTreeSet<String>>,
     attempted: RwSignal<bool>,
     server: RwSignal<Vec<Issue>>,
+    /// Counts edits of the document: what was answered before is about an older one.
+    revision: RwSignal<u64>,
 }
 
 impl FormState {
@@ -24,6 +26,7 @@ impl FormState {
             touched: RwSignal::new(BTreeSet::new()),
             attempted: RwSignal::new(false),
             server: RwSignal::new(Vec::new()),
+            revision: RwSignal::new(0),
         };
         provide_context(state);
         state
@@ -55,6 +58,12 @@ impl FormState {
         if !self.server.with_untracked(Vec::is_empty) {
             self.server.set(Vec::new());
         }
+        self.revision.update(|r| *r += 1);
+    }
+
+    /// How many times the document was edited (tracked).
+    pub fn revision(&self) -> u64 {
+        self.revision.get()
     }
 
     /// What to show at `field`, given the form's own findings (tracked).

@@ -39,6 +39,18 @@ pub(super) fn ProposeBox(
             form.answer(issues);
         }
     };
+    // A preview or a refusal is about the document as it was: an edit puts it away.
+    if let Some(form) = form {
+        Effect::new(move |_| {
+            form.revision();
+            if preview.with_untracked(Option::is_some) {
+                preview.set(None);
+            }
+            if failed.with_untracked(Option::is_some) {
+                failed.set(None);
+            }
+        });
+    }
     let on_preview = move |_| {
         if let Some(form) = form {
             form.attempt();
