@@ -70,6 +70,18 @@ pub async fn problems() -> Result<ProblemList, ApiError> {
     }
 }
 
+/// What the cross-resource rules need of every API and policy: loaded once by each form.
+pub async fn validation_context() -> Result<crate::validate::Environment, ApiError> {
+    #[cfg(feature = "ssr")]
+    {
+        backend()?.0.validation_context()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        get_json("/api/v1/validation-context").await
+    }
+}
+
 pub async fn repo_status() -> Result<RepoStatus, ApiError> {
     #[cfg(feature = "ssr")]
     {

@@ -30,6 +30,8 @@ pub trait Backend: Send + Sync {
         name: &str,
     ) -> Result<api::ResourceDetail, api::ApiError>;
     fn problems(&self) -> Result<api::ProblemList, api::ApiError>;
+    /// What the cross-resource rules need of the repo (see [`validate::Environment`]).
+    fn validation_context(&self) -> Result<validate::Environment, api::ApiError>;
     fn status(&self) -> api::RepoStatus;
     fn sync_status(&self, query: &api::StatusQuery) -> api::StatusReport;
     fn changes(

@@ -5,6 +5,7 @@ mod api_edit;
 mod apis;
 mod changes;
 mod draft;
+mod form;
 mod login;
 mod oas_edit;
 mod policies;

@@ -519,142 +519,17 @@ pub fn validate_oas(resource: &str, cr: &Value, document: Option<&Value>) -> Vec
     out.issues
 }
 
-/// An API as the cross-resource rules see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApiRef {
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-    pub domain: String,
-    pub listen_path: Option<String>,
-}
-
-/// A policy grant as the cross-resource rules see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GrantRef {
-    pub policy_namespace: String,
-    pub policy_name: String,
-    pub api_kind: String,
-    pub api_namespace: String,
-    pub api_name: String,
-}
-
-/// What the environment holds after the change: every API, policy and grant.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Environment {
-    pub apis: Vec<ApiRef>,
-    pub policies: Vec<(String, String)>,
-    pub grants: Vec<GrantRef>,
-    /// JWT default policies: (API namespace/name, policy namespace/name).
-    pub jwt_defaults: Vec<(String, String, String, String)>,
-}
-
-/// Cross-resource rules on the environment as it would be after the change. `touched` names
-/// the resources the change edits (`Kind/ns/name`): only issues involving them are reported.
-pub fn validate_environment(env: &Environment, touched: &[String]) -> Vec<Issue> {
-    let touched: std::collections::HashSet<&str> = touched.iter().map(String::as_str).collect();
-    environment_issues(env, |kind, ns, name| {
-        touched.contains(format!("{kind}/{ns}/{name}").as_str())
-    })
-}
-
-/// Cross-resource rules on a whole environment (a repo as it is): every issue, whoever it
-/// involves.
-pub fn validate_whole_environment(env: &Environment) -> Vec<Issue> {
-    environment_issues(env, |_, _, _| true)
-}
-
-/// The cross-resource rules, reporting the issues `is_touched` lets through. Linear in the size
-/// of the environment, so a repo of 10,000 APIs is checked at once.
-fn environment_issues(
-    env: &Environment,
-    is_touched: impl Fn(&str, &str, &str) -> bool,
-) -> Vec<Issue> {
-    let mut issues = Vec::new();
-    let mut seen: std::collections::HashMap<(&str, &str), &ApiRef> =
-        std::collections::HashMap::new();
-    for api in &env.apis {
-        let Some(lp) = &api.listen_path else { continue };
-        let key = (api.domain.as_str(), lp.trim_end_matches('/'));
-        if let Some(other) = seen.get(&key) {
-            for (a, b) in [(api, *other), (*other, api)] {
-                if is_touched(&a.kind, &a.namespace, &a.name) {
-                    issues.push(Issue {
-                        resource: format!("{}/{}/{}", a.kind, a.namespace, a.name),
-                        field: "spec.proxy.listen_path".into(),
-                        severity: Severity::Error,
-                        code: "listen_path_taken".into(),
-                        message: format!(
-                            "{}{lp} is already used by {}/{}",
-                            if a.domain.is_empty() {
-                                String::new()
-                            } else {
-                                a.domain.clone()
-                            },
-                            b.namespace,
-                            b.name
-                        ),
-                    });
-                }
-            }
-        } else {
-            seen.insert(key, api);
-        }
-    }
-    let apis: std::collections::HashSet<(&str, &str, &str)> = env
-        .apis
-        .iter()
-        .map(|a| (a.kind.as_str(), a.namespace.as_str(), a.name.as_str()))
-        .collect();
-    for g in &env.grants {
-        let exists = apis.contains(&(
-            g.api_kind.as_str(),
-            g.api_namespace.as_str(),
-            g.api_name.as_str(),
-        ));
-        if !exists
-            && (is_touched("SecurityPolicy", &g.policy_namespace, &g.policy_name)
-                || is_touched(&g.api_kind, &g.api_namespace, &g.api_name))
-        {
-            issues.push(Issue {
-                resource: format!("SecurityPolicy/{}/{}", g.policy_namespace, g.policy_name),
-                field: "spec.access_rights_array".into(),
-                severity: Severity::Error,
-                code: "missing_api".into(),
-                message: format!(
-                    "grants {} {}/{}, which does not exist",
-                    g.api_kind, g.api_namespace, g.api_name
-                ),
-            });
-        }
-    }
-    let policies: std::collections::HashSet<(&str, &str)> = env
-        .policies
-        .iter()
-        .map(|(ns, n)| (ns.as_str(), n.as_str()))
-        .collect();
-    for (api_ns, api_name, pol_ns, pol_name) in &env.jwt_defaults {
-        let exists = policies.contains(&(pol_ns.as_str(), pol_name.as_str()));
-        if !exists
-            && (is_touched("ApiDefinition", api_ns, api_name)
-                || is_touched("SecurityPolicy", pol_ns, pol_name))
-        {
-            issues.push(Issue {
-                resource: format!("ApiDefinition/{api_ns}/{api_name}"),
-                field: "spec.jwt_default_policies".into(),
-                severity: Severity::Error,
-                code: "missing_policy".into(),
-                message: format!("default policy {pol_ns}/{pol_name} does not exist"),
-            });
-        }
-    }
-    issues
-}
-
 /// Whether any issue blocks proposing.
 pub fn has_errors(issues: &[Issue]) -> bool {
     issues.iter().any(|i| i.severity == Severity::Error)
 }
+
+mod environment;
+
+pub use environment::{
+    ApiRef, DefaultPolicyRef, Environment, GrantRef, PolicyRef, validate_environment,
+    validate_in_context, validate_oas_in_context, validate_whole_environment,
+};
 
 #[cfg(test)]
 mod tests;

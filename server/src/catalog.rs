@@ -10,6 +10,7 @@ use crate::resources::{Kind, ResourceKey, SchemaSources};
 use frontend::api::{
     Problem, ProblemList, RepoStatus, ResourceDetail, ResourceList, ResourceQuery, ResourceSummary,
 };
+use frontend::validate::Environment;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -240,6 +241,12 @@ impl Catalog {
             snap.granted_by.get(&key).map_or(&[][..], Vec::as_slice),
         )
         .map_err(|e| Error::new(Code::InvalidResource, e.message))
+    }
+
+    /// What the cross-resource rules need of every API and policy, for forms to check edits
+    /// as they are typed.
+    pub fn validation_context(&self) -> Result<frontend::validate::Environment, Error> {
+        Ok(Environment::clone(self.ready()?.check.environment()))
     }
 
     pub fn problems(&self) -> Result<ProblemList, Error> {

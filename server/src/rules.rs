@@ -9,7 +9,7 @@
 use crate::repo::{Problem, ProblemKind, RepoIndex};
 use crate::resources::{Kind, ResourceKey, SchemaSources};
 use crate::yaml;
-use frontend::validate::{self, ApiRef, Environment, GrantRef, Issue, Severity};
+use frontend::validate::{self, Environment, Issue, Severity};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -62,6 +62,30 @@ pub fn validate_document(
     issues
 }
 
+/// The OAS APIs (`Kind/ns/name`) the change does not edit but whose ConfigMap it does: their
+/// listen path changes with it, so the cross-resource rules count them as touched.
+pub fn configmap_readers(index: &RepoIndex, after: &After) -> Vec<String> {
+    let edited: Vec<&ResourceKey> = after.keys().filter(|k| k.kind == Kind::ConfigMap).collect();
+    if edited.is_empty() {
+        return Vec::new();
+    }
+    index
+        .of_kind(Kind::TykOasApiDefinition)
+        .filter(|r| !after.contains_key(&r.key))
+        .filter(|r| {
+            let Ok(cr) = r.resource.to_value() else {
+                return false;
+            };
+            let cm_ref = &cr["spec"]["tykOAS"]["configmapRef"];
+            edited.iter().any(|k| {
+                cm_ref["name"].as_str() == Some(k.name.as_str())
+                    && cm_ref["namespace"].as_str().unwrap_or(&r.key.namespace) == k.namespace
+            })
+        })
+        .map(|r| r.key.to_string())
+        .collect()
+}
+
 /// The OAS document a `TykOasApiDefinition` points at, after the change.
 pub fn oas_document(
     index: &RepoIndex,
@@ -109,83 +133,27 @@ fn documents(index: &RepoIndex, after: &After) -> BTreeMap<ResourceKey, Value> {
 
 /// The environment after the change, for the cross-resource rules.
 pub fn environment(index: &RepoIndex, after: &After) -> Environment {
-    environment_of(&documents(index, after))
-}
-
-fn environment_of(docs: &BTreeMap<ResourceKey, Value>) -> Environment {
     let mut env = Environment::default();
-    for (key, doc) in docs {
-        add_to_environment(&mut env, key, doc);
+    for (key, doc) in &documents(index, after) {
+        add_to_environment(&mut env, index, after, key, doc);
     }
     env
 }
 
-fn merge(env: &mut Environment, part: &Environment) {
-    env.apis.extend(part.apis.iter().cloned());
-    env.policies.extend(part.policies.iter().cloned());
-    env.grants.extend(part.grants.iter().cloned());
-    env.jwt_defaults.extend(part.jwt_defaults.iter().cloned());
-}
-
-/// Adds what one document brings to the environment.
-fn add_to_environment(env: &mut Environment, key: &ResourceKey, doc: &Value) {
-    let text = |v: &Value, path: &[&str]| {
-        path.iter()
-            .try_fold(v, |n, k| n.get(*k))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    match key.kind {
-        Kind::ApiDefinition => {
-            env.apis.push(ApiRef {
-                kind: key.kind.as_str().into(),
-                namespace: key.namespace.clone(),
-                name: key.name.clone(),
-                domain: text(doc, &["spec", "domain"]).unwrap_or_default(),
-                listen_path: text(doc, &["spec", "proxy", "listen_path"]),
-            });
-            for p in doc["spec"]["jwt_default_policies"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-            {
-                let (ns, name) = p.split_once('/').unwrap_or((key.namespace.as_str(), p));
-                env.jwt_defaults.push((
-                    key.namespace.clone(),
-                    key.name.clone(),
-                    ns.into(),
-                    name.into(),
-                ));
-            }
-        }
-        Kind::TykOasApiDefinition => env.apis.push(ApiRef {
-            kind: key.kind.as_str().into(),
-            namespace: key.namespace.clone(),
-            name: key.name.clone(),
-            domain: String::new(),
-            listen_path: None,
-        }),
-        Kind::SecurityPolicy => {
-            env.policies.push((key.namespace.clone(), key.name.clone()));
-            for right in doc["spec"]["access_rights_array"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
-                let Some(name) = right["name"].as_str() else {
-                    continue;
-                };
-                env.grants.push(GrantRef {
-                    policy_namespace: key.namespace.clone(),
-                    policy_name: key.name.clone(),
-                    api_kind: right["kind"].as_str().unwrap_or("ApiDefinition").into(),
-                    api_namespace: right["namespace"].as_str().unwrap_or(&key.namespace).into(),
-                    api_name: name.into(),
-                });
-            }
-        }
-        Kind::ConfigMap => {}
+/// Adds what one document brings to the environment (the same code the browser runs); an OAS
+/// API brings the listen path of the document its ConfigMap holds after the change.
+fn add_to_environment(
+    env: &mut Environment,
+    index: &RepoIndex,
+    after: &After,
+    key: &ResourceKey,
+    doc: &Value,
+) {
+    if key.kind == Kind::TykOasApiDefinition {
+        let document = oas_document(index, after, key, doc);
+        env.add_oas(&key.namespace, &key.name, document.as_ref());
+    } else {
+        env.add(key.kind.as_str(), &key.namespace, &key.name, doc);
     }
 }
 
@@ -207,6 +175,8 @@ pub struct RepoCheck {
     parts: HashMap<usize, Arc<Part>>,
     schemas: Vec<usize>,
     problems: Vec<Problem>,
+    /// The repo's environment: what the browser checks edits against before proposing.
+    environment: Arc<Environment>,
     /// Resources serialised and checked afresh (not taken over from the previous check).
     checked: usize,
 }
@@ -248,12 +218,12 @@ impl RepoCheck {
                         environment: Environment::default(),
                     };
                     part.errors.retain(|i| i.severity == Severity::Error);
-                    add_to_environment(&mut part.environment, &r.key, &doc);
+                    add_to_environment(&mut part.environment, index, &After::new(), &r.key, &doc);
                     Arc::new(part)
                 }
             };
             issues.extend(part.errors.iter().cloned());
-            merge(&mut environment, &part.environment);
+            environment.extend(&part.environment);
             parts.insert(address, part);
         }
         issues.extend(validate::validate_whole_environment(&environment));
@@ -261,6 +231,7 @@ impl RepoCheck {
             parts,
             schemas: fingerprint,
             problems: problems(index, issues),
+            environment: Arc::new(environment),
             checked,
         }
     }
@@ -268,6 +239,11 @@ impl RepoCheck {
     /// How many resources this check serialised and checked afresh.
     pub fn checked(&self) -> usize {
         self.checked
+    }
+
+    /// Every API, policy and grant of the repo, as the cross-resource rules see them.
+    pub fn environment(&self) -> &Arc<Environment> {
+        &self.environment
     }
 
     /// The problems found, in path and line order.

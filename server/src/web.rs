@@ -61,6 +61,11 @@ impl frontend::Backend for PageBackend {
     fn problems(&self) -> Result<frontend::api::ProblemList, frontend::api::ApiError> {
         self.0.catalog.problems().map_err(Into::into)
     }
+    fn validation_context(
+        &self,
+    ) -> Result<frontend::validate::Environment, frontend::api::ApiError> {
+        Ok(self.0.catalog.validation_context()?)
+    }
     fn status(&self) -> frontend::api::RepoStatus {
         self.0.catalog.status()
     }
@@ -147,6 +152,10 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
             get(api::get_resource),
         )
         .route("/api/v1/problems", get(api::list_problems))
+        .route(
+            "/api/v1/validation-context",
+            get(api::get_validation_context),
+        )
         .route("/api/v1/repo", get(api::get_repo_status))
         .route("/api/v1/session", get(api::get_session))
         .route(

@@ -237,3 +237,74 @@ try {
     stop();
   }
 }
+
+// The browser and the server agree. An untouched new form shows no errors; Preview shows the
+// required ones. A listen path another API uses is an error at the field as it is typed, in
+// the server's words, before Propose. An error only the server finds (a rename onto an
+// existing API) comes back to the field it is about.
+{
+  const { base, stop } = await startServer();
+  let browser;
+  try {
+    browser = await launch();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    const shot = (name) => page.screenshot({ path: path.join(output, `${name}.png`), fullPage: true });
+    await page.goto(`${base}/login`);
+    await page.getByRole('button', { name: 'Continue as alice' }).click();
+    await page.waitForSelector('.who .user');
+
+    await page.goto(`${base}/apis/new`);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.waitForSelector('#metadata-name');
+    assert.equal(await page.locator('.field-errors p').count(), 0, 'an untouched form shows no errors');
+    assert.match(await page.locator('#form-status').textContent(), /fill in the required fields/);
+    await shot('new-api-untouched');
+    await page.locator('#metadata-name').fill('orders');
+    await page.locator('#metadata-name').fill('');
+    await page.waitForSelector('#metadata-name-errors p.field-error');
+    assert.match(await page.locator('#metadata-name-errors').textContent(), /a name is required/);
+    assert.equal(await page.locator('#spec-name-errors p').count(), 0, 'only the touched field says so');
+    await page.locator('#preview').click();
+    await page.waitForSelector('#spec-name-errors p.field-error');
+    assert.match(await page.locator('#spec-proxy-target_url-errors').textContent(), /target URL is required/);
+
+    await page.locator('#metadata-name').fill('orders');
+    await page.locator('#spec-name').fill('Orders');
+    await page.locator('#spec-proxy-target_url').fill('http://orders.payments.svc:8080');
+    await page.locator('#spec-proxy-listen_path').fill('/payments/invoices/');
+    const taken = 'listen path /payments/invoices/ is already used by payments/invoices';
+    await page.waitForFunction((t) => document.querySelector('#spec-proxy-listen_path-errors')?.textContent.includes(t), taken);
+    assert.equal(await page.locator('#spec-proxy-listen_path').getAttribute('aria-invalid'), 'true');
+    assert.doesNotMatch(await page.locator('#form-status').textContent(), /No problems found/);
+    assert.equal(await page.locator('#propose').isDisabled(), true, 'Propose waits for a free listen path');
+    await shot('new-api-listen-path-taken');
+    // The same path on another domain is free.
+    await page.locator('#spec-domain').fill('shop.example.com');
+    await page.waitForFunction(() => document.querySelector('#spec-proxy-listen_path-errors')?.textContent === '');
+    assert.match(await page.locator('#form-status').textContent(), /No problems found/);
+
+    // A rename onto an existing API: the server refuses it, and says so at the name.
+    await page.goto(`${base}/apis/payments/refunds/edit`);
+    await page.waitForSelector('body[data-hydrated="true"]');
+    await page.waitForSelector('#metadata-name');
+    await page.locator('#metadata-name').fill('invoices');
+    await page.locator('#preview').click();
+    await page.waitForFunction(() => /already exists/.test(document.querySelector('#metadata-name-errors')?.textContent ?? ''));
+    assert.equal(await page.locator('#metadata-name').getAttribute('aria-invalid'), 'true');
+    await shot('rename-refused-at-field');
+    // The next edit clears what the server said about the old text; what the browser knows
+    // stays: a policy still grants the API under its old name.
+    await page.locator('#metadata-name').fill('refunds-v2');
+    await page.waitForFunction(() => !/already exists/.test(document.querySelector('#metadata-name-errors')?.textContent ?? ''));
+    assert.equal(await page.locator('#preview-panel').textContent(), '', 'the preview of the old text is put away');
+    assert.match(await page.locator('#metadata-name-errors').textContent(),
+      /SecurityPolicy\/payments\/payments-standard: grants ApiDefinition payments\/refunds, which does not exist/);
+    assert.deepEqual(errors, []);
+    console.log('cross-resource form browser test passed');
+  } finally {
+    await browser?.close();
+    stop();
+  }
+}

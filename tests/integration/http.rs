@@ -145,10 +145,12 @@ async fn rest_api_serves_the_indexed_repo() {
         "/api/v1/resources",
         "/api/v1/resources/{kind}/{namespace}/{name}",
         "/api/v1/problems",
+        "/api/v1/validation-context",
     ] {
         assert!(doc["paths"][path]["get"].is_object(), "{path} documented");
     }
     assert!(doc["components"]["schemas"]["ResourceList"].is_object());
+    assert!(doc["components"]["schemas"]["Environment"].is_object());
 
     let (status, text) = app.html("/healthz").await;
     assert_eq!((status, text.as_str()), (200, "ok"));

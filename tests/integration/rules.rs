@@ -468,3 +468,153 @@ fn the_repo_is_checked_with_the_rules_of_an_edit() {
         again.problems()
     );
 }
+
+/// The browser and the server say the same thing about a listen path another API uses: the
+/// form checks against `GET /api/v1/validation-context` with `validate_in_context`, the server
+/// plans the edit against the repo, and both put the same message on `spec.proxy.listen_path`
+/// (in a preview, and in the 422 of a refused proposal).
+#[tokio::test]
+async fn a_taken_listen_path_is_refused_in_the_words_the_form_uses() {
+    let app = TestApp::demo().await;
+    let alice = app.login("alice").await;
+    let (status, context) = app.json("/api/v1/validation-context").await;
+    assert_eq!(status, 200, "{context}");
+    let context: frontend::validate::Environment =
+        serde_json::from_value(context).expect("an environment");
+    assert!(
+        context.apis.iter().any(
+            |a| a.name == "invoices" && a.listen_path.as_deref() == Some("/payments/invoices/")
+        ),
+        "{context:?}"
+    );
+    let mut doc = api_doc("shop", "orders", "tyk.tyk.io/v1alpha1");
+    doc["spec"]["proxy"]["listen_path"] = json!("/payments/invoices/");
+    let browser =
+        frontend::validate::validate_in_context(&context, "ApiDefinition", None, "default", &doc);
+    assert_eq!(browser.len(), 1, "{browser:?}");
+    let expected = "listen path /payments/invoices/ is already used by payments/invoices";
+    assert_eq!(browser[0].message, expected);
+
+    let edit =
+        json!({"kind": "ApiDefinition", "namespace": "shop", "name": "orders", "document": doc});
+    let on_field = |issues: &Value| -> Vec<(String, String)> {
+        issues
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|i| i["code"] == "listen_path_taken")
+            .map(|i| {
+                (
+                    i["field"].as_str().unwrap_or_default().to_owned(),
+                    i["message"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let want = vec![("spec.proxy.listen_path".to_owned(), expected.to_owned())];
+    let (status, preview) = app
+        .call(
+            "POST",
+            "/api/v1/changes/preview",
+            Some(&alice),
+            Some(change("Orders", vec![edit.clone()])),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(on_field(&preview["issues"]), want, "{preview}");
+    let (status, refused) = app
+        .call(
+            "POST",
+            "/api/v1/changes",
+            Some(&alice),
+            Some(change("Orders", vec![edit])),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (422, Some("validation_failed")),
+        "{refused}"
+    );
+    assert_eq!(on_field(&refused["issues"]), want, "{refused}");
+
+    // Editing the API that has the path is no conflict with itself.
+    let (_, invoices) = app
+        .json("/api/v1/resources/ApiDefinition/payments/invoices")
+        .await;
+    let own = invoices["document"].clone();
+    assert!(
+        frontend::validate::validate_in_context(
+            &context,
+            "ApiDefinition",
+            Some(("payments", "invoices")),
+            "default",
+            &own
+        )
+        .is_empty()
+    );
+}
+
+/// An OAS API's listen path (in the OAS document of its ConfigMap) counts like an
+/// `ApiDefinition`'s: the validation context has it, and moving the OAS API onto a taken path
+/// is refused at `x-tyk-api-gateway.server.listenPath.value`, the OAS form's field.
+#[tokio::test]
+async fn an_oas_api_listen_path_is_unique_too() {
+    let app = TestApp::demo().await;
+    let alice = app.login("alice").await;
+    let (_, context) = app.json("/api/v1/validation-context").await;
+    let context: frontend::validate::Environment =
+        serde_json::from_value(context).expect("an environment");
+    assert!(
+        context
+            .apis
+            .iter()
+            .any(|a| a.name == "pet-store" && a.listen_path.as_deref() == Some("/catalog/pets/")),
+        "{context:?}"
+    );
+    let (_, cm) = app
+        .json("/api/v1/resources/ConfigMap/catalog/pet-store-oas")
+        .await;
+    let mut cm = cm["document"].clone();
+    let text = cm["data"]["pet-store.json"]
+        .as_str()
+        .expect("the OAS document")
+        .replace("/catalog/pets/", "/payments/invoices/");
+    cm["data"]["pet-store.json"] = json!(text);
+    let cm_edit = json!({"kind": "ConfigMap", "namespace": "catalog", "name": "pet-store-oas", "document": cm});
+    let cr_edit = json!({"kind": "TykOasApiDefinition", "namespace": "catalog", "name": "pet-store", "merge_patch": {}});
+    // As the OAS form sends it (both objects), and the ConfigMap alone.
+    for edits in [vec![cm_edit.clone(), cr_edit], vec![cm_edit]] {
+        let (status, preview) = app
+            .call(
+                "POST",
+                "/api/v1/changes/preview",
+                Some(&alice),
+                Some(change("Pets move", edits)),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{preview}");
+        let taken: Vec<(&str, &str)> = preview["issues"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|i| i["code"] == "listen_path_taken")
+            .map(|i| {
+                (
+                    i["field"].as_str().unwrap_or_default(),
+                    i["message"].as_str().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            taken,
+            [(
+                "x-tyk-api-gateway.server.listenPath.value",
+                "listen path /payments/invoices/ is already used by payments/invoices"
+            )],
+            "{preview}"
+        );
+    }
+}

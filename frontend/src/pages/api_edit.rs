@@ -2,6 +2,7 @@
 //! the server runs), a preview of the YAML diff, and proposing the change for review.
 
 use super::draft::{Resume, resume_of};
+use super::form::{FormState, at_field, use_form};
 use super::propose::ProposeBox;
 use crate::api::{ApiError, ResourceQuery};
 use crate::data;
@@ -75,17 +76,21 @@ fn field_id(path: &[&str]) -> String {
     path.join("-")
 }
 
-/// Errors for one field, shown next to it.
+/// What to show next to one field: its findings (required ones once touched) and the
+/// server's answer about it.
 fn field_errors(
     issues: Memo<Vec<Issue>>,
     field: String,
 ) -> impl Fn() -> Vec<Issue> + Send + Sync + Clone + 'static {
+    let form = use_form();
     move || {
-        issues.with(|all| {
-            all.iter()
-                .filter(|i| i.field == field || i.field.starts_with(&format!("{field}[")))
+        issues.with(|all| match form {
+            Some(form) => form.at(all, &field),
+            None => all
+                .iter()
+                .filter(|i| at_field(i, &field))
                 .cloned()
-                .collect()
+                .collect(),
         })
     }
 }
@@ -115,6 +120,19 @@ pub(super) fn Text(
     let err_id = format!("{id}-errors");
     let field = path.join(".");
     let has_error = field_errors(issues, field.clone());
+    let form = use_form();
+    let touch = {
+        let field = field.clone();
+        move || {
+            if let Some(form) = form {
+                form.touch(&field);
+            }
+        }
+    };
+    let on_blur = {
+        let touch = touch.clone();
+        move |_: leptos::ev::FocusEvent| touch()
+    };
     let value = move || {
         let v = doc.with(|d| get(d, path));
         if list {
@@ -142,12 +160,13 @@ pub(super) fn Text(
         } else {
             Some(Value::String(text))
         };
+        touch();
         doc.update(|d| set(d, path, v));
     };
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
-            <input id=id type=if number { "number" } else { "text" } placeholder=placeholder prop:value=value on:input=on_input
+            <input id=id type=if number { "number" } else { "text" } placeholder=placeholder prop:value=value on:input=on_input on:blur=on_blur
                 aria-describedby=err_id.clone() aria-invalid=move || if has_error().is_empty() { "false" } else { "true" }/>
             <Messages id=err_id issues field/>
         </div>
@@ -348,10 +367,36 @@ pub(super) fn choices(kinds: &'static str) -> Resource<Result<crate::api::Resour
     )
 }
 
+/// What the cross-resource rules need of the repo, loaded once per form.
+pub(super) fn validation_context() -> Resource<Result<validate::Environment, ApiError>> {
+    Resource::new(|| (), |_| data::validation_context())
+}
+
+/// The issues of a form's document: its own rules, then the cross-resource rules against
+/// `context` (the repo as it is), with the document in place of `original`.
+pub(super) fn form_issues(
+    kind: &str,
+    own: Vec<Issue>,
+    context: &validate::Environment,
+    original: Option<&(String, String)>,
+    doc: &Value,
+) -> Vec<Issue> {
+    let mut issues = own;
+    issues.extend(validate::validate_in_context(
+        context,
+        kind,
+        original.map(|(ns, name)| (ns.as_str(), name.as_str())),
+        "default",
+        doc,
+    ));
+    issues
+}
+
 #[component]
 pub fn ApiEditPage() -> impl IntoView {
     let detail = edited_resource("ApiDefinition");
     let policies = choices("SecurityPolicy");
+    let context = validation_context();
     let draft = super::draft::draft_resource();
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -362,13 +407,17 @@ pub fn ApiEditPage() -> impl IntoView {
                     Ok(resume) => resume,
                 };
                 let names = |list: crate::api::ResourceList| list.items.iter().map(|p| format!("{}/{}", p.namespace, p.name)).collect::<Vec<_>>();
+                let context = match context.get()? {
+                    Ok(context) => context,
+                    Err(error) => return Some(view! { <h1>"Edit API"</h1><ErrorBox error/> }.into_any()),
+                };
                 Some(match (detail.get()?, policies.get()?) {
                     (Err(error), Ok(policies)) if resume.is_some() && error.code == "not_found" => {
-                        view! { <ApiForm original=None policies=names(policies) resume/> }.into_any()
+                        view! { <ApiForm original=None policies=names(policies) resume context/> }.into_any()
                     }
                     (Err(error), _) | (_, Err(error)) => view! { <h1>"Edit API"</h1><ErrorBox error/> }.into_any(),
                     (Ok(original), Ok(policies)) => {
-                        view! { <ApiForm original=original.map(|d| d.document) policies=names(policies) resume/> }.into_any()
+                        view! { <ApiForm original=original.map(|d| d.document) policies=names(policies) resume context/> }.into_any()
                     }
                 })
             }}
@@ -381,6 +430,7 @@ fn ApiForm(
     original: Option<Value>,
     policies: Vec<String>,
     resume: Option<Resume>,
+    context: validate::Environment,
 ) -> impl IntoView {
     let is_new = original.is_none();
     let original_key = original.as_ref().map(|d| {
@@ -401,7 +451,19 @@ fn ApiForm(
         None => original.clone().unwrap_or_else(new_api),
     });
     let signed_in = crate::ui::signed_in();
-    let issues = Memo::new(move |_| doc.with(|d| validate::validate_api("form", d)));
+    let form = FormState::provide();
+    let in_repo = original_key.clone();
+    let issues = Memo::new(move |_| {
+        doc.with(|d| {
+            let own = validate::validate_api("form", d);
+            form_issues("ApiDefinition", own, &context, in_repo.as_ref(), d)
+        })
+    });
+    // The server's last answer is about the document as it was.
+    Effect::new(move |_| {
+        doc.track();
+        form.edited();
+    });
     let default_title = match (&resume, &original_key) {
         (Some(r), _) => r.title.clone(),
         (None, Some((ns, name))) => format!("Update {ns}/{name}"),
@@ -533,6 +595,7 @@ fn ApiForm(
                                         </span>
                                     }
                                 }).collect_view()}
+                                <Messages id="jwt-default-policies-errors".into() issues field="spec.jwt_default_policies".into()/>
                             </fieldset>
                         }
                     })

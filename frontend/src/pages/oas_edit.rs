@@ -3,6 +3,7 @@
 //! the JSON document keeps its indentation, so the diff shows only the changed lines.
 
 use super::api_edit::{Messages, Text, get, set};
+use super::form::FormState;
 use super::propose::ProposeBox;
 use crate::data;
 use crate::ui::ErrorBox;
@@ -70,18 +71,19 @@ pub fn OasEditPage() -> impl IntoView {
             .document;
         Ok::<_, crate::api::ApiError>(Some((cr, cm)))
     });
+    let context = super::api_edit::validation_context();
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || loaded.get().map(|r| match r {
-                Err(error) => view! { <h1>"Edit OAS API"</h1><ErrorBox error/> }.into_any(),
-                Ok(original) => view! { <OasForm original/> }.into_any(),
+            {move || Some(match (loaded.get()?, context.get()?) {
+                (Err(error), _) | (_, Err(error)) => view! { <h1>"Edit OAS API"</h1><ErrorBox error/> }.into_any(),
+                (Ok(original), Ok(context)) => view! { <OasForm original context/> }.into_any(),
             })}
         </Transition>
     }
 }
 
 #[component]
-fn OasForm(original: Option<(Value, Value)>) -> impl IntoView {
+fn OasForm(original: Option<(Value, Value)>, context: validate::Environment) -> impl IntoView {
     let is_new = original.is_none();
     let (cr0, cm0) = original.unwrap_or_else(|| {
         let cr = json!({"apiVersion": "tyk.tyk.io/v1alpha1", "kind": "TykOasApiDefinition",
@@ -124,9 +126,24 @@ fn OasForm(original: Option<(Value, Value)>) -> impl IntoView {
     let oas = RwSignal::new(oas0.clone());
     let cm = StoredValue::new(cm0);
     let signed_in = crate::ui::signed_in();
+    let form = FormState::provide();
+    let in_repo = (!is_new).then(|| cr_key.clone());
     let issues = Memo::new(move |_| {
         let c = cr.get();
-        oas.with(|o| validate::validate_oas("form", &c, Some(o)))
+        oas.with(|o| {
+            let mut issues = validate::validate_oas("form", &c, Some(o));
+            let original = in_repo.as_ref().map(|(ns, n)| (ns.as_str(), n.as_str()));
+            issues.extend(validate::validate_oas_in_context(
+                &context, original, "default", &c, o,
+            ));
+            issues
+        })
+    });
+    // The server's last answer is about the documents as they were.
+    Effect::new(move |_| {
+        cr.track();
+        oas.track();
+        form.edited();
     });
     let heading = if is_new {
         "Add an OAS API".to_owned()
@@ -212,12 +229,14 @@ fn OasForm(original: Option<(Value, Value)>) -> impl IntoView {
         let full = gw(path);
         let full2 = full.clone();
         let field = full.join(".");
+        let (touched, touched2) = (field.clone(), field.clone());
         view! {
             <div class="field">
                 <label for=id>{label}</label>
                 <input id=id type="text" placeholder=placeholder
                     prop:value=move || oas.with(|o| get(o, &full).as_str().unwrap_or_default().to_owned())
-                    on:input=move |ev| { let v = event_target_value(&ev); oas.update(|o| set(o, &full2, Some(Value::String(v)))); }/>
+                    on:blur=move |_| form.touch(&touched)
+                    on:input=move |ev| { form.touch(&touched2); let v = event_target_value(&ev); oas.update(|o| set(o, &full2, Some(Value::String(v)))); }/>
                 <Messages id=format!("{id}-errors") issues field/>
             </div>
         }

@@ -1,8 +1,11 @@
 //! The policy form: state, limits, quotas, throttling, key expiry, tags, metadata, and the APIs
 //! it grants (picked from the existing ones) with versions, allowed URLs and per-API limits.
 
-use super::api_edit::{Check, Messages, Text, choices, edited_resource, get, set};
+use super::api_edit::{
+    Check, Messages, Text, choices, edited_resource, form_issues, get, set, validation_context,
+};
 use super::draft::{Resume, draft_resource, resume_of};
+use super::form::{FormState, use_form};
 use super::propose::ProposeBox;
 use crate::ui::ErrorBox;
 use crate::validate::{self, Issue};
@@ -23,6 +26,7 @@ fn new_policy() -> Value {
 pub fn PolicyEditPage() -> impl IntoView {
     let detail = edited_resource("SecurityPolicy");
     let apis = choices("ApiDefinition,TykOasApiDefinition");
+    let context = validation_context();
     let draft = draft_resource();
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -33,13 +37,17 @@ pub fn PolicyEditPage() -> impl IntoView {
                     Ok(resume) => resume,
                 };
                 let choices = |list: crate::api::ResourceList| list.items.iter().map(|a| (a.kind.clone(), a.namespace.clone(), a.name.clone())).collect::<Vec<_>>();
+                let context = match context.get()? {
+                    Ok(context) => context,
+                    Err(error) => return Some(view! { <h1>"Edit policy"</h1><ErrorBox error/> }.into_any()),
+                };
                 Some(match (detail.get()?, apis.get()?) {
                     (Err(e), Ok(apis)) if resume.is_some() && e.code == "not_found" => {
-                        view! { <PolicyForm original=None apis=choices(apis) resume/> }.into_any()
+                        view! { <PolicyForm original=None apis=choices(apis) resume context/> }.into_any()
                     }
                     (Err(error), _) | (_, Err(error)) => view! { <h1>"Edit policy"</h1><ErrorBox error/> }.into_any(),
                     (Ok(original), Ok(apis)) => {
-                        view! { <PolicyForm original=original.map(|d| d.document) apis=choices(apis) resume/> }.into_any()
+                        view! { <PolicyForm original=original.map(|d| d.document) apis=choices(apis) resume context/> }.into_any()
                     }
                 })
             }}
@@ -156,6 +164,7 @@ fn PolicyForm(
     original: Option<Value>,
     apis: Vec<(String, String, String)>,
     resume: Option<Resume>,
+    context: validate::Environment,
 ) -> impl IntoView {
     let original_key = original.as_ref().map(|d| {
         (
@@ -180,7 +189,19 @@ fn PolicyForm(
         None => original.unwrap_or_else(new_policy),
     });
     let signed_in = crate::ui::signed_in();
-    let issues = Memo::new(move |_| doc.with(|d| validate::validate_policy("form", d)));
+    let form = FormState::provide();
+    let in_repo = original_key.clone();
+    let issues = Memo::new(move |_| {
+        doc.with(|d| {
+            let own = validate::validate_policy("form", d);
+            form_issues("SecurityPolicy", own, &context, in_repo.as_ref(), d)
+        })
+    });
+    // The server's last answer is about the document as it was.
+    Effect::new(move |_| {
+        doc.track();
+        form.edited();
+    });
     let heading = match &original_key {
         Some((ns, n)) => format!("Edit policy {ns}/{n}"),
         None => "Add a policy".to_owned(),
@@ -290,11 +311,16 @@ fn AccessRight(
     };
     let id = format!("right-{i}");
     let field = format!("spec.access_rights_array[{i}]");
+    let form = use_form();
+    let touched = field.clone();
     view! {
         <div class="access-right" role="group" aria-label=format!("Granted API {}", i + 1)>
             <div class="field">
                 <label for=format!("{id}-api")>"API"</label>
                 <select id=format!("{id}-api") prop:value=selected on:change=move |ev| {
+                    if let Some(form) = form {
+                        form.touch(&touched);
+                    }
                     let v = event_target_value(&ev);
                     let mut parts = v.splitn(3, '/');
                     let (kind, ns, name) = (parts.next().unwrap_or_default().to_owned(), parts.next().unwrap_or_default().to_owned(), parts.next().unwrap_or_default().to_owned());

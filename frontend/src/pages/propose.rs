@@ -2,6 +2,7 @@
 //! shared by every edit form; and what happens once a change is open.
 
 use super::changes::{DiffView, IssueList};
+use super::form::{server_issues, use_form};
 use crate::api::{ApiError, ChangeView, CreateChangeRequest};
 use crate::client::{self, Action};
 use crate::ui::ErrorBox;
@@ -31,28 +32,63 @@ pub(super) fn ProposeBox(
         description: String::new(),
         edits: serde_json::from_value(edits.run(())).unwrap_or_default(),
     };
+    // What the server answers goes to the fields it names, too (the form shows it there).
+    let form = use_form();
+    let answer = move |issues: Vec<Issue>| {
+        if let Some(form) = form {
+            form.answer(issues);
+        }
+    };
+    // A preview or a refusal is about the document as it was: an edit puts it away.
+    if let Some(form) = form {
+        Effect::new(move |_| {
+            form.revision();
+            if preview.with_untracked(Option::is_some) {
+                preview.set(None);
+            }
+            if failed.with_untracked(Option::is_some) {
+                failed.set(None);
+            }
+        });
+    }
     let on_preview = move |_| {
-        previewing.run(client::preview_change(&request()), move |answer| {
-            preview.set(Some(answer));
+        if let Some(form) = form {
+            form.attempt();
+        }
+        previewing.run(client::preview_change(&request()), move |reply| {
+            answer(match &reply {
+                Ok(view) => view.issues.clone(),
+                Err(e) => server_issues(e),
+            });
+            preview.set(Some(reply));
         });
     };
     let on_propose = move |_| {
+        if let Some(form) = form {
+            form.attempt();
+        }
         let navigate = navigate.clone();
         proposing.run(
             client::create_change(&request()),
-            move |answer| match answer {
+            move |reply| match reply {
                 Ok(created) => open_created(created.id, replaces, navigate),
-                Err(e) => failed.set(Some(e)),
+                Err(e) => {
+                    answer(server_issues(&e));
+                    failed.set(Some(e));
+                }
             },
         );
     };
-    let errors = move || {
-        issues.with(|i| {
+    let errors = move || match form {
+        Some(form) => issues.with(|i| form.errors(i)),
+        None => issues.with(|i| {
             i.iter()
                 .filter(|i| i.severity == validate::Severity::Error)
                 .count()
-        })
+        }),
     };
+    // Required fields not touched yet say nothing at the field: the status says why.
+    let waiting = move || form.is_some_and(|form| issues.with(|i| form.waiting(i)));
     let signed_out = move || signed_in.get().flatten() != Some(true);
     view! {
         <fieldset>
@@ -62,7 +98,11 @@ pub(super) fn ProposeBox(
                 <input id="change-title" type="text" prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
             </div>
             <p class="muted" id="form-status" aria-live="polite">
-                {move || match errors() { 0 => "No problems found.".to_owned(), n => format!("{n} problem(s) to fix before proposing.") }}
+                {move || match errors() {
+                    0 => "No problems found.".to_owned(),
+                    n if waiting() => format!("{n} problem(s) to fix before proposing: fill in the required fields."),
+                    n => format!("{n} problem(s) to fix before proposing."),
+                }}
             </p>
             <div class="actions">
                 <button type="button" id="preview" on:click=on_preview disabled=move || previewing.busy() || signed_out()>"Preview"</button>

@@ -241,20 +241,24 @@ fn env() -> Environment {
                 listen_path: Some("/a".into()),
             },
         ],
-        policies: vec![("default".into(), "gold".into())],
+        policies: vec![PolicyRef {
+            namespace: "default".into(),
+            name: "gold".into(),
+        }],
         grants: vec![GrantRef {
             policy_namespace: "default".into(),
             policy_name: "gold".into(),
+            index: 0,
             api_kind: "ApiDefinition".into(),
             api_namespace: "default".into(),
             api_name: "a".into(),
         }],
-        jwt_defaults: vec![(
-            "default".into(),
-            "b".into(),
-            "default".into(),
-            "gold".into(),
-        )],
+        jwt_defaults: vec![DefaultPolicyRef {
+            api_namespace: "default".into(),
+            api_name: "b".into(),
+            policy_namespace: "default".into(),
+            policy_name: "gold".into(),
+        }],
     }
 }
 
@@ -331,5 +335,168 @@ case!(oas_rules, {
     assert_eq!(
         codes(&validate_oas("o", &cr, None)),
         vec!["missing_configmap"]
+    );
+});
+
+/// The repo the form checks against: `payments/payments-api` on `api.example.com`,
+/// `payments/invoices` on no domain, and a policy granting the first.
+fn context() -> Environment {
+    let mut env = Environment::default();
+    let mut on = |ns: &str, name: &str, domain: Option<&str>, lp: &str| {
+        let mut doc = api();
+        doc["spec"]["proxy"]["listen_path"] = json!(lp);
+        if let Some(d) = domain {
+            doc["spec"]["domain"] = json!(d);
+        }
+        env.add("ApiDefinition", ns, name, &doc);
+    };
+    on(
+        "payments",
+        "payments-api",
+        Some("api.example.com"),
+        "/payments/",
+    );
+    on("payments", "invoices", None, "/payments/invoices/");
+    let mut gold = policy();
+    gold["spec"]["access_rights_array"] =
+        json!([{"name": "payments-api", "namespace": "payments", "kind": "ApiDefinition"}]);
+    env.add("SecurityPolicy", "payments", "gold", &gold);
+    env
+}
+
+fn api_at(ns: &str, name: &str, domain: &str, lp: &str) -> Value {
+    let mut doc = api();
+    doc["metadata"] = json!({"name": name, "namespace": ns});
+    doc["spec"]["domain"] = json!(domain);
+    doc["spec"]["proxy"]["listen_path"] = json!(lp);
+    doc
+}
+
+case!(
+    a_listen_path_taken_on_the_same_domain_is_an_error_at_the_field,
+    {
+        let doc = api_at("shop", "orders", "api.example.com", "/payments");
+        let issues = validate_in_context(&context(), "ApiDefinition", None, "default", &doc);
+        assert_eq!(codes(&issues), vec!["listen_path_taken"]);
+        assert_eq!(issues[0].field, "spec.proxy.listen_path");
+        assert_eq!(issues[0].resource, "ApiDefinition/shop/orders");
+        assert_eq!(
+            issues[0].message,
+            "listen path /payments is already used by payments/payments-api on api.example.com"
+        );
+        // No domain on either side: the message names none.
+        let doc = api_at("shop", "orders", "", "/payments/invoices/");
+        let issues = validate_in_context(&context(), "ApiDefinition", None, "default", &doc);
+        assert_eq!(
+            issues[0].message,
+            "listen path /payments/invoices/ is already used by payments/invoices"
+        );
+    }
+);
+
+case!(the_same_listen_path_on_another_domain_is_fine, {
+    let doc = api_at("shop", "orders", "shop.example.com", "/payments/");
+    assert!(validate_in_context(&context(), "ApiDefinition", None, "default", &doc).is_empty());
+});
+
+case!(
+    an_edit_does_not_conflict_with_itself_nor_a_rename_with_its_old_self,
+    {
+        let own = api_at("payments", "invoices", "", "/payments/invoices/");
+        let original = Some(("payments", "invoices"));
+        assert!(
+            validate_in_context(&context(), "ApiDefinition", original, "default", &own).is_empty()
+        );
+        let renamed = api_at("payments", "invoices-v2", "", "/payments/invoices/");
+        assert!(
+            validate_in_context(&context(), "ApiDefinition", original, "default", &renamed)
+                .is_empty(),
+            "a rename keeps its listen path"
+        );
+        // Renaming an API a policy grants leaves the grant pointing at nothing: said at the name.
+        let mut moved = api_at(
+            "payments",
+            "payments-api-v2",
+            "api.example.com",
+            "/payments/",
+        );
+        moved["spec"]["domain"] = json!("api.example.com");
+        let issues = validate_in_context(
+            &context(),
+            "ApiDefinition",
+            Some(("payments", "payments-api")),
+            "default",
+            &moved,
+        );
+        assert_eq!(codes(&issues), vec!["missing_api"]);
+        assert_eq!(issues[0].field, "metadata.name");
+        assert_eq!(
+            issues[0].message,
+            "SecurityPolicy/payments/gold: grants ApiDefinition payments/payments-api, which does not exist"
+        );
+    }
+);
+
+case!(a_policy_granting_a_missing_api_is_an_error_at_the_grant, {
+    let mut doc = policy();
+    doc["metadata"] = json!({"name": "silver", "namespace": "payments"});
+    doc["spec"]["access_rights_array"] = json!([
+        {"name": "invoices", "namespace": "payments"},
+        {"name": "gone", "namespace": "payments", "kind": "ApiDefinition"},
+        {"name": "", "namespace": "payments"}
+    ]);
+    let issues = validate_in_context(&context(), "SecurityPolicy", None, "default", &doc);
+    assert_eq!(codes(&issues), vec!["missing_api"]);
+    assert_eq!(issues[0].field, "spec.access_rights_array[1]");
+    assert_eq!(
+        issues[0].message,
+        "grants ApiDefinition payments/gone, which does not exist"
+    );
+    // Editing the policy that grants an existing API: nothing to say.
+    let mut gold = policy();
+    gold["metadata"] = json!({"name": "gold", "namespace": "payments"});
+    gold["spec"]["access_rights_array"] =
+        json!([{"name": "payments-api", "namespace": "payments"}]);
+    let original = Some(("payments", "gold"));
+    assert!(
+        validate_in_context(&context(), "SecurityPolicy", original, "default", &gold).is_empty()
+    );
+});
+
+case!(an_oas_api_listen_path_counts_too, {
+    let cr = |name: &str| {
+        json!({"apiVersion": "tyk.tyk.io/v1alpha1", "kind": "TykOasApiDefinition",
+            "metadata": {"name": name, "namespace": "catalog"},
+            "spec": {"tykOAS": {"configmapRef": {"name": "pets", "keyName": "oas.json"}}}})
+    };
+    let oas = |lp: &str| json!({"x-tyk-api-gateway": {"server": {"listenPath": {"value": lp}}}});
+    let mut context = context();
+    context.add_oas("catalog", "pets", Some(&oas("/catalog/pets/")));
+    let issues = validate_oas_in_context(
+        &context,
+        None,
+        "default",
+        &cr("pets-v2"),
+        &oas("/payments/invoices/"),
+    );
+    assert_eq!(codes(&issues), vec!["listen_path_taken"]);
+    assert_eq!(issues[0].field, "x-tyk-api-gateway.server.listenPath.value");
+    let own = Some(("catalog", "pets"));
+    assert!(
+        validate_oas_in_context(
+            &context,
+            own,
+            "default",
+            &cr("pets"),
+            &oas("/catalog/pets/")
+        )
+        .is_empty()
+    );
+    // An API form sees the OAS API's path.
+    let doc = api_at("shop", "pets", "", "/catalog/pets");
+    let issues = validate_in_context(&context, "ApiDefinition", None, "default", &doc);
+    assert_eq!(
+        issues[0].message,
+        "listen path /catalog/pets is already used by catalog/pets"
     );
 });

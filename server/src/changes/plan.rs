@@ -414,10 +414,11 @@ pub fn plan(
             doc,
         ));
     }
-    let touched: Vec<String> = resources
+    let mut touched: Vec<String> = resources
         .iter()
         .map(|r| format!("{}/{}/{}", r.kind, r.namespace, r.name))
         .collect();
+    touched.extend(rules::configmap_readers(index, &after));
     issues.extend(validate::validate_environment(
         &rules::environment(index, &after),
         &touched,

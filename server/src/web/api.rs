@@ -42,6 +42,17 @@ pub async fn list_problems(State(state): State<AppState>) -> Result<Json<Problem
     Ok(Json(state.app.catalog.problems()?))
 }
 
+/// What the cross-resource rules need of every API and policy (listen paths, domains, grants,
+/// default policies): forms load it once and check edits against it as they are typed.
+#[utoipa::path(get, path = "/api/v1/validation-context",
+    responses((status = 200, body = frontend::validate::Environment),
+        (status = 503, description = "still indexing", body = frontend::api::ApiError)))]
+pub async fn get_validation_context(
+    State(state): State<AppState>,
+) -> Result<Json<frontend::validate::Environment>, WebError> {
+    Ok(Json(state.app.catalog.validation_context()?))
+}
+
 /// The indexed branch and commit, with counts.
 #[utoipa::path(get, path = "/api/v1/repo", responses((status = 200, body = RepoStatus)))]
 pub async fn get_repo_status(State(state): State<AppState>) -> Json<RepoStatus> {
