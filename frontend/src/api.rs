@@ -276,6 +276,9 @@ pub struct ChangeEvent {
     pub kind: String,
     pub author: String,
     pub body: String,
+    /// A comment's body as sanitised HTML (CommonMark); empty for other events.
+    #[serde(default)]
+    pub body_html: String,
     pub at: String,
 }
 
@@ -298,6 +301,9 @@ pub struct ChangeView {
     pub id: i64,
     pub title: String,
     pub description: String,
+    /// The description as sanitised HTML (CommonMark; no scripts, handlers or `javascript:`).
+    #[serde(default)]
+    pub description_html: String,
     pub author: String,
     /// `draft`, `open`, `merged` or `closed`.
     pub state: String,

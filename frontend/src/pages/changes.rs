@@ -200,7 +200,8 @@ pub fn ChangePage() -> impl IntoView {
                             <code>{c.branch.clone().unwrap_or_else(|| "—".into())}</code>
                             {format!(" · {} of {} approvals", c.approvals.len(), c.approvals_required)}
                         </p>
-                        {(!c.description.is_empty()).then(|| view! { <p class="description">{c.description.clone()}</p> })}
+                        // Rendered and sanitised on the server (CommonMark, no active content).
+                        {(!c.description_html.is_empty()).then(|| view! { <div class="description markdown" id="description" inner_html=c.description_html.clone()></div> })}
                         {draft.then(|| view! {
                             <p class="notice" id="draft-note">"This is a draft: it was saved but not proposed. Resume it in its form, or discard it."</p>
                         })}
@@ -259,7 +260,9 @@ pub fn ChangePage() -> impl IntoView {
                             {c.events.iter().map(|e| view! {
                                 <li><strong>{e.author.clone()}</strong> " " {e.kind.replace('_', " ")} " " <time class="muted" datetime=e.at.clone()>{short_time(&e.at)}</time>
                                     {(!e.body.is_empty() && e.kind == "merge").then(|| view! { " as " <code>{e.body.chars().take(12).collect::<String>()}</code> })}
-                                    {(!e.body.is_empty() && e.kind != "merge").then(|| view! { <p class="event-body">{e.body.clone()}</p> })}</li>
+                                    // Comments come as sanitised HTML from the server; other events as text.
+                                    {(!e.body_html.is_empty()).then(|| view! { <div class="event-body markdown" inner_html=e.body_html.clone()></div> })}
+                                    {(!e.body.is_empty() && e.kind != "merge" && e.body_html.is_empty()).then(|| view! { <p class="event-body">{e.body.clone()}</p> })}</li>
                             }).collect_view()}
                         </ol>
                         {me.is_some().then(|| view! {
