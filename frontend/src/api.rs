@@ -176,6 +176,18 @@ pub struct Problem {
     /// rules of an edit refuse; the message names it, the field and the rule's code).
     pub kind: String,
     pub message: String,
+    /// The resource the problem is about, when the index can tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceRef>,
+}
+
+/// A resource named by kind, namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ResourceRef {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
 }
 
 /// `GET /api/v1/problems`.

@@ -9,6 +9,7 @@ pub mod api;
 pub mod client;
 pub mod data;
 mod layout;
+mod links;
 mod pages;
 mod ui;
 pub mod validate;

@@ -242,6 +242,8 @@ impl Catalog {
         .map_err(|e| Error::new(Code::InvalidResource, e.message))
     }
 
+    /// `GET /api/v1/problems`, each problem with the resource it is about when one starts at its
+    /// file and line.
     pub fn problems(&self) -> Result<ProblemList, Error> {
         let snap = self.ready()?;
         Ok(ProblemList {
@@ -253,6 +255,7 @@ impl Catalog {
                     line: p.line,
                     kind: p.kind.as_str().into(),
                     message: p.message.clone(),
+                    resource: resource_at(&snap.index, &p.path, p.line),
                 })
                 .collect(),
         })
@@ -299,4 +302,21 @@ fn parse_kinds(kinds: Option<&str>) -> Result<Vec<Kind>, Error> {
             .map(|k| Kind::parse(k.trim()).ok_or_else(|| unknown_kind(k.trim())))
             .collect(),
     }
+}
+
+/// The indexed resource that starts at `path:line`, if any.
+fn resource_at(
+    index: &crate::repo::RepoIndex,
+    path: &str,
+    line: Option<u32>,
+) -> Option<frontend::api::ResourceRef> {
+    let line = line?;
+    index
+        .resources()
+        .find(|r| &*r.path == path && r.line == line)
+        .map(|r| frontend::api::ResourceRef {
+            kind: r.key.kind.as_str().into(),
+            namespace: r.key.namespace.clone(),
+            name: r.key.name.clone(),
+        })
 }

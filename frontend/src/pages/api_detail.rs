@@ -116,8 +116,7 @@ pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView
         || (),
         move |_| data::resource_changes(k.clone(), ns.clone(), n.clone()),
     );
-    let form = (kind == "ApiDefinition")
-        .then(|| format!("/apis/{}/{}/edit", encode(&namespace), encode(&name)));
+    let form = crate::links::form_href(&kind, &namespace, &name);
     let yaml = format!(
         "/yaml/{}/{}/{}",
         encode(&kind),

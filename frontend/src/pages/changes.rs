@@ -5,6 +5,7 @@ use super::draft::resume_href;
 use crate::api::{ChangeView, CommentRequest, FileDiff};
 use crate::client::{self, Action, ReviewStep};
 use crate::data;
+use crate::links::{CommitSha, ResourceLink};
 use crate::ui::ErrorBox;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -199,6 +200,8 @@ pub fn ChangePage() -> impl IntoView {
                             {format!("#{} by {} · branch ", c.id, c.author)}
                             <code>{c.branch.clone().unwrap_or_else(|| "—".into())}</code>
                             {format!(" · {} of {} approvals", c.approvals.len(), c.approvals_required)}
+                            {c.head_commit.clone().map(|sha| view! { " · head " <CommitSha sha/> })}
+                            {c.merge_commit.clone().map(|sha| view! { " · merged as " <CommitSha sha/> })}
                         </p>
                         // Rendered and sanitised on the server (CommonMark, no active content).
                         {(!c.description_html.is_empty()).then(|| view! { <div class="description markdown" id="description" inner_html=c.description_html.clone()></div> })}
@@ -248,7 +251,13 @@ pub fn ChangePage() -> impl IntoView {
                         <h2>"Resources"</h2>
                         <ul class="resources">
                             {c.resources.iter().map(|r| view! {
-                                <li><span class="badge">{r.action.clone()}</span> " " {format!("{} {}/{}", r.kind, r.namespace, r.name)} " " <code class="sub">{r.path.clone()}</code></li>
+                                <li><span class="badge">{r.action.clone()}</span> " " {r.kind.clone()} " "
+                                    {if r.action == "delete" {
+                                        view! { <span>{format!("{}/{}", r.namespace, r.name)}</span> }.into_any()
+                                    } else {
+                                        view! { <ResourceLink kind=r.kind.clone() namespace=r.namespace.clone() name=r.name.clone()/> }.into_any()
+                                    }}
+                                    " " <code class="sub">{r.path.clone()}</code></li>
                             }).collect_view()}
                         </ul>
                         <h2>"Validation"</h2>
@@ -259,7 +268,7 @@ pub fn ChangePage() -> impl IntoView {
                         <ol class="events">
                             {c.events.iter().map(|e| view! {
                                 <li><strong>{e.author.clone()}</strong> " " {e.kind.replace('_', " ")} " " <time class="muted" datetime=e.at.clone()>{short_time(&e.at)}</time>
-                                    {(!e.body.is_empty() && e.kind == "merge").then(|| view! { " as " <code>{e.body.chars().take(12).collect::<String>()}</code> })}
+                                    {(!e.body.is_empty() && e.kind == "merge").then(|| view! { " as " <CommitSha sha=e.body.clone()/> })}
                                     // Comments come as sanitised HTML from the server; other events as text.
                                     {(!e.body_html.is_empty()).then(|| view! { <div class="event-body markdown" inner_html=e.body_html.clone()></div> })}
                                     {(!e.body.is_empty() && e.kind != "merge" && e.body_html.is_empty()).then(|| view! { <p class="event-body">{e.body.clone()}</p> })}</li>
