@@ -467,6 +467,17 @@ pub struct StatusCell {
     /// The commit the cluster's agent reports as applied.
     #[serde(default)]
     pub applied_revision: Option<String>,
+    /// For `pending`: the merged change being rolled out, when Tollgate merged the head.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<ChangeRef>,
+}
+
+/// A change request named by id and title.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ChangeRef {
+    pub id: i64,
+    pub title: String,
 }
 
 /// One resource across the clusters.

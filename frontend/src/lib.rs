@@ -32,7 +32,7 @@ pub trait Backend: Send + Sync {
     ) -> Result<api::ResourceDetail, api::ApiError>;
     fn problems(&self) -> Result<api::ProblemList, api::ApiError>;
     fn status(&self) -> api::RepoStatus;
-    fn sync_status(&self, query: &api::StatusQuery) -> api::StatusReport;
+    fn sync_status(&self, query: &api::StatusQuery) -> BoxFuture<api::StatusReport>;
     fn changes(
         &self,
         state: Option<String>,

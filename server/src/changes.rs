@@ -6,6 +6,7 @@ mod diff;
 mod plan;
 mod rebase;
 mod store;
+mod touching;
 
 pub use plan::PathTemplates;
 

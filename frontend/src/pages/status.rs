@@ -245,6 +245,9 @@ pub fn StatusPage() -> impl IntoView {
                                                 <td data-cluster=c.cluster.clone()>
                                                     <span class=format!("badge sync-{}", c.state)>{c.state.clone()}</span>
                                                     {detail.map(|d| view! { <div class="sub cell-detail">{d}</div> })}
+                                                    {c.change.clone().filter(|_| c.state == "pending").map(|ch| view! {
+                                                        <div class="sub cell-detail rollout">"rolling out " <a href=format!("/changes/{}", ch.id)>{format!("#{} {}", ch.id, ch.title)}</a></div>
+                                                    })}
                                                     {adopt}
                                                 </td>
                                             }

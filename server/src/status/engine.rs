@@ -438,6 +438,7 @@ fn cell(slot: &Slot, key: &ResourceKey, previous: Option<&StatusCell>) -> Option
             .collect(),
         error: status.error.or(not_installed),
         last_known,
+        change: None,
         last_seen: if unknown {
             previous
                 .filter(|c| c.state == "unknown")
