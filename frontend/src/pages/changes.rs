@@ -192,6 +192,9 @@ pub fn ChangePage() -> impl IntoView {
                     let draft = c.state == "draft";
                     let discard = discard.clone();
                     let approved = c.approvals.len() as u32 >= c.approvals_required && stale.is_none();
+                    let i_approved = me.as_deref().is_some_and(|m| c.approvals.iter().any(|a| a.eq_ignore_ascii_case(m)));
+                    let why = Why::of(&c, stale.as_deref());
+                    let (why_merge, why_approve, why_rebase, why_close) = (why.merge.clone(), why.approve.clone(), why.rebase.clone(), why.close.clone());
                     view! {
                         <Title text=format!("#{} {}", c.id, c.title)/>
                         <nav class="crumbs" aria-label="Breadcrumb"><a href="/changes">"Change requests"</a> " / #" {c.id}</nav>
@@ -214,22 +217,29 @@ pub fn ChangePage() -> impl IntoView {
                         {move || action_error.get().map(|error| view! { <ErrorBox error/> })}
                         <div class="actions" role="group" aria-label="Review">
                             {(open && me.is_some() && !is_author).then(|| view! {
-                                <button id="approve" disabled=move || reviewing.busy() on:click=move |_| act(ReviewStep::Approve)>"Approve"</button>
+                                <button id="approve" disabled=move || i_approved || reviewing.busy() aria-describedby=i_approved.then_some("approve-why") on:click=move |_| act(ReviewStep::Approve)>"Approve"</button>
+                                {i_approved.then(|| view! { <span class="muted why" id="approve-why">"You approved this."</span> })}
                             })}
+                            {(open && is_author).then(|| view! { <span class="muted why" id="approve-why">{why_approve.clone()}</span> })}
                             {(open && me.is_some()).then(|| view! {
-                                <button id="merge" class="primary" disabled=move || !approved || reviewing.busy() on:click=move |_| act(ReviewStep::Merge)>"Merge"</button>
+                                <button id="merge" class="primary" disabled=move || !approved || reviewing.busy() aria-describedby=why_merge.is_some().then_some("merge-why") on:click=move |_| act(ReviewStep::Merge)>"Merge"</button>
+                                {why_merge.clone().map(|text| view! { <span class="muted why" id="merge-why">{text}</span> })}
                             })}
-                            {(open && is_author && c.conflict.is_some()).then(|| view! {
-                                <button id="rebase" disabled=move || reviewing.busy() on:click=move |_| act(ReviewStep::Rebase)>"Regenerate from the new base"</button>
+                            {(open && c.conflict.is_some() && me.is_some()).then(|| view! {
+                                <button id="rebase" disabled=move || !is_author || reviewing.busy() aria-describedby=(!is_author).then_some("rebase-why") on:click=move |_| act(ReviewStep::Rebase)>"Regenerate from the new base"</button>
                             })}
-                            {(open && is_author && stale.is_some()).then(|| view! {
-                                <button id="readopt" disabled=move || reviewing.busy() on:click=move |_| act(ReviewStep::Rebase)>"Regenerate from the cluster"</button>
+                            {(open && stale.is_some() && me.is_some()).then(|| view! {
+                                <button id="readopt" disabled=move || !is_author || reviewing.busy() aria-describedby=(!is_author).then_some("rebase-why") on:click=move |_| act(ReviewStep::Rebase)>"Regenerate from the cluster"</button>
                             })}
-                            {stale.clone().filter(|_| me.is_some()).map(|_| view! {
-                                <p class="muted" id="merge-blocked">"Merge is blocked: this change is stale (see above)."</p>
+                            {(open && (c.conflict.is_some() || stale.is_some()) && me.is_some() && !is_author).then(|| view! {
+                                <span class="muted why" id="rebase-why">{why_rebase.clone()}</span>
                             })}
                             {(open && may_close).then(|| view! {
                                 <button id="close" disabled=move || reviewing.busy() on:click=move |_| act(ReviewStep::Close)>"Close"</button>
+                            })}
+                            {(open && me.is_some() && !may_close).then(|| view! {
+                                <button id="close" disabled=true aria-describedby="close-why">"Close"</button>
+                                <span class="muted why" id="close-why">{why_close.clone()}</span>
                             })}
                             {(draft && is_author).then(|| view! {
                                 <button id="discard" class="danger" disabled=move || discarding.busy() on:click=discard>"Discard draft"</button>
@@ -294,6 +304,38 @@ pub fn ChangePage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// Why each review action is unavailable, as text shown beside its button.
+struct Why {
+    merge: Option<String>,
+    approve: String,
+    rebase: String,
+    close: String,
+}
+
+impl Why {
+    fn of(c: &ChangeView, stale: Option<&str>) -> Self {
+        let missing = (c.approvals_required as usize).saturating_sub(c.approvals.len());
+        let merge = match stale {
+            Some(reason) => Some(format!("Merge is blocked: stale: {reason}")),
+            None if missing > 0 => Some(format!(
+                "Merge needs {missing} more approval{} from someone other than {}.",
+                if missing == 1 { "" } else { "s" },
+                c.author
+            )),
+            None => None,
+        };
+        Self {
+            merge,
+            approve: "You cannot approve your own change.".into(),
+            rebase: format!("Only the author ({}) can regenerate this change.", c.author),
+            close: format!(
+                "Only the author ({}) and those who approved can close this change.",
+                c.author
+            ),
+        }
     }
 }
 
