@@ -28,7 +28,7 @@ mod tests {
     #[test]
     fn keeps_markdown_and_drops_active_content() {
         let html = to_safe_html(
-            "**bold** `code` [docs](https://example.com)\n\n- one\n\n<script>alert(1)</script>\n<img src=x onerror=alert(1)>\n[x](javascript:alert(1))\n<iframe src=\"https://evil\"></iframe>\n<style>body{}</style>",
+            "**bold** `code` [docs](https://example.com)\n\n- one\n\n<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n[x](javascript:alert(1))\n\n<iframe src=\"https://evil\"></iframe>\n\n<style>body{}</style>",
         );
         assert!(html.contains("<strong>bold</strong>"), "{html}");
         assert!(html.contains("<code>code</code>"), "{html}");
