@@ -488,6 +488,9 @@ pub struct StatusRow {
     pub namespace: String,
     pub name: String,
     pub cells: Vec<StatusCell>,
+    /// ConfigMaps: the OAS API whose document this ConfigMap holds, when one references it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oas: Option<ResourceRef>,
 }
 
 /// How many cells are in a state.

@@ -8,7 +8,8 @@ use crate::error::{Code, Error};
 use crate::repo::{ConfigRepo, IndexOptions, RepoError, RepoIndex};
 use crate::resources::{Kind, ResourceKey, SchemaSources};
 use frontend::api::{
-    Problem, ProblemList, RepoStatus, ResourceDetail, ResourceList, ResourceQuery, ResourceSummary,
+    Problem, ProblemList, RepoStatus, ResourceDetail, ResourceList, ResourceQuery, ResourceRef,
+    ResourceSummary,
 };
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -242,6 +243,11 @@ impl Catalog {
         .map_err(|e| Error::new(Code::InvalidResource, e.message))
     }
 
+    /// The OAS API whose document the ConfigMap `namespace/name` holds, if one references it.
+    pub fn oas_of_configmap(&self, namespace: &str, name: &str) -> Option<ResourceRef> {
+        oas_referencing(&self.snapshot()?.index, namespace, name)
+    }
+
     /// `GET /api/v1/problems`, each problem with the resource it is about when one starts at its
     /// file and line.
     pub fn problems(&self) -> Result<ProblemList, Error> {
@@ -305,18 +311,42 @@ fn parse_kinds(kinds: Option<&str>) -> Result<Vec<Kind>, Error> {
 }
 
 /// The indexed resource that starts at `path:line`, if any.
-fn resource_at(
-    index: &crate::repo::RepoIndex,
-    path: &str,
-    line: Option<u32>,
-) -> Option<frontend::api::ResourceRef> {
+fn resource_at(index: &RepoIndex, path: &str, line: Option<u32>) -> Option<ResourceRef> {
     let line = line?;
     index
         .resources()
         .find(|r| &*r.path == path && r.line == line)
-        .map(|r| frontend::api::ResourceRef {
-            kind: r.key.kind.as_str().into(),
-            namespace: r.key.namespace.clone(),
-            name: r.key.name.clone(),
+        .and_then(|r| match r.key.kind {
+            // A ConfigMap's page is the OAS API that reads it.
+            Kind::ConfigMap => oas_referencing(index, &r.key.namespace, &r.key.name),
+            _ => Some(reference(r)),
         })
+}
+
+fn reference(r: &crate::repo::IndexedResource) -> ResourceRef {
+    ResourceRef {
+        kind: r.key.kind.as_str().into(),
+        namespace: r.key.namespace.clone(),
+        name: r.key.name.clone(),
+    }
+}
+
+/// The OAS API whose `spec.tykOAS.configmapRef` names the ConfigMap `namespace/name`.
+fn oas_referencing(index: &RepoIndex, namespace: &str, name: &str) -> Option<ResourceRef> {
+    index
+        .of_kind(Kind::TykOasApiDefinition)
+        .find(|r| {
+            let crate::resources::Resource::Oas(oas) = r.resource.as_ref() else {
+                return false;
+            };
+            oas.spec
+                .as_ref()
+                .and_then(|s| s.tyk_oas.as_ref())
+                .and_then(|t| t.configmap_ref.as_ref())
+                .is_some_and(|c| {
+                    c.name.as_deref() == Some(name)
+                        && c.namespace.as_deref().unwrap_or(&r.key.namespace) == namespace
+                })
+        })
+        .map(reference)
 }

@@ -396,6 +396,10 @@ async fn live_status_follows_the_clusters() {
         board.contains(r#"href="/apis/payments/payments-api""#),
         "rows link their resource"
     );
+    // A ConfigMap's row links to the OAS API that reads its document.
+    assert!(board.contains(r#"title="OAS API catalog/pet-store""#));
+    let (_, maps) = app.json("/api/v1/status?kind=ConfigMap").await;
+    assert_eq!(maps["rows"][0]["oas"]["name"], "pet-store", "{maps}");
     let head = app.git(&["rev-parse", "main"]);
     apply_from_git(&app, &apis, "ApiDefinition", "payments", "payments-api").await;
     apps.patch_status(

@@ -234,7 +234,10 @@ pub fn StatusPage() -> impl IntoView {
                             <tbody>
                                 {report.rows.iter().map(|row| view! {
                                     <tr data-resource=format!("{}/{}/{}", row.kind, row.namespace, row.name)>
-                                        <td><span class="badge kind">{row.kind.clone()}</span> " " <ResourceLink kind=row.kind.clone() namespace=row.namespace.clone() name=row.name.clone()/></td>
+                                        <td><span class="badge kind">{row.kind.clone()}</span> " " {match &row.oas {
+                                            Some(oas) => view! { <a class="resource-link" href=crate::links::resource_href(&oas.kind, &oas.namespace, &oas.name) title=format!("OAS API {}/{}", oas.namespace, oas.name)>{format!("{}/{}", row.namespace, row.name)}</a> }.into_any(),
+                                            None => view! { <ResourceLink kind=row.kind.clone() namespace=row.namespace.clone() name=row.name.clone()/> }.into_any(),
+                                        }}</td>
                                         {row.cells.iter().map(|c| {
                                             let detail = cell_detail(c);
                                             let adopt = (c.state == "drifted").then(|| {

@@ -365,6 +365,8 @@ impl Engine {
                     namespace: key.namespace.clone(),
                     name: key.name.clone(),
                     cells,
+                    // Filled in by readers from the catalog.
+                    oas: None,
                 }),
             ),
             (Err(_), true) => {}
