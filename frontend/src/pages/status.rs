@@ -204,7 +204,7 @@ pub fn StatusPage() -> impl IntoView {
                                     <strong>{c.name.clone()}</strong>
                                     <span class="sub">{format!(" {} · {}", c.environment, if c.reachable { "reachable" } else { "unreachable" })}</span>
                                     <div class="sub">{c.applied_revision.clone().map(|sha| view! { "applied " <CommitSha sha/> })}
-                                        {c.head_revision.clone().filter(|h| Some(h) != c.applied_revision.as_ref()).map(|sha| view! { " · head " <CommitSha sha/> })}</div>
+                                        {c.head_revision.clone().filter(|h| Some(h) != c.applied_revision.as_ref()).map(|sha| view! { {if c.applied_revision.is_some() { " · head " } else { "head " }} <CommitSha sha/> })}</div>
                                     <div class="sub">{c.last_seen.as_deref().map(|t| format!("last seen {t}")).unwrap_or_else(|| "never seen".into())}</div>
                                     {state_bar(&c.counts)}
                                     {c.error.clone().filter(|_| !c.reachable).map(|e| view! { <div class="sub cell-detail">{e}</div> })}
