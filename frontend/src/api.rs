@@ -189,6 +189,18 @@ pub struct Problem {
     /// rules of an edit refuse; the message names it, the field and the rule's code).
     pub kind: String,
     pub message: String,
+    /// The resource the problem is about, when the index can tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceRef>,
+}
+
+/// A resource named by kind, namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ResourceRef {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
 }
 
 /// `GET /api/v1/problems`.
@@ -289,6 +301,9 @@ pub struct ChangeEvent {
     pub kind: String,
     pub author: String,
     pub body: String,
+    /// A comment's body as sanitised HTML (CommonMark); empty for other events.
+    #[serde(default)]
+    pub body_html: String,
     pub at: String,
 }
 
@@ -311,6 +326,9 @@ pub struct ChangeView {
     pub id: i64,
     pub title: String,
     pub description: String,
+    /// The description as sanitised HTML (CommonMark; no scripts, handlers or `javascript:`).
+    #[serde(default)]
+    pub description_html: String,
     pub author: String,
     /// `draft`, `open`, `merged` or `closed`.
     pub state: String,
@@ -462,6 +480,17 @@ pub struct StatusCell {
     /// The commit the cluster's agent reports as applied.
     #[serde(default)]
     pub applied_revision: Option<String>,
+    /// For `pending`: the merged change being rolled out, when Tollgate merged the head.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<ChangeRef>,
+}
+
+/// A change request named by id and title.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ChangeRef {
+    pub id: i64,
+    pub title: String,
 }
 
 /// One resource across the clusters.
@@ -472,6 +501,9 @@ pub struct StatusRow {
     pub namespace: String,
     pub name: String,
     pub cells: Vec<StatusCell>,
+    /// ConfigMaps: the OAS API whose document this ConfigMap holds, when one references it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oas: Option<ResourceRef>,
 }
 
 /// How many cells are in a state.

@@ -158,7 +158,7 @@ pub async fn sync_status(
 ) -> Result<crate::api::StatusReport, ApiError> {
     #[cfg(feature = "ssr")]
     {
-        Ok(backend()?.0.sync_status(&query))
+        Ok(backend()?.0.sync_status(&query).await)
     }
     #[cfg(not(feature = "ssr"))]
     {

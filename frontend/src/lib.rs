@@ -9,6 +9,7 @@ pub mod api;
 pub mod client;
 pub mod data;
 mod layout;
+mod links;
 mod pages;
 mod ui;
 pub mod validate;
@@ -33,7 +34,7 @@ pub trait Backend: Send + Sync {
     /// What the cross-resource rules need of the repo (see [`validate::Environment`]).
     fn validation_context(&self) -> Result<validate::Environment, api::ApiError>;
     fn status(&self) -> api::RepoStatus;
-    fn sync_status(&self, query: &api::StatusQuery) -> api::StatusReport;
+    fn sync_status(&self, query: &api::StatusQuery) -> BoxFuture<api::StatusReport>;
     fn changes(
         &self,
         state: Option<String>,

@@ -8,7 +8,8 @@ use crate::error::{Code, Error};
 use crate::repo::{ConfigRepo, IndexOptions, RepoError, RepoIndex};
 use crate::resources::{Kind, ResourceKey, SchemaSources};
 use frontend::api::{
-    Problem, ProblemList, RepoStatus, ResourceDetail, ResourceList, ResourceQuery, ResourceSummary,
+    Problem, ProblemList, RepoStatus, ResourceDetail, ResourceList, ResourceQuery, ResourceRef,
+    ResourceSummary,
 };
 use frontend::validate::Environment;
 use std::collections::{BTreeSet, HashMap};
@@ -249,6 +250,13 @@ impl Catalog {
         Ok(Environment::clone(self.ready()?.check.environment()))
     }
 
+    /// The OAS API whose document the ConfigMap `namespace/name` holds, if one references it.
+    pub fn oas_of_configmap(&self, namespace: &str, name: &str) -> Option<ResourceRef> {
+        oas_referencing(&self.snapshot()?.index, namespace, name)
+    }
+
+    /// `GET /api/v1/problems`, each problem with the resource it is about when one starts at its
+    /// file and line.
     pub fn problems(&self) -> Result<ProblemList, Error> {
         let snap = self.ready()?;
         Ok(ProblemList {
@@ -260,6 +268,7 @@ impl Catalog {
                     line: p.line,
                     kind: p.kind.as_str().into(),
                     message: p.message.clone(),
+                    resource: resource_at(&snap.index, &p.path, p.line),
                 })
                 .collect(),
         })
@@ -306,4 +315,45 @@ fn parse_kinds(kinds: Option<&str>) -> Result<Vec<Kind>, Error> {
             .map(|k| Kind::parse(k.trim()).ok_or_else(|| unknown_kind(k.trim())))
             .collect(),
     }
+}
+
+/// The indexed resource that starts at `path:line`, if any.
+fn resource_at(index: &RepoIndex, path: &str, line: Option<u32>) -> Option<ResourceRef> {
+    let line = line?;
+    index
+        .resources()
+        .find(|r| &*r.path == path && r.line == line)
+        .and_then(|r| match r.key.kind {
+            // A ConfigMap's page is the OAS API that reads it.
+            Kind::ConfigMap => oas_referencing(index, &r.key.namespace, &r.key.name),
+            _ => Some(reference(r)),
+        })
+}
+
+fn reference(r: &crate::repo::IndexedResource) -> ResourceRef {
+    ResourceRef {
+        kind: r.key.kind.as_str().into(),
+        namespace: r.key.namespace.clone(),
+        name: r.key.name.clone(),
+    }
+}
+
+/// The OAS API whose `spec.tykOAS.configmapRef` names the ConfigMap `namespace/name`.
+fn oas_referencing(index: &RepoIndex, namespace: &str, name: &str) -> Option<ResourceRef> {
+    index
+        .of_kind(Kind::TykOasApiDefinition)
+        .find(|r| {
+            let crate::resources::Resource::Oas(oas) = r.resource.as_ref() else {
+                return false;
+            };
+            oas.spec
+                .as_ref()
+                .and_then(|s| s.tyk_oas.as_ref())
+                .and_then(|t| t.configmap_ref.as_ref())
+                .is_some_and(|c| {
+                    c.name.as_deref() == Some(name)
+                        && c.namespace.as_deref().unwrap_or(&r.key.namespace) == namespace
+                })
+        })
+        .map(reference)
 }

@@ -6,6 +6,7 @@ mod diff;
 mod plan;
 mod rebase;
 pub mod store;
+mod touching;
 
 pub use plan::PathTemplates;
 
@@ -520,6 +521,7 @@ impl ChangeService {
         Ok(ChangeView {
             id: 0,
             title: req.title,
+            description_html: crate::markdown::to_safe_html(&req.description),
             description: req.description,
             author: author.to_owned(),
             state: "preview".into(),
@@ -650,6 +652,7 @@ impl ChangeService {
         let adoption = self.adoption_of(&row.adoption, row.state, &paths_of(&resources));
         Ok(ChangeView {
             id: row.id,
+            description_html: crate::markdown::to_safe_html(&row.description),
             description: row.description.clone(),
             title: row.title,
             author: row.author,
@@ -672,6 +675,11 @@ impl ChangeService {
             events: events
                 .into_iter()
                 .map(|e| ChangeEvent {
+                    body_html: if e.kind == "comment" {
+                        crate::markdown::to_safe_html(&e.body)
+                    } else {
+                        String::new()
+                    },
                     kind: e.kind,
                     author: e.author,
                     body: e.body,

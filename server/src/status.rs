@@ -422,6 +422,13 @@ impl StatusService {
             c.applied_revision = revisions.get(c.cluster.as_str()).and_then(|r| (*r).clone());
             c
         };
+        // A ConfigMap row links to the OAS API that reads its document.
+        let with_oas = |mut row: StatusRow| {
+            if row.kind == "ConfigMap" {
+                row.oas = self.catalog.oas_of_configmap(&row.namespace, &row.name);
+            }
+            row
+        };
         let mut counts = [0usize; 7];
         let mut total = 0;
         let mut rows = Vec::new();
@@ -443,17 +450,12 @@ impl StatusService {
         if unfiltered {
             counts = board.counts;
             total = board.rows.len();
-            rows.extend(
-                board
-                    .rows
-                    .iter()
-                    .skip(skip)
-                    .take(per_page)
-                    .map(|r| StatusRow {
-                        cells: r.cells.iter().cloned().map(with_revision).collect(),
-                        ..StatusRow::clone(r)
-                    }),
-            );
+            rows.extend(board.rows.iter().skip(skip).take(per_page).map(|r| {
+                with_oas(StatusRow {
+                    cells: r.cells.iter().cloned().map(with_revision).collect(),
+                    ..StatusRow::clone(r)
+                })
+            }));
         } else {
             for row in board.rows.iter().filter(|r| row_in(r)) {
                 for c in row.cells.iter().filter(|c| cell_in(c)) {
@@ -462,7 +464,7 @@ impl StatusService {
                     }
                 }
                 if total >= skip && rows.len() < per_page {
-                    rows.push(StatusRow {
+                    rows.push(with_oas(StatusRow {
                         cells: row
                             .cells
                             .iter()
@@ -471,7 +473,7 @@ impl StatusService {
                             .map(with_revision)
                             .collect(),
                         ..StatusRow::clone(row)
-                    });
+                    }));
                 }
                 total += 1;
             }

@@ -69,8 +69,16 @@ impl frontend::Backend for PageBackend {
     fn status(&self) -> frontend::api::RepoStatus {
         self.0.catalog.status()
     }
-    fn sync_status(&self, query: &frontend::api::StatusQuery) -> frontend::api::StatusReport {
-        self.0.status.query(query)
+    fn sync_status(
+        &self,
+        query: &frontend::api::StatusQuery,
+    ) -> frontend::BoxFuture<frontend::api::StatusReport> {
+        let app = Arc::clone(&self.0);
+        let mut report = app.status.query(query);
+        Box::pin(async move {
+            app.changes.name_rollouts(&mut report).await;
+            report
+        })
     }
     fn changes(
         &self,
@@ -97,7 +105,7 @@ impl frontend::Backend for PageBackend {
         let app = Arc::clone(&self.0);
         Box::pin(async move {
             app.changes
-                .open_for(&kind, &namespace, &name)
+                .for_resource(&kind, &namespace, &name)
                 .await
                 .map_err(Into::into)
         })

@@ -269,12 +269,28 @@ async fn pages_render_their_data_on_the_server() {
     ] {
         assert!(html.contains(text), "policy page lacks {text:?}");
     }
+    assert!(
+        html.contains(r#"href="/policies/catalog/partner-gold/edit""#),
+        "policy form link"
+    );
+    assert!(
+        html.contains(r#"href="/apis/catalog/products""#),
+        "granted API link"
+    );
     let (_, html) = app.html("/oas/catalog/pet-store").await;
     assert!(html.contains("/catalog/pets/") && html.contains("internal-readonly"));
+    assert!(
+        html.contains(r#"href="/oas/catalog/pet-store/edit""#),
+        "OAS form link"
+    );
     let (_, html) = app.html("/problems").await;
     assert!(
         html.contains("apis/identity/legacy-sso.yaml:4") && html.contains("keyless"),
         "the operator would refuse legacy-sso"
+    );
+    assert!(
+        html.contains(r#"href="/apis/identity/legacy-sso""#),
+        "problem links its resource"
     );
 
     let (status, html) = app.html("/apis/payments/missing").await;

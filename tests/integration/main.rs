@@ -11,6 +11,7 @@ mod edits;
 mod emulator;
 mod http;
 mod index;
+mod pages;
 mod rules;
 mod status;
 mod store;

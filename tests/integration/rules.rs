@@ -293,7 +293,7 @@ async fn only_the_author_and_approvers_close_a_change() {
         app.login("carol").await,
     );
     let first = alices_change(&app, &alice, "Target v5", "http://v5:1").await;
-    // The page offers Close to the author only (so far).
+    // The page offers Close to the author only (so far); others see it disabled, with why.
     for (who, offered) in [(&alice, true), (&carol, false)] {
         let html = app
             .client
@@ -305,7 +305,8 @@ async fn only_the_author_and_approvers_close_a_change() {
             .text()
             .await
             .expect("html");
-        assert_eq!(html.contains(r#"id="close""#), offered, "{who}");
+        assert_eq!(html.contains(r#"<button id="close">"#), offered, "{who}");
+        assert_eq!(html.contains(r#"id="close-why""#), !offered, "{who}");
     }
     let (status, err) = app
         .act(&format!("/api/v1/changes/{first}/close"), &carol)

@@ -376,7 +376,7 @@ async fn live_status_follows_the_clusters() {
         .act(&format!("/api/v1/changes/{}/merge", created["id"]), &alice)
         .await;
     assert_eq!(status, 200);
-    wait_state(
+    let c = wait_state(
         &app,
         resource,
         "staging",
@@ -384,6 +384,22 @@ async fn live_status_follows_the_clusters() {
         Duration::from_secs(10),
     )
     .await;
+    // The pending cell names the change being rolled out, on the board as in the JSON.
+    assert_eq!(c["change"]["id"], created["id"], "{c}");
+    let (_, board) = app.html("/status").await;
+    assert!(
+        board.contains("rolling out")
+            && board.contains(&format!(r#"href="/changes/{}""#, created["id"])),
+        "pending links its change"
+    );
+    assert!(
+        board.contains(r#"href="/apis/payments/payments-api""#),
+        "rows link their resource"
+    );
+    // A ConfigMap's row links to the OAS API that reads its document.
+    assert!(board.contains(r#"title="OAS API catalog/pet-store""#));
+    let (_, maps) = app.json("/api/v1/status?kind=ConfigMap").await;
+    assert_eq!(maps["rows"][0]["oas"]["name"], "pet-store", "{maps}");
     let head = app.git(&["rev-parse", "main"]);
     apply_from_git(&app, &apis, "ApiDefinition", "payments", "payments-api").await;
     apps.patch_status(

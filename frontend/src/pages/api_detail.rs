@@ -116,8 +116,7 @@ pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView
         || (),
         move |_| data::resource_changes(k.clone(), ns.clone(), n.clone()),
     );
-    let form = (kind == "ApiDefinition")
-        .then(|| format!("/apis/{}/{}/edit", encode(&namespace), encode(&name)));
+    let form = crate::links::form_href(&kind, &namespace, &name);
     let yaml = format!(
         "/yaml/{}/{}/{}",
         encode(&kind),
@@ -171,11 +170,23 @@ pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView
         </div>
         {move || failed.get().map(|error| view! { <ErrorBox error/> })}
         <Suspense fallback=|| ()>
-            {move || open.get().and_then(Result::ok).filter(|c| !c.is_empty()).map(|changes| view! {
-                <div class="open-changes" role="note">
-                    <strong>"Open change requests: "</strong>
-                    {changes.into_iter().map(|c| view! { <a href=format!("/changes/{}", c.id)>{format!("#{} {} ({})", c.id, c.title, c.author)}</a> " " }).collect_view()}
-                </div>
+            {move || open.get().and_then(Result::ok).map(|changes| {
+                let (merged, open): (Vec<_>, Vec<_>) = changes.into_iter().partition(|c| c.state == "merged");
+                let link = |c: crate::api::ChangeSummary| view! { <a href=format!("/changes/{}", c.id)>{format!("#{} {} ({})", c.id, c.title, c.author)}</a> " " };
+                view! {
+                    {(!open.is_empty()).then(|| view! {
+                        <div class="open-changes" role="note">
+                            <strong>"Open change requests: "</strong>
+                            {open.into_iter().map(link).collect_view()}
+                        </div>
+                    })}
+                    {(!merged.is_empty()).then(|| view! {
+                        <div class="merged-changes" id="merged-changes">
+                            <strong>"Merged changes: "</strong>
+                            {merged.into_iter().map(link).collect_view()}
+                        </div>
+                    })}
+                }
             })}
         </Suspense>
     }

@@ -5,6 +5,7 @@ use super::draft::resume_href;
 use crate::api::{ChangeView, CommentRequest, FileDiff};
 use crate::client::{self, Action, ReviewStep};
 use crate::data;
+use crate::links::{CommitSha, ResourceLink};
 use crate::ui::ErrorBox;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -191,6 +192,9 @@ pub fn ChangePage() -> impl IntoView {
                     let draft = c.state == "draft";
                     let discard = discard.clone();
                     let approved = c.approvals.len() as u32 >= c.approvals_required && stale.is_none();
+                    let i_approved = me.as_deref().is_some_and(|m| c.approvals.iter().any(|a| a.eq_ignore_ascii_case(m)));
+                    let why = Why::of(&c, stale.as_deref());
+                    let (why_merge, why_approve, why_rebase, why_close) = (why.merge.clone(), why.approve.clone(), why.rebase.clone(), why.close.clone());
                     view! {
                         <Title text=format!("#{} {}", c.id, c.title)/>
                         <nav class="crumbs" aria-label="Breadcrumb"><a href="/changes">"Change requests"</a> " / #" {c.id}</nav>
@@ -199,8 +203,11 @@ pub fn ChangePage() -> impl IntoView {
                             {format!("#{} by {} · branch ", c.id, c.author)}
                             <code>{c.branch.clone().unwrap_or_else(|| "—".into())}</code>
                             {format!(" · {} of {} approvals", c.approvals.len(), c.approvals_required)}
+                            {c.head_commit.clone().map(|sha| view! { " · head " <CommitSha sha/> })}
+                            {c.merge_commit.clone().map(|sha| view! { " · merged as " <CommitSha sha/> })}
                         </p>
-                        {(!c.description.is_empty()).then(|| view! { <p class="description">{c.description.clone()}</p> })}
+                        // Rendered and sanitised on the server (CommonMark, no active content).
+                        {(!c.description_html.is_empty()).then(|| view! { <div class="description markdown" id="description" inner_html=c.description_html.clone()></div> })}
                         {draft.then(|| view! {
                             <p class="notice" id="draft-note">"This is a draft: it was saved but not proposed. Resume it in its form, or discard it."</p>
                         })}
@@ -210,22 +217,29 @@ pub fn ChangePage() -> impl IntoView {
                         {move || action_error.get().map(|error| view! { <ErrorBox error/> })}
                         <div class="actions" role="group" aria-label="Review">
                             {(open && me.is_some() && !is_author).then(|| view! {
-                                <button id="approve" disabled=move || reviewing.busy() on:click=move |_| act(ReviewStep::Approve)>"Approve"</button>
+                                <button id="approve" disabled=move || i_approved || reviewing.busy() aria-describedby=i_approved.then_some("approve-why") on:click=move |_| act(ReviewStep::Approve)>"Approve"</button>
+                                {i_approved.then(|| view! { <span class="muted why" id="approve-why">"You approved this."</span> })}
                             })}
+                            {(open && is_author).then(|| view! { <span class="muted why" id="approve-why">{why_approve.clone()}</span> })}
                             {(open && me.is_some()).then(|| view! {
-                                <button id="merge" class="primary" disabled=move || !approved || reviewing.busy() on:click=move |_| act(ReviewStep::Merge)>"Merge"</button>
+                                <button id="merge" class="primary" disabled=move || !approved || reviewing.busy() aria-describedby=why_merge.is_some().then_some("merge-why") on:click=move |_| act(ReviewStep::Merge)>"Merge"</button>
+                                {why_merge.clone().map(|text| view! { <span class="muted why" id="merge-why">{text}</span> })}
                             })}
-                            {(open && is_author && c.conflict.is_some()).then(|| view! {
-                                <button id="rebase" disabled=move || reviewing.busy() on:click=move |_| act(ReviewStep::Rebase)>"Regenerate from the new base"</button>
+                            {(open && c.conflict.is_some() && me.is_some()).then(|| view! {
+                                <button id="rebase" disabled=move || !is_author || reviewing.busy() aria-describedby=(!is_author).then_some("rebase-why") on:click=move |_| act(ReviewStep::Rebase)>"Regenerate from the new base"</button>
                             })}
-                            {(open && is_author && stale.is_some()).then(|| view! {
-                                <button id="readopt" disabled=move || reviewing.busy() on:click=move |_| act(ReviewStep::Rebase)>"Regenerate from the cluster"</button>
+                            {(open && stale.is_some() && me.is_some()).then(|| view! {
+                                <button id="readopt" disabled=move || !is_author || reviewing.busy() aria-describedby=(!is_author).then_some("rebase-why") on:click=move |_| act(ReviewStep::Rebase)>"Regenerate from the cluster"</button>
                             })}
-                            {stale.clone().filter(|_| me.is_some()).map(|_| view! {
-                                <p class="muted" id="merge-blocked">"Merge is blocked: this change is stale (see above)."</p>
+                            {(open && (c.conflict.is_some() || stale.is_some()) && me.is_some() && !is_author).then(|| view! {
+                                <span class="muted why" id="rebase-why">{why_rebase.clone()}</span>
                             })}
                             {(open && may_close).then(|| view! {
                                 <button id="close" disabled=move || reviewing.busy() on:click=move |_| act(ReviewStep::Close)>"Close"</button>
+                            })}
+                            {(open && me.is_some() && !may_close).then(|| view! {
+                                <button id="close" disabled=true aria-describedby="close-why">"Close"</button>
+                                <span class="muted why" id="close-why">{why_close.clone()}</span>
                             })}
                             {(draft && is_author).then(|| view! {
                                 <button id="discard" class="danger" disabled=move || discarding.busy() on:click=discard>"Discard draft"</button>
@@ -247,7 +261,13 @@ pub fn ChangePage() -> impl IntoView {
                         <h2>"Resources"</h2>
                         <ul class="resources">
                             {c.resources.iter().map(|r| view! {
-                                <li><span class="badge">{r.action.clone()}</span> " " {format!("{} {}/{}", r.kind, r.namespace, r.name)} " " <code class="sub">{r.path.clone()}</code></li>
+                                <li><span class="badge">{r.action.clone()}</span> " " {r.kind.clone()} " "
+                                    {if r.action == "delete" {
+                                        view! { <span>{format!("{}/{}", r.namespace, r.name)}</span> }.into_any()
+                                    } else {
+                                        view! { <ResourceLink kind=r.kind.clone() namespace=r.namespace.clone() name=r.name.clone()/> }.into_any()
+                                    }}
+                                    " " <code class="sub">{r.path.clone()}</code></li>
                             }).collect_view()}
                         </ul>
                         <h2>"Validation"</h2>
@@ -258,8 +278,10 @@ pub fn ChangePage() -> impl IntoView {
                         <ol class="events">
                             {c.events.iter().map(|e| view! {
                                 <li><strong>{e.author.clone()}</strong> " " {e.kind.replace('_', " ")} " " <time class="muted" datetime=e.at.clone()>{short_time(&e.at)}</time>
-                                    {(!e.body.is_empty() && e.kind == "merge").then(|| view! { " as " <code>{e.body.chars().take(12).collect::<String>()}</code> })}
-                                    {(!e.body.is_empty() && e.kind != "merge").then(|| view! { <p class="event-body">{e.body.clone()}</p> })}</li>
+                                    {(!e.body.is_empty() && e.kind == "merge").then(|| view! { " as " <CommitSha sha=e.body.clone()/> })}
+                                    // Comments come as sanitised HTML from the server; other events as text.
+                                    {(!e.body_html.is_empty()).then(|| view! { <div class="event-body markdown" inner_html=e.body_html.clone()></div> })}
+                                    {(!e.body.is_empty() && e.kind != "merge" && e.body_html.is_empty()).then(|| view! { <p class="event-body">{e.body.clone()}</p> })}</li>
                             }).collect_view()}
                         </ol>
                         {me.is_some().then(|| view! {
@@ -282,6 +304,38 @@ pub fn ChangePage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// Why each review action is unavailable, as text shown beside its button.
+struct Why {
+    merge: Option<String>,
+    approve: String,
+    rebase: String,
+    close: String,
+}
+
+impl Why {
+    fn of(c: &ChangeView, stale: Option<&str>) -> Self {
+        let missing = (c.approvals_required as usize).saturating_sub(c.approvals.len());
+        let merge = match stale {
+            Some(reason) => Some(format!("Merge is blocked: stale: {reason}")),
+            None if missing > 0 => Some(format!(
+                "Merge needs {missing} more approval{} from someone other than {}.",
+                if missing == 1 { "" } else { "s" },
+                c.author
+            )),
+            None => None,
+        };
+        Self {
+            merge,
+            approve: "You cannot approve your own change.".into(),
+            rebase: format!("Only the author ({}) can regenerate this change.", c.author),
+            close: format!(
+                "Only the author ({}) and those who approved can close this change.",
+                c.author
+            ),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! resources the rules of an edit refuse (what the operator or the API server would reject).
 
 use crate::data;
+use crate::links::ResourceLink;
 use crate::ui::ErrorBox;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -25,7 +26,10 @@ pub fn ProblemsPage() -> impl IntoView {
                                 <tr>
                                     <td><code>{match p.line { Some(l) => format!("{}:{l}", p.path), None => p.path.clone() }}</code></td>
                                     <td><span class=format!("badge problem-{}", p.kind)>{p.kind.replace('_', " ")}</span></td>
-                                    <td>{p.message.clone()}</td>
+                                    <td>
+                                        {p.resource.clone().map(|r| view! { <span class="badge kind">{r.kind.clone()}</span> " " <ResourceLink kind=r.kind namespace=r.namespace name=r.name/> <br/> })}
+                                        {p.message.clone()}
+                                    </td>
                                 </tr>
                             }).collect_view()}
                         </tbody>

@@ -4,6 +4,7 @@
 
 use crate::api::{StatusCell, StatusQuery};
 use crate::data::{self, encode};
+use crate::links::{CommitSha, ResourceLink};
 use crate::ui::ErrorBox;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -202,7 +203,8 @@ pub fn StatusPage() -> impl IntoView {
                                 <div role="listitem" class=if c.reachable { "cluster up" } else { "cluster down" }>
                                     <strong>{c.name.clone()}</strong>
                                     <span class="sub">{format!(" {} · {}", c.environment, if c.reachable { "reachable" } else { "unreachable" })}</span>
-                                    <div class="sub">{c.applied_revision.as_deref().map(|r| format!("applied {}", &r[..r.len().min(8)])).unwrap_or_default()}</div>
+                                    <div class="sub">{c.applied_revision.clone().map(|sha| view! { "applied " <CommitSha sha/> })}
+                                        {c.head_revision.clone().filter(|h| Some(h) != c.applied_revision.as_ref()).map(|sha| view! { {if c.applied_revision.is_some() { " · head " } else { "head " }} <CommitSha sha/> })}</div>
                                     <div class="sub">{c.last_seen.as_deref().map(|t| format!("last seen {t}")).unwrap_or_else(|| "never seen".into())}</div>
                                     {state_bar(&c.counts)}
                                     {c.error.clone().filter(|_| !c.reachable).map(|e| view! { <div class="sub cell-detail">{e}</div> })}
@@ -232,7 +234,10 @@ pub fn StatusPage() -> impl IntoView {
                             <tbody>
                                 {report.rows.iter().map(|row| view! {
                                     <tr data-resource=format!("{}/{}/{}", row.kind, row.namespace, row.name)>
-                                        <td><span class="badge kind">{row.kind.clone()}</span> " " {format!("{}/{}", row.namespace, row.name)}</td>
+                                        <td><span class="badge kind">{row.kind.clone()}</span> " " {match &row.oas {
+                                            Some(oas) => view! { <a class="resource-link" href=crate::links::resource_href(&oas.kind, &oas.namespace, &oas.name) title=format!("OAS API {}/{}", oas.namespace, oas.name)>{format!("{}/{}", row.namespace, row.name)}</a> }.into_any(),
+                                            None => view! { <ResourceLink kind=row.kind.clone() namespace=row.namespace.clone() name=row.name.clone()/> }.into_any(),
+                                        }}</td>
                                         {row.cells.iter().map(|c| {
                                             let detail = cell_detail(c);
                                             let adopt = (c.state == "drifted").then(|| {
@@ -243,6 +248,9 @@ pub fn StatusPage() -> impl IntoView {
                                                 <td data-cluster=c.cluster.clone()>
                                                     <span class=format!("badge sync-{}", c.state)>{c.state.clone()}</span>
                                                     {detail.map(|d| view! { <div class="sub cell-detail">{d}</div> })}
+                                                    {c.change.clone().filter(|_| c.state == "pending").map(|ch| view! {
+                                                        <div class="sub cell-detail rollout">"rolling out " <a href=format!("/changes/{}", ch.id)>{format!("#{} {}", ch.id, ch.title)}</a></div>
+                                                    })}
                                                     {adopt}
                                                 </td>
                                             }

@@ -379,3 +379,27 @@ pub async fn events(db: &Db, id: i64) -> Result<Vec<EventRow>, DbError> {
         id
     )?)
 }
+
+/// Merged changes touching a resource, newest first.
+pub async fn merged_touching(
+    db: &Db,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<Vec<ChangeRow>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM changes WHERE state = 'merged' AND id IN
+         (SELECT change_id FROM change_resources WHERE kind = $1 AND namespace = $2 AND name = $3) ORDER BY id DESC LIMIT 50"
+    );
+    Ok(db_run!(
+        db, fetch_all, ChangeRow, &sql, kind, namespace, name
+    )?)
+}
+
+/// The merged change whose merge commit is `commit`, if Tollgate merged it.
+pub async fn merged_as(db: &Db, commit: &str) -> Result<Option<ChangeRow>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM changes WHERE state = 'merged' AND merge_commit = $1 ORDER BY id DESC LIMIT 1"
+    );
+    Ok(db_run!(db, fetch_optional, ChangeRow, &sql, commit)?)
+}

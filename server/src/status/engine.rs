@@ -365,6 +365,8 @@ impl Engine {
                     namespace: key.namespace.clone(),
                     name: key.name.clone(),
                     cells,
+                    // Filled in by readers from the catalog.
+                    oas: None,
                 }),
             ),
             (Err(_), true) => {}
@@ -438,6 +440,7 @@ fn cell(slot: &Slot, key: &ResourceKey, previous: Option<&StatusCell>) -> Option
             .collect(),
         error: status.error.or(not_installed),
         last_known,
+        change: None,
         last_seen: if unknown {
             previous
                 .filter(|c| c.state == "unknown")

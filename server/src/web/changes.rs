@@ -188,7 +188,7 @@ pub async fn comment_change(
     Ok(Json(state.app.changes.comment(id, &user, &req.body).await?))
 }
 
-/// Open change requests touching a resource.
+/// Change requests touching a resource: open ones and drafts first, then merged ones.
 #[utoipa::path(get, path = "/api/v1/resources/{kind}/{namespace}/{name}/changes",
     params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path)),
     responses((status = 200, body = Vec<ChangeSummary>)))]
@@ -202,7 +202,7 @@ pub async fn resource_changes(
         state
             .app
             .changes
-            .open_for(kind.as_str(), &namespace, &name)
+            .for_resource(kind.as_str(), &namespace, &name)
             .await?,
     ))
 }

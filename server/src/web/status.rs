@@ -11,16 +11,31 @@ use futures_util::StreamExt;
 use std::convert::Infallible;
 
 /// Every API and policy × every cluster: state, applied revision, drifted fields with their
-/// managers, the operator's error.
+/// managers, the operator's error, and for pending cells the merged change being rolled out.
 #[utoipa::path(get, path = "/api/v1/status", params(StatusQuery), responses((status = 200, body = StatusReport)))]
 pub async fn get_status(
     State(state): State<AppState>,
     Query(query): Query<StatusQuery>,
-) -> impl IntoResponse {
+) -> axum::response::Response {
+    // A rollout is under way where a cluster has not applied its branch head: only then do
+    // pending cells need their change looked up; otherwise the cached answer is exact.
+    let rolling_out = state
+        .app
+        .status
+        .current()
+        .clusters
+        .iter()
+        .any(|c| c.head_revision.is_some() && c.head_revision != c.applied_revision);
+    if rolling_out {
+        let mut report = state.app.status.query(&query);
+        state.app.changes.name_rollouts(&mut report).await;
+        return Json(report).into_response();
+    }
     (
         [(header::CONTENT_TYPE, "application/json")],
         state.app.status.query_json(&query),
     )
+        .into_response()
 }
 
 /// Server-sent events: `status` with the new report version, whenever it changes.
