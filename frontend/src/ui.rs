@@ -94,7 +94,8 @@ pub fn YamlBlock(yaml: String, path: String, line: u32) -> impl IntoView {
         <section class="yaml" aria-labelledby="yaml-title">
             <h2 id="yaml-title">"YAML"</h2>
             <p class="muted">"From " <code>{format!("{path}:{line}")}</code></p>
-            <pre><code>{yaml}</code></pre>
+            // It scrolls on its own: focusable, so a keyboard can scroll it too.
+            <pre tabindex="0" role="region" aria-label="YAML text"><code>{yaml}</code></pre>
         </section>
     }
 }
