@@ -218,7 +218,7 @@ pub fn StatusPage() -> impl IntoView {
                                         title="Everything not synced">{format!("problems {problems}")}</a>
                                 })
                             }
-                            {report.counts.iter().filter(|c| c.count > 0).map(|c| view! {
+                            {report.counts.iter().filter(|c| c.count > 0 || st == c.state).map(|c| view! {
                                 <a class=format!("chip state-{}", c.state) href=board_url(&ns, &c.state, &cl) aria-current=(st == c.state).then_some("true")>
                                     {format!("{} {}", c.state, c.count)}
                                 </a>
