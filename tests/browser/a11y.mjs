@@ -60,7 +60,8 @@ function contrast(a, b) {
   return (hi + 0.05) / (lo + 0.05);
 }
 
-// What axe does not see: the phone menu, focus rings, unified diffs, the chosen state filter.
+// What axe does not see: the phone menu, focus rings, unified diffs, the chosen state filter,
+// relative times.
 async function checkBehaviour(browser, change) {
   // The phone menu opens by keyboard before (here: without) JavaScript, and its links work.
   const noJs = await browser.newContext({ viewport: { width: 390, height: 800 }, javaScriptEnabled: false });
@@ -128,6 +129,11 @@ async function checkBehaviour(browser, change) {
     const context = await browser.newContext({ viewport: { width, height: 900 } });
     page = await context.newPage();
     await page.goto(`${base}/changes/${change}`);
+    // Times read "… ago", with the exact time on hover and in datetime.
+    const time = page.locator('ol.events time').first();
+    assert.match(await time.textContent(), /^(just now|\d+ (min|h|days) ago)$/);
+    assert.match(await time.getAttribute('title'), /^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+    assert.match(await time.getAttribute('datetime'), /^\d{4}-\d\d-\d\dT/);
     const del = await page.locator('table.diff td.del').first().boundingBox();
     const add = await page.locator('table.diff td.add').first().boundingBox();
     if (width === 390) {

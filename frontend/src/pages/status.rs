@@ -4,7 +4,7 @@
 
 use crate::api::{StatusCell, StatusQuery};
 use crate::data::{self, encode};
-use crate::ui::ErrorBox;
+use crate::ui::{ErrorBox, Time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -203,7 +203,7 @@ pub fn StatusPage() -> impl IntoView {
                                     <strong>{c.name.clone()}</strong>
                                     <span class="sub">{format!(" {} · {}", c.environment, if c.reachable { "reachable" } else { "unreachable" })}</span>
                                     <div class="sub">{c.applied_revision.as_deref().map(|r| format!("applied {}", &r[..r.len().min(8)])).unwrap_or_default()}</div>
-                                    <div class="sub">{c.last_seen.as_deref().map(|t| format!("last seen {t}")).unwrap_or_else(|| "never seen".into())}</div>
+                                    <div class="sub">{match c.last_seen.clone() { Some(at) => view! { "last seen " <Time at/> }.into_any(), None => "never seen".into_any() }}</div>
                                     {state_bar(&c.counts)}
                                     {c.error.clone().filter(|_| !c.reachable).map(|e| view! { <div class="sub cell-detail">{e}</div> })}
                                 </div>
@@ -252,7 +252,7 @@ pub fn StatusPage() -> impl IntoView {
                             </tbody>
                         </table>
                         {pager(&ns, &st, &cl, report.page, report.per_page, report.total_rows)}
-                        <p class="muted">{format!("Report {} at {}", report.version, report.generated_at)}</p>
+                        <p class="muted">{format!("Report {}, made ", report.version)} <Time at=report.generated_at.clone()/></p>
                     }.into_any()
                 }
             })}
