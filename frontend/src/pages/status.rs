@@ -4,7 +4,7 @@
 
 use crate::api::{StatusCell, StatusQuery};
 use crate::data::{self, encode};
-use crate::ui::{ErrorBox, Time};
+use crate::ui::{ErrorBox, Time, exact_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -64,7 +64,7 @@ fn cell_detail(c: &StatusCell) -> Option<String> {
                 .iter()
                 .map(|d| {
                     let who = match (&d.manager, &d.time) {
-                        (Some(m), Some(t)) => format!(" (changed by {m} at {t})"),
+                        (Some(m), Some(t)) => format!(" (changed by {m} at {})", exact_time(t)),
                         (Some(m), None) => format!(" (changed by {m})"),
                         _ => String::new(),
                     };
@@ -88,7 +88,9 @@ fn cell_detail(c: &StatusCell) -> Option<String> {
             c.last_known
                 .clone()
                 .unwrap_or_else(|| "state unknown".into()),
-            c.last_seen.clone().unwrap_or_else(|| "never".into())
+            c.last_seen
+                .as_deref()
+                .map_or_else(|| "never".into(), exact_time)
         )),
         _ => None,
     }
