@@ -81,6 +81,18 @@ async function checkBehaviour(browser, change) {
   await policies.click();
   await page.waitForURL(/\/policies$/);
   await noJs.close();
+  // Hydrated, a link of the open menu navigates in the app and closes the menu.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 800 } });
+  page = await phone.newPage();
+  await page.goto(`${base}/apis`);
+  await page.waitForSelector('body[data-hydrated="true"]');
+  await page.evaluate(() => { window.__noReload = true; });
+  await page.locator('details.menu > summary').click();
+  await page.locator('header nav a[href="/changes"]').click();
+  await page.waitForURL(/\/changes$/);
+  await page.waitForFunction(() => !document.querySelector('details.menu').open);
+  assert.equal(await page.evaluate(() => window.__noReload), true, 'the menu navigates without a reload');
+  await phone.close();
 
   for (const colorScheme of ['light', 'dark']) {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme });
