@@ -28,9 +28,11 @@ setup_rust() {
     fi
 }
 
-# npm packages: binaryen (wasm-opt >= 116; Debian's is too old) and playwright-core.
+# npm packages: binaryen (wasm-opt >= 116; Debian's is too old), playwright-core and axe-core
+# (the accessibility checks of the browser tests).
 setup_npm() {
-    if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ]; then
+    if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] \
+        || [ ! -f node_modules/axe-core/axe.min.js ]; then
         say "Installing npm packages"
         npm ci --no-audit --no-fund
     fi

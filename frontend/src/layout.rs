@@ -1,4 +1,6 @@
-//! The page header: navigation and who is signed in.
+//! The page header: navigation and who is signed in. On a phone the navigation collapses into
+//! a `<details>` menu, which opens by touch or keyboard before the app hydrates (or without
+//! JavaScript); on wider screens the stylesheet shows its content and hides its summary.
 
 use crate::data;
 use leptos::prelude::*;
@@ -29,40 +31,60 @@ pub fn Header() -> impl IntoView {
         };
         if here { Some("page") } else { None }
     };
+    // Following a link of the open phone menu closes it (a client-side navigation keeps the
+    // header, so the menu would otherwise stay open over the new page).
+    let menu = NodeRef::<leptos::html::Details>::new();
+    Effect::new(move |previous: Option<String>| {
+        let path = location.pathname.get();
+        #[cfg(feature = "hydrate")]
+        if previous.is_some_and(|p| p != path)
+            && let Some(menu) = menu.get_untracked()
+        {
+            let _ = menu.remove_attribute("open");
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (previous, menu);
+        path
+    });
     view! {
         <header class="top">
             <a class="brand" href="/apis" aria-label="Tollgate home">
                 <img class="logo" src="/assets/favicon.svg" alt="" width="22" height="22"/>
                 "Tollgate"
             </a>
-            <nav aria-label="Main">
-                <a href="/apis" aria-current=move || current("/apis")>"APIs"</a>
-                <a href="/policies" aria-current=move || current("/policies")>"Policies"</a>
-                <a href="/changes" aria-current=move || current("/changes")>"Changes"</a>
-                <a href="/status" aria-current=move || current("/status")>"Status"</a>
-                <a href="/problems" aria-current=move || current("/problems")>
-                    "Repo problems"
-                    <Suspense fallback=|| ()>
-                        {move || status.get().and_then(Result::ok).filter(|s| s.problems > 0).map(|s| view! {
-                            <span class="count" aria-label=format!("{} problems", s.problems)>{s.problems}</span>
-                        })}
-                    </Suspense>
-                </a>
-            </nav>
-            <div class="who">
-                <Suspense fallback=|| ()>
-                    {move || session.get().and_then(Result::ok).map(|s| match s.user {
-                        Some(user) => view! {
-                            <span class="user" title="Signed in">{user}</span>
-                            <form method="post" action="/auth/logout" class="inline">
-                                <button type="submit" class="link">"Sign out"</button>
-                            </form>
-                        }.into_any(),
-                        None if s.demo_login => view! { <a href=sign_in.clone()>"Sign in"</a> }.into_any(),
-                        None => ().into_any(),
-                    })}
-                </Suspense>
-            </div>
+            <details class="menu" node_ref=menu>
+                <summary>"Menu"</summary>
+                <div class="menu-body">
+                    <nav aria-label="Main">
+                        <a href="/apis" aria-current=move || current("/apis")>"APIs"</a>
+                        <a href="/policies" aria-current=move || current("/policies")>"Policies"</a>
+                        <a href="/changes" aria-current=move || current("/changes")>"Changes"</a>
+                        <a href="/status" aria-current=move || current("/status")>"Status"</a>
+                        <a href="/problems" aria-current=move || current("/problems")>
+                            "Repo problems"
+                            <Suspense fallback=|| ()>
+                                {move || status.get().and_then(Result::ok).filter(|s| s.problems > 0).map(|s| view! {
+                                    <span class="count" aria-label=format!("{} problems", s.problems)>{s.problems}</span>
+                                })}
+                            </Suspense>
+                        </a>
+                    </nav>
+                    <div class="who">
+                        <Suspense fallback=|| ()>
+                            {move || session.get().and_then(Result::ok).map(|s| match s.user {
+                                Some(user) => view! {
+                                    <span class="user" title="Signed in">{user}</span>
+                                    <form method="post" action="/auth/logout" class="inline">
+                                        <button type="submit" class="link">"Sign out"</button>
+                                    </form>
+                                }.into_any(),
+                                None if s.demo_login => view! { <a href=sign_in.clone()>"Sign in"</a> }.into_any(),
+                                None => ().into_any(),
+                            })}
+                        </Suspense>
+                    </div>
+                </div>
+            </details>
         </header>
     }
 }

@@ -93,7 +93,7 @@ pub fn ClusterStates(kind: String, namespace: String, name: String) -> impl Into
                                         <ul class="drift">
                                             {c.drift.iter().map(|d| {
                                                 let show = |v: &Option<serde_json::Value>| v.as_ref().map_or_else(|| "absent".to_owned(), ToString::to_string);
-                                                let who = d.manager.clone().map(|m| format!(" — changed by {m}{}", d.time.clone().map(|t| format!(" at {t}")).unwrap_or_default())).unwrap_or_default();
+                                                let who = d.manager.clone().map(|m| format!(" — changed by {m}{}", d.time.as_deref().map(|t| format!(" at {}", crate::ui::exact_time(t))).unwrap_or_default())).unwrap_or_default();
                                                 view! { <li><code>{d.path.clone()}</code> ": Git " <code>{show(&d.desired)}</code> ", cluster " <code>{show(&d.live)}</code> {who}</li> }
                                             }).collect_view()}
                                         </ul>

@@ -6,7 +6,7 @@ use crate::api::{ChangeView, CommentRequest, FileDiff};
 use crate::client::{self, Action, ReviewStep};
 use crate::data;
 use crate::links::{CommitSha, ResourceLink};
-use crate::ui::ErrorBox;
+use crate::ui::{ErrorBox, Time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -42,14 +42,6 @@ pub fn ChangesPage() -> impl IntoView {
                 }.into_any(),
             })}
         </Transition>
-    }
-}
-
-/// `2026-11-27T12:04:16.6Z` → `2026-11-27 12:04 UTC`.
-fn short_time(at: &str) -> String {
-    match (at.get(..10), at.get(11..16)) {
-        (Some(d), Some(t)) => format!("{d} {t} UTC"),
-        _ => at.to_owned(),
     }
 }
 
@@ -277,7 +269,7 @@ pub fn ChangePage() -> impl IntoView {
                         <h2>"Activity"</h2>
                         <ol class="events">
                             {c.events.iter().map(|e| view! {
-                                <li><strong>{e.author.clone()}</strong> " " {e.kind.replace('_', " ")} " " <time class="muted" datetime=e.at.clone()>{short_time(&e.at)}</time>
+                                <li><strong>{e.author.clone()}</strong> " " {e.kind.replace('_', " ")} " " <span class="muted"><Time at=e.at.clone()/></span>
                                     {(!e.body.is_empty() && e.kind == "merge").then(|| view! { " as " <CommitSha sha=e.body.clone()/> })}
                                     // Comments come as sanitised HTML from the server; other events as text.
                                     {(!e.body_html.is_empty()).then(|| view! { <div class="event-body markdown" inner_html=e.body_html.clone()></div> })}

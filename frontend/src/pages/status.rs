@@ -5,7 +5,7 @@
 use crate::api::{StatusCell, StatusQuery};
 use crate::data::{self, encode};
 use crate::links::{CommitSha, ResourceLink};
-use crate::ui::ErrorBox;
+use crate::ui::{ErrorBox, Time, exact_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -65,7 +65,7 @@ fn cell_detail(c: &StatusCell) -> Option<String> {
                 .iter()
                 .map(|d| {
                     let who = match (&d.manager, &d.time) {
-                        (Some(m), Some(t)) => format!(" (changed by {m} at {t})"),
+                        (Some(m), Some(t)) => format!(" (changed by {m} at {})", exact_time(t)),
                         (Some(m), None) => format!(" (changed by {m})"),
                         _ => String::new(),
                     };
@@ -89,7 +89,9 @@ fn cell_detail(c: &StatusCell) -> Option<String> {
             c.last_known
                 .clone()
                 .unwrap_or_else(|| "state unknown".into()),
-            c.last_seen.clone().unwrap_or_else(|| "never".into())
+            c.last_seen
+                .as_deref()
+                .map_or_else(|| "never".into(), exact_time)
         )),
         _ => None,
     }
@@ -205,7 +207,7 @@ pub fn StatusPage() -> impl IntoView {
                                     <span class="sub">{format!(" {} · {}", c.environment, if c.reachable { "reachable" } else { "unreachable" })}</span>
                                     <div class="sub">{c.applied_revision.clone().map(|sha| view! { "applied " <CommitSha sha/> })}
                                         {c.head_revision.clone().filter(|h| Some(h) != c.applied_revision.as_ref()).map(|sha| view! { {if c.applied_revision.is_some() { " · head " } else { "head " }} <CommitSha sha/> })}</div>
-                                    <div class="sub">{c.last_seen.as_deref().map(|t| format!("last seen {t}")).unwrap_or_else(|| "never seen".into())}</div>
+                                    <div class="sub">{match c.last_seen.clone() { Some(at) => view! { "last seen " <Time at/> }.into_any(), None => "never seen".into_any() }}</div>
                                     {state_bar(&c.counts)}
                                     {c.error.clone().filter(|_| !c.reachable).map(|e| view! { <div class="sub cell-detail">{e}</div> })}
                                 </div>
@@ -220,7 +222,7 @@ pub fn StatusPage() -> impl IntoView {
                                         title="Everything not synced">{format!("problems {problems}")}</a>
                                 })
                             }
-                            {report.counts.iter().filter(|c| c.count > 0).map(|c| view! {
+                            {report.counts.iter().filter(|c| c.count > 0 || st == c.state).map(|c| view! {
                                 <a class=format!("chip state-{}", c.state) href=board_url(&ns, &c.state, &cl) aria-current=(st == c.state).then_some("true")>
                                     {format!("{} {}", c.state, c.count)}
                                 </a>
@@ -260,7 +262,7 @@ pub fn StatusPage() -> impl IntoView {
                             </tbody>
                         </table>
                         {pager(&ns, &st, &cl, report.page, report.per_page, report.total_rows)}
-                        <p class="muted">{format!("Report {} at {}", report.version, report.generated_at)}</p>
+                        <p class="muted">{format!("Report {}, made ", report.version)} <Time at=report.generated_at.clone()/></p>
                     }.into_any()
                 }
             })}
