@@ -19,7 +19,7 @@ pub struct App {
     /// Set when the server stops, so long-lived responses (event streams) end.
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// Background work (indexing, session clean-up); ends with [`App::stop`].
-    workers: std::sync::Mutex<tokio::task::JoinSet<()>>,
+    workers: crate::tasks::Tasks,
 }
 
 impl App {
@@ -91,7 +91,7 @@ impl App {
             changes,
             status,
             stopping: tokio::sync::watch::channel(false).0,
-            workers: std::sync::Mutex::new(tokio::task::JoinSet::new()),
+            workers: crate::tasks::Tasks::default(),
         }))
     }
 
@@ -99,11 +99,7 @@ impl App {
     pub fn spawn_workers(self: &Arc<Self>) {
         let catalog = Arc::clone(&self.catalog);
         let every = Duration::from_secs(self.config.repo.poll_interval_secs);
-        let mut workers = self
-            .workers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        workers.spawn(async move {
+        self.workers.spawn(async move {
             let mut last_error: Option<String> = None;
             loop {
                 let c = Arc::clone(&catalog);
@@ -122,7 +118,7 @@ impl App {
             }
         });
         let sessions = self.db.session_store();
-        workers.spawn(async move {
+        self.workers.spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
                 if let Err(e) = sessions.delete_expired().await {
@@ -138,13 +134,7 @@ impl App {
     /// for them to end.
     pub async fn stop(&self) {
         self.stopping.send_replace(true);
-        let mut workers = std::mem::take(
-            &mut *self
-                .workers
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        workers.shutdown().await;
+        self.workers.stop().await;
         self.status.stop().await;
         self.db.close().await;
     }

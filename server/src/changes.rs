@@ -585,19 +585,7 @@ impl ChangeService {
         let rows = store::open_touching(&self.db, kind, namespace, name)
             .await
             .map_err(db_err)?;
-        Ok(rows
-            .into_iter()
-            .map(|row| ChangeSummary {
-                id: row.id,
-                title: row.title,
-                author: row.author,
-                state: row.state.to_string(),
-                approvals: 0,
-                conflict: row.conflict.is_some(),
-                created_at: row.created_at,
-                resources: Vec::new(),
-            })
-            .collect())
+        Ok(rows.into_iter().map(touching::summary).collect())
     }
 
     /// `GET /api/v1/changes/{id}`: with the diff, validation, approvals and events.

@@ -21,10 +21,9 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
-use tokio::task::JoinSet;
 
 /// What a cluster's watchers report to the status engine.
 #[derive(Debug)]
@@ -198,7 +197,7 @@ pub struct Cluster {
     /// The schemas of the Tyk CRDs installed in the cluster, when it has them.
     schemas: Arc<RwLock<Option<Arc<CrdSchemas>>>>,
     /// The tasks watching it.
-    tasks: Mutex<JoinSet<()>>,
+    tasks: crate::tasks::Tasks,
 }
 
 fn resource_of(kind: Kind) -> ApiResource {
@@ -359,7 +358,7 @@ impl Cluster {
             live: Arc::new(RwLock::new(HashMap::new())),
             agent: Arc::new(RwLock::new(None)),
             schemas: Arc::new(RwLock::new(None)),
-            tasks: Mutex::new(JoinSet::new()),
+            tasks: crate::tasks::Tasks::default(),
         };
         let Some(client) = client else {
             return cluster;
@@ -414,21 +413,12 @@ impl Cluster {
     }
 
     fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
-        self.tasks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .spawn(task);
+        self.tasks.spawn(task);
     }
 
     /// Stops every task watching the cluster and waits for them to end.
     pub async fn stop(&self) {
-        let mut tasks = std::mem::take(
-            &mut *self
-                .tasks
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        tasks.shutdown().await;
+        self.tasks.stop().await;
     }
 
     /// Asks the API server for its version every second: the one judge of reachability. A

@@ -22,5 +22,6 @@ pub mod rules;
 pub mod serve;
 pub mod status;
 pub mod sync;
+pub mod tasks;
 pub mod web;
 pub mod yaml;

@@ -56,7 +56,7 @@ pub struct StatusService {
     /// Counts every board stored (new versions and fresher last-seen times alike).
     published: AtomicU64,
     /// The engine's task and the one reading its inputs; they end with [`StatusService::stop`].
-    tasks: Mutex<tokio::task::JoinSet<()>>,
+    tasks: crate::tasks::Tasks,
 }
 
 /// Distinct queries answered from memory per version.
@@ -116,7 +116,7 @@ impl StatusService {
             desired: Mutex::new(HashMap::new()),
             answers: Mutex::new((u64::MAX, HashMap::new())),
             published: AtomicU64::new(0),
-            tasks: Mutex::new(tokio::task::JoinSet::new()),
+            tasks: crate::tasks::Tasks::default(),
         });
         if service.has_clusters() {
             service.spawn(Arc::clone(&service).run(engine, events_rx, rebuilds_rx));
@@ -125,10 +125,7 @@ impl StatusService {
     }
 
     fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
-        self.tasks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .spawn(task);
+        self.tasks.spawn(task);
     }
 
     /// Stops watching: every cluster's tasks and the engine's end, and are waited for.
@@ -136,13 +133,7 @@ impl StatusService {
         for cluster in &self.clusters {
             cluster.stop().await;
         }
-        let mut tasks = std::mem::take(
-            &mut *self
-                .tasks
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        tasks.shutdown().await;
+        self.tasks.stop().await;
     }
 
     /// The engine's task: applies watch events, new inputs and rebuild requests as they come,

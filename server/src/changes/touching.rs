@@ -6,7 +6,8 @@ use crate::error::Error;
 use frontend::api::{ChangeRef, ChangeSummary, StatusReport};
 use std::collections::HashMap;
 
-fn summary(row: store::ChangeRow) -> ChangeSummary {
+/// A change as a resource page lists it (no counts).
+pub(super) fn summary(row: store::ChangeRow) -> ChangeSummary {
     ChangeSummary {
         id: row.id,
         title: row.title,
