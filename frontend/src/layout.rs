@@ -59,6 +59,7 @@ pub fn Header() -> impl IntoView {
                         <a href="/apis" aria-current=move || current("/apis")>"APIs"</a>
                         <a href="/policies" aria-current=move || current("/policies")>"Policies"</a>
                         <a href="/changes" aria-current=move || current("/changes")>"Changes"</a>
+                        <crate::pages::BasketLink/>
                         <a href="/status" aria-current=move || current("/status")>"Status"</a>
                         <a href="/problems" aria-current=move || current("/problems")>
                             "Repo problems"
