@@ -26,6 +26,9 @@ pub fn Header() -> impl IntoView {
         let path = location.pathname.get();
         let here = if prefix == "/apis" {
             path == "/" || path.starts_with("/apis") || path.starts_with("/oas")
+        } else if prefix == "/changes" {
+            // `/changes/new` is the collected change, linked on its own.
+            path.starts_with(prefix) && path != "/changes/new"
         } else {
             path.starts_with(prefix)
         };

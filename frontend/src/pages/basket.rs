@@ -16,6 +16,8 @@ use leptos_meta::Title;
 #[component]
 pub fn BasketLink() -> impl IntoView {
     let basket = use_basket();
+    let location = leptos_router::hooks::use_location();
+    let here = move || (location.pathname.get() == "/changes/new").then_some("page");
     move || {
         let n = basket.len();
         (n > 0).then(|| {
@@ -25,7 +27,7 @@ pub fn BasketLink() -> impl IntoView {
                 format!("{n} edits")
             };
             view! {
-                <a href="/changes/new" id="basket-link">
+                <a href="/changes/new" id="basket-link" aria-current=here>
                     "Your change"
                     <span class="count held" aria-label=label>{n}</span>
                 </a>
@@ -70,7 +72,7 @@ fn described(edit: &EditRequest) -> String {
         Some(to) if (to.namespace.as_str(), to.name.as_str()) != (&edit.namespace, &edit.name) => {
             format!("rename from {}/{}", edit.namespace, edit.name)
         }
-        Some(_) => "new version".to_owned(),
+        Some(_) => "edit".to_owned(),
         None => "edit".to_owned(),
     }
 }

@@ -161,7 +161,7 @@ pub(super) fn ProposeBox(
                 <button type="button" id="preview" on:click=on_preview disabled=move || previewing.busy() || signed_out()>"Preview"</button>
                 <button type="button" id="propose" class="primary" on:click=on_propose disabled=move || { proposing.busy() || errors() > 0 || signed_out() }>"Propose change"</button>
                 {(!collected).then(|| view! {
-                    <button type="button" id="add-to-change" on:click=on_add disabled=move || errors() > 0>"Add to change"</button>
+                    <button type="button" id="add-to-change" on:click=on_add disabled=move || { errors() > 0 }>"Add to change"</button>
                 })}
             </div>
             <p class="muted" id="basket-status" aria-live="polite">{collection}</p>
