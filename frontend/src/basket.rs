@@ -2,7 +2,7 @@
 //! the browser (`localStorage`, so it survives navigation and reloads) and proposed together
 //! from `/changes/new` as one change request with one commit. While it holds edits, the forms
 //! check against the repo *with* them (a policy may grant an API the change creates) and the
-//! policy form offers its APIs to grant.
+//! policy form offers its APIs to grant. Tabs of the same browser share it.
 
 use crate::api::EditRequest;
 use crate::validate::Environment;
@@ -162,6 +162,19 @@ impl BasketState {
         Effect::new(move |_| {
             state.basket.set(load());
             state.loaded.set(true);
+            // What another tab collects or proposes shows here too.
+            #[cfg(feature = "hydrate")]
+            {
+                let basket = state.basket;
+                let _ = leptos::leptos_dom::helpers::window_event_listener(
+                    leptos::ev::storage,
+                    move |ev| {
+                        if ev.key().is_none_or(|key| key == STORAGE_KEY) {
+                            basket.set(load());
+                        }
+                    },
+                );
+            }
         });
         state
     }

@@ -1,7 +1,7 @@
-// Browser test of a change that holds several resources: a new API added to the change, the
-// policy form offering it in its grant picker, the policy granting it added too, the change
-// reviewed at /changes/new (a stray edit removed by keyboard, the combined preview), proposed as
-// one change, then approved and merged by another user. Real headless Chromium against the
+// Browser test of a change that holds several resources: a new API added to the change (seen
+// by another tab too), the policy form offering it in its grant picker, the policy granting it
+// added too, the change reviewed at /changes/new (a stray edit removed by keyboard, the combined
+// preview), proposed as one change, then approved and merged by another user. Real headless Chromium against the
 // real `tollgate demo` server; screenshots saved.
 //
 //   TOLLGATE_BIN=path/to/tollgate node tests/browser/basket.mjs
@@ -74,9 +74,15 @@ try {
   await page.getByRole('button', { name: 'Continue as alice' }).click();
   await page.waitForSelector('.who .user');
 
-  // A new API goes into the change; the header counts it.
+  // A new API goes into the change; the header counts it, in another tab too.
+  const other = await context.newPage();
+  other.on('pageerror', (e) => errors.push(`pageerror (other tab): ${e.message}`));
+  await other.goto(`${base}/apis`);
+  await other.waitForSelector('body[data-hydrated="true"]');
   await newApi('orders', '/shop/orders/');
   assert.equal(await held(), '1');
+  await other.waitForFunction(() => document.querySelector('#basket-link .count')?.textContent === '1');
+  await other.close();
   await shot('basket-api-added');
 
   // The policy form offers the collected API, and granting it is no problem: the form checks
