@@ -26,6 +26,9 @@ pub fn Header() -> impl IntoView {
         let path = location.pathname.get();
         let here = if prefix == "/apis" {
             path == "/" || path.starts_with("/apis") || path.starts_with("/oas")
+        } else if prefix == "/changes" {
+            // `/changes/new` is the collected change, linked on its own.
+            path.starts_with(prefix) && path != "/changes/new"
         } else {
             path.starts_with(prefix)
         };
@@ -59,6 +62,7 @@ pub fn Header() -> impl IntoView {
                         <a href="/apis" aria-current=move || current("/apis")>"APIs"</a>
                         <a href="/policies" aria-current=move || current("/policies")>"Policies"</a>
                         <a href="/changes" aria-current=move || current("/changes")>"Changes"</a>
+                        <crate::pages::BasketLink/>
                         <a href="/status" aria-current=move || current("/status")>"Status"</a>
                         <a href="/problems" aria-current=move || current("/problems")>
                             "Repo problems"

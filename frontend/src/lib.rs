@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod basket;
 pub mod client;
 pub mod data;
 mod layout;
@@ -96,6 +97,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    basket::BasketState::provide();
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
         if let Some(body) = document().body() {
@@ -116,6 +118,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/apis/:namespace/:name/edit") view=pages::ApiEditPage/>
                     <Route path=path!("/yaml/:kind/:namespace/:name") view=pages::YamlEditPage/>
                     <Route path=path!("/changes") view=pages::ChangesPage/>
+                    <Route path=path!("/changes/new") view=pages::ChangeBasketPage/>
                     <Route path=path!("/changes/:id") view=pages::ChangePage ssr=SsrMode::Async/>
                     <Route path=path!("/oas/new") view=pages::OasEditPage/>
                     <Route path=path!("/oas/:namespace/:name") view=pages::OasDetailPage ssr=SsrMode::Async/>

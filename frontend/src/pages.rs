@@ -3,6 +3,7 @@
 mod api_detail;
 mod api_edit;
 mod apis;
+mod basket;
 mod changes;
 mod draft;
 mod form;
@@ -19,6 +20,7 @@ mod yaml_edit;
 pub use api_detail::{ApiDetailPage, OasDetailPage};
 pub use api_edit::ApiEditPage;
 pub use apis::ApisPage;
+pub use basket::{BasketLink, ChangeBasketPage};
 pub use changes::{ChangePage, ChangesPage};
 pub use login::LoginPage;
 pub use oas_edit::OasEditPage;

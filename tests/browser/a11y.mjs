@@ -196,6 +196,7 @@ try {
     ['yaml-edit', '/yaml/ApiDefinition/payments/payments-api'],
     ['changes', '/changes'],
     ['change', `/changes/${change}`],
+    ['change-new', '/changes/new'],
     ['problems', '/problems'],
     ['status', '/status'],
     ['login', '/login'],

@@ -13,6 +13,7 @@ mod http;
 mod index;
 mod pages;
 mod rules;
+mod several;
 mod status;
 mod store;
 mod support;

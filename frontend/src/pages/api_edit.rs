@@ -453,10 +453,12 @@ fn ApiForm(
     let signed_in = crate::ui::signed_in();
     let form = FormState::provide();
     let in_repo = original_key.clone();
+    // The repo with the change collected so far (Add to change).
+    let context = crate::basket::use_basket().context(context);
     let issues = Memo::new(move |_| {
         doc.with(|d| {
             let own = validate::validate_api("form", d);
-            form_issues("ApiDefinition", own, &context, in_repo.as_ref(), d)
+            context.with(|c| form_issues("ApiDefinition", own, c, in_repo.as_ref(), d))
         })
     });
     // The server's last answer is about the document as it was.

@@ -128,14 +128,17 @@ fn OasForm(original: Option<(Value, Value)>, context: validate::Environment) -> 
     let signed_in = crate::ui::signed_in();
     let form = FormState::provide();
     let in_repo = (!is_new).then(|| cr_key.clone());
+    // The repo with the change collected so far (Add to change).
+    let context = crate::basket::use_basket().context(context);
     let issues = Memo::new(move |_| {
         let c = cr.get();
         oas.with(|o| {
             let mut issues = validate::validate_oas("form", &c, Some(o));
             let original = in_repo.as_ref().map(|(ns, n)| (ns.as_str(), n.as_str()));
-            issues.extend(validate::validate_oas_in_context(
-                &context, original, "default", &c, o,
-            ));
+            issues
+                .extend(context.with(|env| {
+                    validate::validate_oas_in_context(env, original, "default", &c, o)
+                }));
             issues
         })
     });

@@ -191,10 +191,23 @@ fn PolicyForm(
     let signed_in = crate::ui::signed_in();
     let form = FormState::provide();
     let in_repo = original_key.clone();
+    // The repo with the change collected so far (Add to change), and its APIs to grant.
+    let basket = crate::basket::use_basket();
+    let context = basket.context(context);
+    let in_repo_apis = apis.clone();
+    let collected = Memo::new(move |_| {
+        basket.with(|b| {
+            b.apis()
+                .into_iter()
+                .map(|a| (a.kind, a.namespace, a.name))
+                .filter(|a| !in_repo_apis.contains(a))
+                .collect::<Vec<_>>()
+        })
+    });
     let issues = Memo::new(move |_| {
         doc.with(|d| {
             let own = validate::validate_policy("form", d);
-            form_issues("SecurityPolicy", own, &context, in_repo.as_ref(), d)
+            context.with(|c| form_issues("SecurityPolicy", own, c, in_repo.as_ref(), d))
         })
     });
     // The server's last answer is about the document as it was.
@@ -282,7 +295,7 @@ fn PolicyForm(
             <fieldset>
                 <legend>"APIs granted"</legend>
                 <For each=move || 0..count.get() key=|i| *i let:i>
-                    <AccessRight doc issues apis=apis.clone() i/>
+                    <AccessRight doc issues apis=apis.clone() collected i/>
                 </For>
                 <button type="button" id="add-right" on:click=add_right>"Grant another API"</button>
             </fieldset>
@@ -296,6 +309,7 @@ fn AccessRight(
     doc: RwSignal<Value>,
     issues: Memo<Vec<Issue>>,
     apis: Vec<(String, String, String)>,
+    collected: Memo<Vec<(String, String, String)>>,
     i: usize,
 ) -> impl IntoView {
     let selected = move || {
@@ -335,6 +349,14 @@ fn AccessRight(
                         let value = format!("{k}/{ns}/{n}");
                         let label = if k == "TykOasApiDefinition" { format!("{ns}/{n} (OAS)") } else { format!("{ns}/{n}") };
                         view! { <option value=value>{label}</option> }
+                    }).collect_view()}
+                    // The APIs of the collected change, known once the app runs in the browser:
+                    // selected by their own flag, as they come after the select's value.
+                    {move || collected.get().into_iter().map(|(k, ns, n)| {
+                        let value = format!("{k}/{ns}/{n}");
+                        let label = if k == "TykOasApiDefinition" { format!("{ns}/{n} (OAS, in your change)") } else { format!("{ns}/{n} (in your change)") };
+                        let this = value.clone();
+                        view! { <option value=value prop:selected=move || selected() == this>{label}</option> }
                     }).collect_view()}
                 </select>
                 <Messages id=format!("{id}-errors") issues field=field/>

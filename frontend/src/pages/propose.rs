@@ -11,9 +11,11 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use serde_json::Value;
 
-/// Title, validation status, Preview and Propose: shared by every form. `edits` gives the
-/// edits to send (a JSON array of `EditRequest`). Proposing needs a sign-in (`signed_in`);
-/// a form resumed from a draft (`replaces`) discards that draft once the new change is open.
+/// Title, validation status, Preview, Propose and *Add to change*: shared by every form. `edits`
+/// gives the edits to send (a JSON array of `EditRequest`). Proposing needs a sign-in
+/// (`signed_in`); a form resumed from a draft (`replaces`) discards that draft once the new
+/// change is open. On `/changes/new` (`collected`) it proposes the collected change: no
+/// *Add to change*, and the collection is emptied once the change is open.
 #[component]
 pub(super) fn ProposeBox(
     edits: Callback<(), Value>,
@@ -21,7 +23,10 @@ pub(super) fn ProposeBox(
     default_title: String,
     signed_in: Resource<Option<bool>>,
     #[prop(optional_no_strip)] replaces: Option<i64>,
+    #[prop(optional)] collected: bool,
 ) -> impl IntoView {
+    let basket = crate::basket::use_basket();
+    let added = RwSignal::new(false);
     let title = RwSignal::new(default_title);
     let preview = RwSignal::new(None::<Result<ChangeView, ApiError>>);
     let failed = RwSignal::new(None::<ApiError>);
@@ -39,10 +44,18 @@ pub(super) fn ProposeBox(
             form.answer(issues);
         }
     };
-    // A preview or a refusal is about the document as it was: an edit puts it away.
-    if let Some(form) = form {
+    // A preview or a refusal is about the document as it was: an edit puts it away (on
+    // `/changes/new`, a change of the collection).
+    if form.is_some() || collected {
         Effect::new(move |_| {
-            form.revision();
+            if let Some(form) = form {
+                form.revision();
+            } else {
+                basket.len();
+            }
+            if added.get_untracked() {
+                added.set(false);
+            }
             if preview.with_untracked(Option::is_some) {
                 preview.set(None);
             }
@@ -71,7 +84,12 @@ pub(super) fn ProposeBox(
         proposing.run(
             client::create_change(&request()),
             move |reply| match reply {
-                Ok(created) => open_created(created.id, replaces, navigate),
+                Ok(created) => {
+                    if collected {
+                        basket.update(|b| *b = Default::default());
+                    }
+                    open_created(created.id, replaces, navigate);
+                }
                 Err(e) => {
                     answer(server_issues(&e));
                     failed.set(Some(e));
@@ -86,6 +104,41 @@ pub(super) fn ProposeBox(
                 .filter(|i| i.severity == validate::Severity::Error)
                 .count()
         }),
+    };
+    // Collected edits are this form's too: the same resource's earlier edit is replaced.
+    let on_add = move |_| {
+        if let Some(form) = form {
+            form.attempt();
+        }
+        if untrack(errors) > 0 {
+            return;
+        }
+        let edits = serde_json::from_value(edits.run(())).unwrap_or_default();
+        basket.update(|b| b.put(edits));
+        added.set(true);
+    };
+    let collection = move || {
+        let n = basket.len();
+        let held = if n == 1 {
+            "1 edit".to_owned()
+        } else {
+            format!("{n} edits")
+        };
+        (!collected && n > 0).then(|| {
+            if added.get() {
+                view! {
+                    {format!("Added to your change, which holds {held}. ")}
+                    <a href="/changes/new">"Review and propose it"</a>
+                }
+                .into_any()
+            } else {
+                view! {
+                    {format!("Your change holds {held}: Add to change puts this form's edit with them, Propose change sends this form alone. ")}
+                    <a href="/changes/new">"Review your change"</a>
+                }
+                .into_any()
+            }
+        })
     };
     // Required fields not touched yet say nothing at the field: the status says why.
     let waiting = move || form.is_some_and(|form| issues.with(|i| form.waiting(i)));
@@ -107,7 +160,11 @@ pub(super) fn ProposeBox(
             <div class="actions">
                 <button type="button" id="preview" on:click=on_preview disabled=move || previewing.busy() || signed_out()>"Preview"</button>
                 <button type="button" id="propose" class="primary" on:click=on_propose disabled=move || { proposing.busy() || errors() > 0 || signed_out() }>"Propose change"</button>
+                {(!collected).then(|| view! {
+                    <button type="button" id="add-to-change" on:click=on_add disabled=move || { errors() > 0 }>"Add to change"</button>
+                })}
             </div>
+            <p class="muted" id="basket-status" aria-live="polite">{collection}</p>
             {move || failed.get().map(|error| view! { <ErrorBox error/> })}
         </fieldset>
         <section id="preview-panel" aria-live="polite">
