@@ -14,23 +14,39 @@ import { Compartment, EditorState } from "@codemirror/state";
 import {
   EditorView,
   drawSelection,
-  highlightActiveLine,
   highlightActiveLineGutter,
   keymap,
   lineNumbers,
 } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
 import {
+  HighlightStyle,
   bracketMatching,
-  defaultHighlightStyle,
   indentOnInput,
   indentUnit,
   syntaxHighlighting,
 } from "@codemirror/language";
+import { tags } from "@lezer/highlight";
 import { yaml } from "@codemirror/lang-yaml";
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
 import { unifiedMergeView } from "@codemirror/merge";
 import { isMap, isSeq, parseDocument } from "yaml";
+
+// Colours from the stylesheet's variables, so light and dark schemes keep their contrast.
+const highlight = HighlightStyle.define([
+  { tag: [tags.definition(tags.propertyName), tags.propertyName], color: "var(--accent)" },
+  { tag: [tags.string, tags.special(tags.string)], color: "var(--ok)" },
+  { tag: [tags.number, tags.bool, tags.null, tags.atom], color: "var(--purple)" },
+  { tag: [tags.comment, tags.lineComment], color: "var(--muted)", fontStyle: "italic" },
+  { tag: [tags.meta, tags.keyword, tags.labelName, tags.typeName], color: "var(--error-text)" },
+]);
+const theme = EditorView.theme({
+  "&": { backgroundColor: "var(--panel)", color: "var(--text)" },
+  ".cm-content": { caretColor: "var(--text)" },
+  ".cm-cursor, .cm-dropCursor": { borderLeftColor: "var(--text)" },
+  ".cm-gutters": { backgroundColor: "var(--panel)", color: "var(--muted)", borderRight: "1px solid var(--line)" },
+  ".cm-activeLineGutter": { backgroundColor: "var(--chip)" },
+});
 
 const SELECTOR = "textarea[data-yaml-editor][data-ready]";
 const attached = new WeakSet();
@@ -94,7 +110,7 @@ function attach(textarea) {
   const check = (text) => {
     const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
     syntax = doc.errors.map((e) => ({
-      ...atLine(view.state, e.pos?.[0] ?? 0, "error", e.message.split("\n")[0]),
+      ...atLine(view.state, e.pos?.[0] ?? 0, "error", e.message.split("\n")[0].replace(/:$/, "")),
     }));
     parsed = syntax.length === 0 ? doc : null;
     let value = null;
@@ -122,13 +138,13 @@ function attach(textarea) {
         crlf ? EditorState.lineSeparator.of("\r\n") : [],
         lineNumbers(),
         highlightActiveLineGutter(),
-        highlightActiveLine(),
         history(),
         drawSelection(),
         indentOnInput(),
         bracketMatching(),
         indentUnit.of("  "),
-        syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+        syntaxHighlighting(highlight),
+        theme,
         yaml(),
         lintGutter(),
         // Tab indents; Escape then Tab moves the focus on, for keyboard users.
