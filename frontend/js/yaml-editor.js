@@ -145,6 +145,9 @@ function attach(textarea) {
         indentUnit.of("  "),
         syntaxHighlighting(highlight),
         theme,
+        // Long lines wrap and the editor grows with its text: no scrolling region of its own
+        // (which keyboard users could not reach on a phone).
+        EditorView.lineWrapping,
         yaml(),
         lintGutter(),
         // Tab indents; Escape then Tab moves the focus on, for keyboard users.
