@@ -1,7 +1,8 @@
 // Browser test of the YAML editor (CodeMirror from /pkg/yaml-editor.js over the textarea):
 // only its page loads it; it has line numbers and YAML highlighting; Tab indents and Escape
 // then Tab moves on; a syntax error and a listen path another API uses show at their lines as
-// you type; the diff toggle shows the changed line against the repo. Under the pages' CSP.
+// you type; the diff toggle shows the changed line against the repo; in-app navigation to the
+// page brings the editor up too. Under the pages' CSP.
 //
 //   TOLLGATE_BIN=path/to/tollgate node tests/browser/yaml-editor.mjs
 
@@ -95,10 +96,16 @@ try {
   await fillYaml(page, yaml);
   await page.waitForFunction(() => !document.querySelector('.yaml-editor-host .cm-lintRange-error'));
 
-  // The API page does not load the editor either.
+  // The API page does not load the editor either; its link to the YAML editor navigates in
+  // the app, and the editor still comes up over the new textarea.
   await page.goto(`${base}/apis/payments/refunds`);
   await page.waitForSelector('body[data-hydrated="true"]');
   assert.equal((await loaded()).tag, false, 'the API page loads no editor');
+  await page.locator('a[href="/yaml/ApiDefinition/payments/refunds"]').first().click();
+  await page.waitForURL(`${base}/yaml/ApiDefinition/payments/refunds`);
+  await page.waitForSelector('.yaml-editor-host .cm-editor .cm-lineNumbers');
+  assert.equal(await page.locator('.yaml-editor-host .cm-editor').count(), 1);
+  assert.equal(await page.locator('.cm-line').count(), lines.length, 'the editor holds the whole text');
 
   assert.deepEqual(errors, []);
   console.log('yaml editor: ok');
