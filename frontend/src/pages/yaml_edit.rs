@@ -189,3 +189,56 @@ fn yaml_issues(
     }
     issues
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn api(name: &str, listen_path: &str) -> Value {
+        json!({
+            "apiVersion": "tyk.tyk.io/v1alpha1",
+            "kind": "ApiDefinition",
+            "metadata": {"name": name, "namespace": "payments"},
+            "spec": {
+                "name": name, "protocol": "http", "active": true, "use_keyless": true,
+                "proxy": {"listen_path": listen_path, "target_url": "http://a.svc:8080"}
+            }
+        })
+    }
+
+    fn codes(issues: &[Issue]) -> Vec<(&str, &str)> {
+        issues
+            .iter()
+            .map(|i| (i.field.as_str(), i.code.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn the_forms_rules_run_on_the_yaml_document() {
+        let key = ("payments".to_owned(), "refunds".to_owned());
+        let mut doc = api("refunds", "/refunds/");
+        assert_eq!(yaml_issues("ApiDefinition", &doc, None, &key), []);
+        doc["spec"]["use_standard_auth"] = json!(true);
+        let issues = yaml_issues("ApiDefinition", &doc, None, &key);
+        assert!(codes(&issues).contains(&("spec.use_keyless", "auth_exclusive")));
+        assert_eq!(yaml_issues("ConfigMap", &doc, None, &key), []);
+    }
+
+    #[test]
+    fn a_listen_path_another_api_uses_is_flagged_at_the_listen_path() {
+        let key = ("payments".to_owned(), "refunds".to_owned());
+        let mut context = validate::Environment::default();
+        let other = api("invoices", "/invoices/");
+        context.add("ApiDefinition", "payments", "invoices", &other);
+        let own = api("refunds", "/refunds/");
+        context.add("ApiDefinition", "payments", "refunds", &own);
+        assert_eq!(yaml_issues("ApiDefinition", &own, Some(&context), &key), []);
+        let taken = api("refunds", "/invoices/");
+        let issues = yaml_issues("ApiDefinition", &taken, Some(&context), &key);
+        assert_eq!(
+            codes(&issues),
+            [("spec.proxy.listen_path", "listen_path_taken")]
+        );
+    }
+}
