@@ -28,11 +28,13 @@ setup_rust() {
     fi
 }
 
-# npm packages: binaryen (wasm-opt >= 116; Debian's is too old), playwright-core and axe-core
-# (the accessibility checks of the browser tests).
+# npm packages: binaryen (wasm-opt >= 116; Debian's is too old), esbuild, CodeMirror and yaml
+# (the YAML editor's bundle), playwright-core and axe-core (the accessibility checks of the
+# browser tests).
 setup_npm() {
     if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] \
-        || [ ! -f node_modules/axe-core/axe.min.js ]; then
+        || [ ! -f node_modules/axe-core/axe.min.js ] || [ ! -x node_modules/.bin/esbuild ] \
+        || [ ! -d node_modules/@codemirror/merge ] || [ ! -d node_modules/yaml ]; then
         say "Installing npm packages"
         npm ci --no-audit --no-fund
     fi
@@ -53,15 +55,7 @@ build_wasm() {
         "$out/frontend_bg.wasm" -o "$out/frontend_bg.wasm"
     # Precompressed copies (brotli, gzip) for clients that accept them: the server sends these
     # instead of compressing the bundle on every request.
-    node -e '
-        const fs = require("fs"), zlib = require("zlib");
-        for (const f of process.argv.slice(1)) {
-            const data = fs.readFileSync(f);
-            fs.writeFileSync(f + ".br", zlib.brotliCompressSync(data, { params: {
-                [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
-                [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length } }));
-            fs.writeFileSync(f + ".gz", zlib.gzipSync(data, { level: 9 }));
-        }' "$out/frontend_bg.wasm" "$out/frontend.js"
+    compress "$out/frontend_bg.wasm" "$out/frontend.js"
     # Only changed files are replaced: a release build embeds site/pkg and is rebuilt when a
     # file in it is touched (server/build.rs), so an unchanged bundle costs no rebuild.
     for f in "$out"/*; do
@@ -71,12 +65,42 @@ build_wasm() {
             cp "$f" site/pkg/
         fi
     done
+    build_editor
+}
+
+# Bundles the YAML editor (CodeMirror 6 and the `yaml` parser, from npm) into
+# site/pkg/yaml-editor.js with esbuild, plus precompressed copies. Only the YAML editor page
+# loads it.
+build_editor() {
+    say "Building the YAML editor (CodeMirror)"
+    local out="$CARGO_TARGET_DIR/site-editor" f
+    rm -rf "$out"
+    mkdir -p "$out" site/pkg
+    node_modules/.bin/esbuild frontend/js/yaml-editor.js --bundle --minify --format=esm \
+        --target=es2020 --legal-comments=none --log-level=warning --outfile="$out/yaml-editor.js"
+    compress "$out/yaml-editor.js"
+    for f in "$out"/*; do
+        cmp -s "$f" "site/pkg/${f##*/}" || cp "$f" site/pkg/
+    done
+}
+
+# Writes brotli (quality 11) and gzip (level 9) copies of each file beside it.
+compress() {
+    node -e '
+        const fs = require("fs"), zlib = require("zlib");
+        for (const f of process.argv.slice(1)) {
+            const data = fs.readFileSync(f);
+            fs.writeFileSync(f + ".br", zlib.brotliCompressSync(data, { params: {
+                [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+                [zlib.constants.BROTLI_PARAM_SIZE_HINT]: data.length } }));
+            fs.writeFileSync(f + ".gz", zlib.gzipSync(data, { level: 9 }));
+        }' "$@"
 }
 
 # Reports what the first page ships to the browser (gzip).
 payload_report() {
     local f raw br gz
-    for f in frontend_bg.wasm frontend.js; do
+    for f in frontend_bg.wasm frontend.js yaml-editor.js; do
         raw=$(wc -c < "site/pkg/$f")
         br=$(wc -c < "site/pkg/$f.br")
         gz=$(wc -c < "site/pkg/$f.gz")

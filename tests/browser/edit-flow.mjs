@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startServer, launch, output } from './harness.mjs';
+import { startServer, launch, output, fillYaml } from './harness.mjs';
 
 const { base, stop } = await startServer();
 let browser;
@@ -162,7 +162,7 @@ try {
     await page.goto(`${base}/yaml/ApiDefinition/payments/refunds`);
     await page.waitForSelector('body[data-hydrated="true"]');
     const yaml = await page.locator('#yaml-text').inputValue();
-    await page.locator('#yaml-text').fill(yaml.replace('http://refunds.payments.svc:8080', 'http://refunds-v3.payments.svc:8080'));
+    await fillYaml(page, yaml.replace('http://refunds.payments.svc:8080', 'http://refunds-v3.payments.svc:8080'));
     await page.locator('#change-title').fill('Refunds v3');
     const before = (await changes()).length;
     await page.locator('#propose').dblclick();
@@ -175,7 +175,7 @@ try {
     // Refused by the server: the draft stays, marked as such, and resumes in the editor.
     await page.goto(`${base}/yaml/ApiDefinition/payments/refunds`);
     await page.waitForSelector('body[data-hydrated="true"]');
-    await page.locator('#yaml-text').fill(yaml.replace('use_standard_auth: true', 'use_standard_auth: true\n  use_keyless: true'));
+    await fillYaml(page, yaml.replace('use_standard_auth: true', 'use_standard_auth: true\n  use_keyless: true'));
     await page.locator('#change-title').fill('Open refunds to all');
     await page.locator('#propose').click();
     await page.waitForSelector('.error[role="alert"]');
@@ -194,7 +194,7 @@ try {
     const resumed = await page.locator('#yaml-text').inputValue();
     assert.match(resumed, /use_keyless: true/, 'the draft\'s edit is loaded');
     assert.equal(await page.locator('#change-title').inputValue(), 'Open refunds to all');
-    await page.locator('#yaml-text').fill(resumed.replace('\n  use_keyless: true', '')
+    await fillYaml(page, resumed.replace('\n  use_keyless: true', '')
       .replace('http://refunds.payments.svc:8080', 'http://refunds-v4.payments.svc:8080'));
     await page.locator('#propose').click();
     await page.waitForURL(/\/changes\/\d+$/);

@@ -51,3 +51,14 @@ export function launch() {
       '--disable-sync', '--disable-quic', '--no-first-run'],
   });
 }
+
+/// Replaces the text of the YAML editor page (CodeMirror over `#yaml-text`) as a user would:
+/// select all, then type the new text in one go.
+export async function fillYaml(page, text) {
+  await page.waitForSelector('.yaml-editor-host .cm-content');
+  await page.locator('.yaml-editor-host .cm-content').click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.insertText(text);
+  await page.waitForFunction((t) => document.querySelector('#yaml-text').value === t, text, { timeout: 5000 })
+    .catch(async (e) => { console.log(JSON.stringify(await page.locator('#yaml-text').inputValue()), JSON.stringify(text)); throw e; });
+}
