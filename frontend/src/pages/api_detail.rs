@@ -76,10 +76,14 @@ pub fn ClusterStates(kind: String, namespace: String, name: String) -> impl Into
         move || tick.get(),
         move |_| data::sync_status(query.clone()),
     );
+    // Adopting drift proposes a change: offered to someone signed in, as on the board.
+    let signed_in = crate::ui::signed_in();
     view! {
         <Transition fallback=|| ()>
             {move || report.get().and_then(Result::ok).filter(|r| !r.clusters.is_empty()).map(|r| {
                 let cells = r.rows.iter().find(|row| row.kind == kind && row.name == name).map(|row| row.cells.clone()).unwrap_or_default();
+                let can_adopt = signed_in.get().flatten() == Some(true);
+                let adopt = |cluster: &str| crate::api::AdoptRequest { cluster: cluster.to_owned(), kind: kind.clone(), namespace: namespace.clone(), name: name.clone() };
                 view! {
                     <section aria-labelledby="clusters-title" class="cluster-states">
                         <h2 id="clusters-title">"In the clusters"</h2>
@@ -97,6 +101,10 @@ pub fn ClusterStates(kind: String, namespace: String, name: String) -> impl Into
                                                 view! { <li><code>{d.path.clone()}</code> ": Git " <code>{show(&d.desired)}</code> ", cluster " <code>{show(&d.live)}</code> {who}</li> }
                                             }).collect_view()}
                                         </ul>
+                                    })}
+                                    {(can_adopt && c.state == "drifted").then(|| {
+                                        let request = adopt(&c.cluster);
+                                        view! { <div class="adopt-drift"><super::status::AdoptButton request/></div> }
                                     })}
                                 </li>
                             }).collect_view()}
