@@ -11,6 +11,7 @@ pub mod data;
 mod layout;
 mod links;
 mod pages;
+pub mod titles;
 mod ui;
 pub mod validate;
 

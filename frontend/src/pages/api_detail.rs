@@ -139,7 +139,7 @@ pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView
     let signed_out = move || signed_in.get().flatten() != Some(true);
     let navigate = leptos_router::hooks::use_navigate();
     let request = crate::api::CreateChangeRequest {
-        title: format!("Delete {kind} {namespace}/{name}"),
+        title: crate::titles::change_title(crate::titles::Verb::Delete, &kind, &namespace, &name),
         description: String::new(),
         edits: vec![crate::api::EditRequest {
             kind: kind.clone(),

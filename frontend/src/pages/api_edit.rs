@@ -464,11 +464,12 @@ fn ApiForm(
         doc.track();
         form.edited();
     });
-    let default_title = match (&resume, &original_key) {
-        (Some(r), _) => r.title.clone(),
-        (None, Some((ns, name))) => format!("Update {ns}/{name}"),
-        (None, None) => "Add an API".to_owned(),
-    };
+    let default_title = super::form::title_for(
+        "ApiDefinition",
+        resume.as_ref().map(|r| r.title.clone()),
+        original_key.as_ref(),
+        doc,
+    );
     let heading = if is_new {
         "Add an API".to_owned()
     } else {

@@ -150,11 +150,12 @@ fn OasForm(original: Option<(Value, Value)>, context: validate::Environment) -> 
     } else {
         format!("Edit OAS API {}/{}", cr_key.0, cr_key.1)
     };
-    let default_title = if is_new {
-        "Add an OAS API".to_owned()
-    } else {
-        format!("Update {}/{}", cr_key.0, cr_key.1)
-    };
+    let default_title = super::form::title_for(
+        "TykOasApiDefinition",
+        None,
+        (!is_new).then_some(&cr_key),
+        cr,
+    );
     let edits = Callback::new(move |()| {
         let c = cr.get_untracked();
         let mut m = cm.get_value();

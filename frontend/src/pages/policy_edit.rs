@@ -179,15 +179,13 @@ fn PolicyForm(
         )
     });
     let replaces = resume.as_ref().and_then(|r| r.id);
-    let default_title = match (&resume, &original_key) {
-        (Some(r), _) => r.title.clone(),
-        (None, Some((ns, n))) => format!("Update policy {ns}/{n}"),
-        (None, None) => "Add a policy".to_owned(),
-    };
+    let resume_title = resume.as_ref().map(|r| r.title.clone());
     let doc = RwSignal::new(match resume {
         Some(r) => r.doc,
         None => original.unwrap_or_else(new_policy),
     });
+    let default_title =
+        super::form::title_for("SecurityPolicy", resume_title, original_key.as_ref(), doc);
     let signed_in = crate::ui::signed_in();
     let form = FormState::provide();
     let in_repo = original_key.clone();
