@@ -10,6 +10,7 @@ mod corpus;
 mod db;
 mod edits;
 mod emulator;
+mod forms;
 mod http;
 mod index;
 mod pages;

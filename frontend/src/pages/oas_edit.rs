@@ -84,6 +84,7 @@ pub fn OasEditPage() -> impl IntoView {
 
 #[component]
 fn OasForm(original: Option<(Value, Value)>, context: validate::Environment) -> impl IntoView {
+    let namespaces = context.namespaces();
     let is_new = original.is_none();
     let (cr0, cm0) = original.unwrap_or_else(|| {
         let cr = json!({"apiVersion": "tyk.tyk.io/v1alpha1", "kind": "TykOasApiDefinition",
@@ -263,7 +264,7 @@ fn OasForm(original: Option<(Value, Value)>, context: validate::Environment) -> 
             <fieldset>
                 <legend>"Resource"</legend>
                 <Text doc=cr issues path=&["metadata", "name"] label="Resource name" placeholder="pet-store"/>
-                <Text doc=cr issues path=&["metadata", "namespace"] label="Namespace" placeholder="default"/>
+                <Text doc=cr issues path=&["metadata", "namespace"] label="Namespace" placeholder="default" suggestions=namespaces.clone()/>
                 <Text doc=cr issues path=&["spec", "categories"] label="Categories (comma-separated)" list=true/>
             </fieldset>
             <fieldset>

@@ -166,6 +166,7 @@ fn PolicyForm(
     resume: Option<Resume>,
     context: validate::Environment,
 ) -> impl IntoView {
+    let namespaces = context.namespaces();
     let original_key = original.as_ref().map(|d| {
         (
             d["metadata"]["namespace"]
@@ -246,7 +247,7 @@ fn PolicyForm(
             <fieldset>
                 <legend>"Identity and state"</legend>
                 <Text doc issues path=&["metadata", "name"] label="Resource name" placeholder="gold"/>
-                <Text doc issues path=&["metadata", "namespace"] label="Namespace" placeholder="default"/>
+                <Text doc issues path=&["metadata", "namespace"] label="Namespace" placeholder="default" suggestions=namespaces.clone()/>
                 <Text doc issues path=&["spec", "name"] label="Display name" placeholder="Gold plan"/>
                 <div class="field">
                     <label for="spec-state">"State"</label>
