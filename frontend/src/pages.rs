@@ -4,6 +4,7 @@ mod api_detail;
 mod api_edit;
 mod apis;
 mod changes;
+mod delete_grants;
 mod draft;
 mod form;
 mod login;

@@ -11,6 +11,7 @@ mod db;
 mod edits;
 mod emulator;
 mod forms;
+mod grants;
 mod http;
 mod index;
 mod pages;

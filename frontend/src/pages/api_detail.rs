@@ -151,6 +151,8 @@ pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView
             delete: true,
         }],
     };
+    let key = (kind.clone(), namespace.clone(), name.clone());
+    let kind_of_api = kind.clone();
     let delete = move |_| {
         let navigate = navigate.clone();
         deleting.run(
@@ -167,9 +169,15 @@ pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView
             <a class="button" id="edit-yaml" href=yaml>"Edit YAML"</a>
             {move || if confirming.get() {
                 let delete = delete.clone();
+                // An API a policy grants: offer to remove the grants in the same change.
+                let grants = matches!(kind_of_api.as_str(), "ApiDefinition" | "TykOasApiDefinition").then(|| {
+                    let (kind, namespace, name) = key.clone();
+                    view! { <super::delete_grants::RemoveGrants kind namespace name/> }
+                });
                 view! {
                     <span role="alert">"Propose deleting it?"</span>
                     <button type="button" id="confirm-delete" class="danger" disabled=move || deleting.busy() on:click=delete>"Propose delete"</button>
+                    {grants}
                     <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
                 }.into_any()
             } else {
