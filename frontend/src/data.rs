@@ -107,16 +107,43 @@ pub async fn session() -> Result<SessionInfo, ApiError> {
     }
 }
 
-pub async fn changes(state: Option<String>) -> Result<Vec<ChangeSummary>, ApiError> {
+/// `GET /api/v1/changes`: in `state` when given; with `review_me`, the open changes waiting for
+/// the signed-in user's review (an error when nobody is signed in).
+pub async fn changes(
+    state: Option<String>,
+    review_me: bool,
+) -> Result<Vec<ChangeSummary>, ApiError> {
     #[cfg(feature = "ssr")]
     {
-        backend()?.0.changes(state).await
+        let reviewer = if review_me {
+            let me = leptos::prelude::use_context::<http::request::Parts>()
+                .and_then(|p| p.extensions.get::<SessionInfo>().cloned())
+                .and_then(|s| s.user);
+            Some(me.ok_or_else(|| {
+                ApiError::new(
+                    "unauthenticated",
+                    "Sign in to see the changes waiting for your review.",
+                )
+            })?)
+        } else {
+            None
+        };
+        backend()?.0.changes(state, reviewer).await
     }
     #[cfg(not(feature = "ssr"))]
     {
-        let q = state
-            .map(|s| format!("?state={}", encode(&s)))
-            .unwrap_or_default();
+        let mut params = Vec::new();
+        if let Some(s) = state.filter(|s| !s.is_empty()) {
+            params.push(format!("state={}", encode(&s)));
+        }
+        if review_me {
+            params.push("review=me".to_owned());
+        }
+        let q = if params.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", params.join("&"))
+        };
         get_json(&format!("/api/v1/changes{q}")).await
     }
 }

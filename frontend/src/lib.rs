@@ -12,6 +12,7 @@ pub mod data;
 mod layout;
 mod links;
 mod pages;
+pub mod titles;
 mod ui;
 pub mod validate;
 
@@ -36,9 +37,11 @@ pub trait Backend: Send + Sync {
     fn validation_context(&self) -> Result<validate::Environment, api::ApiError>;
     fn status(&self) -> api::RepoStatus;
     fn sync_status(&self, query: &api::StatusQuery) -> BoxFuture<api::StatusReport>;
+    /// Changes in `state` when given; with `reviewer`, the open ones waiting for their review.
     fn changes(
         &self,
         state: Option<String>,
+        reviewer: Option<String>,
     ) -> BoxFuture<Result<Vec<api::ChangeSummary>, api::ApiError>>;
     fn change(&self, id: i64) -> BoxFuture<Result<api::ChangeView, api::ApiError>>;
     fn resource_changes(

@@ -5,6 +5,7 @@ mod api_edit;
 mod apis;
 mod basket;
 mod changes;
+mod delete_grants;
 mod draft;
 mod form;
 mod login;

@@ -548,14 +548,23 @@ impl ChangeService {
         })
     }
 
-    /// `GET /api/v1/changes`.
-    pub async fn list(&self, state: Option<&str>) -> Result<Vec<ChangeSummary>, Error> {
+    /// `GET /api/v1/changes`: in `state` when given; with `reviewer`, only the open changes
+    /// waiting for their review (not theirs, not approved by them), whatever `state` says.
+    pub async fn list(
+        &self,
+        state: Option<&str>,
+        reviewer: Option<&str>,
+    ) -> Result<Vec<ChangeSummary>, Error> {
         // A state that is none of ours matches no change.
         let state = match state.map(ChangeState::parse) {
-            Some(None) => return Ok(Vec::new()),
+            Some(None) if reviewer.is_none() => return Ok(Vec::new()),
             state => state.flatten(),
         };
-        let listed = store::list(&self.db, state).await.map_err(db_err)?;
+        let listed = match reviewer {
+            Some(login) => store::awaiting_review(&self.db, login).await,
+            None => store::list(&self.db, state).await,
+        }
+        .map_err(db_err)?;
         Ok(listed
             .into_iter()
             .map(|c| ChangeSummary {

@@ -83,10 +83,16 @@ impl frontend::Backend for PageBackend {
     fn changes(
         &self,
         state: Option<String>,
+        reviewer: Option<String>,
     ) -> frontend::BoxFuture<Result<Vec<frontend::api::ChangeSummary>, frontend::api::ApiError>>
     {
         let app = Arc::clone(&self.0);
-        Box::pin(async move { app.changes.list(state.as_deref()).await.map_err(Into::into) })
+        Box::pin(async move {
+            app.changes
+                .list(state.as_deref(), reviewer.as_deref())
+                .await
+                .map_err(Into::into)
+        })
     }
     fn change(
         &self,

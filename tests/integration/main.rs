@@ -4,11 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod bundle;
+mod change_list;
 mod changes;
 mod corpus;
 mod db;
 mod edits;
 mod emulator;
+mod forms;
+mod grants;
 mod http;
 mod index;
 mod pages;

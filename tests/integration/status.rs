@@ -254,6 +254,25 @@ async fn live_status_follows_the_clusters() {
 
     // Adopt the drift: a change whose diff is exactly the drifted field, attributed.
     let alice = app.login("alice").await;
+    // The API's page offers the same *Adopt into Git* at its drifted cell, signed in only.
+    let page = |cookie: Option<String>| {
+        let mut req = app.client.get(app.url("/apis/payments/payments-api"));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        async move { req.send().await.expect("page").text().await.expect("html") }
+    };
+    let html = page(Some(alice.clone())).await;
+    let states = &html[html.find(r#"id="cluster-states""#).expect("cluster states")..];
+    let states = &states[..states.find("</section>").unwrap_or(states.len())];
+    assert!(
+        states.contains("sync-drifted") && states.contains(r#"class="adopt small">Adopt into Git"#),
+        "{states}"
+    );
+    assert!(
+        !page(None).await.contains(r#"class="adopt small""#),
+        "signed out: no adopt"
+    );
     let (adopted, diff, changed) = adopt(
         &app,
         &alice,

@@ -76,10 +76,14 @@ pub fn ClusterStates(kind: String, namespace: String, name: String) -> impl Into
         move || tick.get(),
         move |_| data::sync_status(query.clone()),
     );
+    // Adopting drift proposes a change: offered to someone signed in, as on the board.
+    let signed_in = crate::ui::signed_in();
     view! {
         <Transition fallback=|| ()>
             {move || report.get().and_then(Result::ok).filter(|r| !r.clusters.is_empty()).map(|r| {
                 let cells = r.rows.iter().find(|row| row.kind == kind && row.name == name).map(|row| row.cells.clone()).unwrap_or_default();
+                let can_adopt = signed_in.get().flatten() == Some(true);
+                let adopt = |cluster: &str| crate::api::AdoptRequest { cluster: cluster.to_owned(), kind: kind.clone(), namespace: namespace.clone(), name: name.clone() };
                 view! {
                     <section aria-labelledby="clusters-title" class="cluster-states">
                         <h2 id="clusters-title">"In the clusters"</h2>
@@ -97,6 +101,10 @@ pub fn ClusterStates(kind: String, namespace: String, name: String) -> impl Into
                                                 view! { <li><code>{d.path.clone()}</code> ": Git " <code>{show(&d.desired)}</code> ", cluster " <code>{show(&d.live)}</code> {who}</li> }
                                             }).collect_view()}
                                         </ul>
+                                    })}
+                                    {(can_adopt && c.state == "drifted").then(|| {
+                                        let request = adopt(&c.cluster);
+                                        view! { <div class="adopt-drift"><super::status::AdoptButton request/></div> }
                                     })}
                                 </li>
                             }).collect_view()}
@@ -131,7 +139,7 @@ pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView
     let signed_out = move || signed_in.get().flatten() != Some(true);
     let navigate = leptos_router::hooks::use_navigate();
     let request = crate::api::CreateChangeRequest {
-        title: format!("Delete {kind} {namespace}/{name}"),
+        title: crate::titles::change_title(crate::titles::Verb::Delete, &kind, &namespace, &name),
         description: String::new(),
         edits: vec![crate::api::EditRequest {
             kind: kind.clone(),
@@ -143,6 +151,8 @@ pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView
             delete: true,
         }],
     };
+    let key = (kind.clone(), namespace.clone(), name.clone());
+    let kind_of_api = kind.clone();
     let delete = move |_| {
         let navigate = navigate.clone();
         deleting.run(
@@ -159,9 +169,15 @@ pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView
             <a class="button" id="edit-yaml" href=yaml>"Edit YAML"</a>
             {move || if confirming.get() {
                 let delete = delete.clone();
+                // An API a policy grants: offer to remove the grants in the same change.
+                let grants = matches!(kind_of_api.as_str(), "ApiDefinition" | "TykOasApiDefinition").then(|| {
+                    let (kind, namespace, name) = key.clone();
+                    view! { <super::delete_grants::RemoveGrants kind namespace name/> }
+                });
                 view! {
                     <span role="alert">"Propose deleting it?"</span>
                     <button type="button" id="confirm-delete" class="danger" disabled=move || deleting.busy() on:click=delete>"Propose delete"</button>
+                    {grants}
                     <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
                 }.into_any()
             } else {

@@ -115,8 +115,12 @@ pub(super) fn Text(
     #[prop(optional)] placeholder: &'static str,
     #[prop(optional)] list: bool,
     #[prop(optional)] number: bool,
+    /// Values offered as the field is typed in (a `<datalist>`); free text is still allowed.
+    #[prop(optional)]
+    suggestions: Vec<String>,
 ) -> impl IntoView {
     let id = field_id(path);
+    let options_id = (!suggestions.is_empty()).then(|| format!("{id}-options"));
     let err_id = format!("{id}-errors");
     let field = path.join(".");
     let has_error = field_errors(issues, field.clone());
@@ -167,7 +171,13 @@ pub(super) fn Text(
         <div class="field">
             <label for=id.clone()>{label}</label>
             <input id=id type=if number { "number" } else { "text" } placeholder=placeholder prop:value=value on:input=on_input on:blur=on_blur
+                list=options_id.clone()
                 aria-describedby=err_id.clone() aria-invalid=move || if has_error().is_empty() { "false" } else { "true" }/>
+            {options_id.map(|options_id| view! {
+                <datalist id=options_id>
+                    {suggestions.into_iter().map(|s| view! { <option value=s/> }).collect_view()}
+                </datalist>
+            })}
             <Messages id=err_id issues field/>
         </div>
     }
@@ -432,6 +442,7 @@ fn ApiForm(
     resume: Option<Resume>,
     context: validate::Environment,
 ) -> impl IntoView {
+    let namespaces = context.namespaces();
     let is_new = original.is_none();
     let original_key = original.as_ref().map(|d| {
         (
@@ -466,11 +477,12 @@ fn ApiForm(
         doc.track();
         form.edited();
     });
-    let default_title = match (&resume, &original_key) {
-        (Some(r), _) => r.title.clone(),
-        (None, Some((ns, name))) => format!("Update {ns}/{name}"),
-        (None, None) => "Add an API".to_owned(),
-    };
+    let default_title = super::form::title_for(
+        "ApiDefinition",
+        resume.as_ref().map(|r| r.title.clone()),
+        original_key.as_ref(),
+        doc,
+    );
     let heading = if is_new {
         "Add an API".to_owned()
     } else {
@@ -507,7 +519,7 @@ fn ApiForm(
             <fieldset>
                 <legend>"Identity"</legend>
                 <Text doc issues path=&["metadata", "name"] label="Resource name" placeholder="orders"/>
-                <Text doc issues path=&["metadata", "namespace"] label="Namespace" placeholder="default"/>
+                <Text doc issues path=&["metadata", "namespace"] label="Namespace" placeholder="default" suggestions=namespaces.clone()/>
                 <Text doc issues path=&["spec", "name"] label="Display name" placeholder="Orders API"/>
                 <Check doc path=&["spec", "active"] label="Active (loaded on the gateways)"/>
                 <div class="field">

@@ -9,21 +9,70 @@ use crate::links::{CommitSha, ResourceLink};
 use crate::ui::{ErrorBox, Time};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+
+/// The states the list filters by, in the order of their chips.
+const STATES: [&str; 4] = ["open", "draft", "merged", "closed"];
+
+/// The list's URL for a state (empty: every state) or, with `review`, for the changes waiting
+/// for my review.
+fn changes_url(state: &str, review: bool) -> String {
+    match (state, review) {
+        (_, true) => "/changes?review=me".to_owned(),
+        ("", false) => "/changes".to_owned(),
+        (s, false) => format!("/changes?state={s}"),
+    }
+}
 
 #[component]
 pub fn ChangesPage() -> impl IntoView {
-    let list = Resource::new(|| (), |_| data::changes(None));
+    let query = use_query_map();
+    let state = Signal::derive(move || query.read().get("state").unwrap_or_default());
+    let review = Signal::derive(move || query.read().get("review").is_some_and(|r| r == "me"));
+    let session = Resource::new(|| (), |_| data::session());
+    let list = Resource::new(
+        move || (state.get(), review.get()),
+        |(state, review)| data::changes(Some(state).filter(|s| !s.is_empty()), review),
+    );
+    let chips = move || {
+        let (st, rv) = (state.get(), review.get());
+        let signed_in = session
+            .get()
+            .and_then(Result::ok)
+            .and_then(|s| s.user)
+            .is_some();
+        let chip = |label: &'static str, href: String, current: bool| {
+            view! { <a class="chip" href=href aria-current=current.then_some("true")>{label}</a> }
+        };
+        let mut chips = vec![chip("all", changes_url("", false), st.is_empty() && !rv)];
+        chips.extend(STATES.map(|s| chip(s, changes_url(s, false), !rv && st == s)));
+        if signed_in || rv {
+            chips.push(chip("waiting for my review", changes_url("", true), rv));
+        }
+        chips
+    };
     view! {
         <Title text="Change requests"/>
         <h1>"Change requests"</h1>
+        <nav class="chips" aria-label="Filter changes" id="change-filters">
+            <Transition fallback=|| ()>{chips}</Transition>
+        </nav>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || list.get().map(|r| match r {
                 Err(error) => view! { <ErrorBox error/> }.into_any(),
-                Ok(items) if items.is_empty() => view! { <p class="muted">"No change requests yet. Edit an API to propose one."</p> }.into_any(),
+                Ok(items) if items.is_empty() => {
+                    let empty = if review.get_untracked() {
+                        "Nothing is waiting for your review."
+                    } else if state.get_untracked().is_empty() {
+                        "No change requests yet. Edit an API to propose one."
+                    } else {
+                        "No change requests in this state."
+                    };
+                    view! { <p class="muted">{empty}</p> }.into_any()
+                }
                 Ok(items) => view! {
                     <table class="list" id="changes">
-                        <thead><tr><th scope="col">"#"</th><th scope="col">"Title"</th><th scope="col">"Author"</th><th scope="col">"State"</th><th scope="col">"Approvals"</th><th scope="col">"Resources"</th></tr></thead>
+                        <thead><tr><th scope="col">"#"</th><th scope="col">"Title"</th><th scope="col">"Author"</th><th scope="col">"State"</th><th scope="col">"Created"</th><th scope="col">"Approvals"</th><th scope="col">"Resources"</th></tr></thead>
                         <tbody>
                             {items.into_iter().map(|c| view! {
                                 <tr>
@@ -33,6 +82,7 @@ pub fn ChangesPage() -> impl IntoView {
                                         {c.conflict.then(|| view! { <span class="badge off">"conflict"</span> })}</td>
                                     <td>{c.author}</td>
                                     <td><span class=format!("badge change-{}", c.state)>{c.state.clone()}</span></td>
+                                    <td class="sub"><Time at=c.created_at/></td>
                                     <td>{c.approvals}</td>
                                     <td class="sub">{c.resources.join(", ")}</td>
                                 </tr>

@@ -184,6 +184,32 @@ pub(super) fn server_issues(error: &ApiError) -> Vec<Issue> {
     issues
 }
 
+/// A form's default change title: a resumed draft keeps its own; an edit names the resource;
+/// a new resource is named as its name and namespace are typed.
+pub(super) fn title_for(
+    kind: &'static str,
+    resumed: Option<String>,
+    original: Option<&(String, String)>,
+    doc: RwSignal<serde_json::Value>,
+) -> Signal<String> {
+    use crate::titles::{Verb, change_title};
+    match (resumed, original) {
+        (Some(title), _) => Signal::stored(title),
+        (None, Some((ns, name))) => Signal::stored(change_title(Verb::Edit, kind, ns, name)),
+        (None, None) => Signal::derive(move || {
+            doc.with(|d| {
+                let meta = &d["metadata"];
+                change_title(
+                    Verb::Add,
+                    kind,
+                    meta["namespace"].as_str().unwrap_or_default(),
+                    meta["name"].as_str().unwrap_or_default(),
+                )
+            })
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

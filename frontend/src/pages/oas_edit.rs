@@ -84,6 +84,7 @@ pub fn OasEditPage() -> impl IntoView {
 
 #[component]
 fn OasForm(original: Option<(Value, Value)>, context: validate::Environment) -> impl IntoView {
+    let namespaces = context.namespaces();
     let is_new = original.is_none();
     let (cr0, cm0) = original.unwrap_or_else(|| {
         let cr = json!({"apiVersion": "tyk.tyk.io/v1alpha1", "kind": "TykOasApiDefinition",
@@ -153,11 +154,12 @@ fn OasForm(original: Option<(Value, Value)>, context: validate::Environment) -> 
     } else {
         format!("Edit OAS API {}/{}", cr_key.0, cr_key.1)
     };
-    let default_title = if is_new {
-        "Add an OAS API".to_owned()
-    } else {
-        format!("Update {}/{}", cr_key.0, cr_key.1)
-    };
+    let default_title = super::form::title_for(
+        "TykOasApiDefinition",
+        None,
+        (!is_new).then_some(&cr_key),
+        cr,
+    );
     let edits = Callback::new(move |()| {
         let c = cr.get_untracked();
         let mut m = cm.get_value();
@@ -265,7 +267,7 @@ fn OasForm(original: Option<(Value, Value)>, context: validate::Environment) -> 
             <fieldset>
                 <legend>"Resource"</legend>
                 <Text doc=cr issues path=&["metadata", "name"] label="Resource name" placeholder="pet-store"/>
-                <Text doc=cr issues path=&["metadata", "namespace"] label="Namespace" placeholder="default"/>
+                <Text doc=cr issues path=&["metadata", "namespace"] label="Namespace" placeholder="default" suggestions=namespaces.clone()/>
                 <Text doc=cr issues path=&["spec", "categories"] label="Categories (comma-separated)" list=true/>
             </fieldset>
             <fieldset>

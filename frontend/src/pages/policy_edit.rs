@@ -166,6 +166,7 @@ fn PolicyForm(
     resume: Option<Resume>,
     context: validate::Environment,
 ) -> impl IntoView {
+    let namespaces = context.namespaces();
     let original_key = original.as_ref().map(|d| {
         (
             d["metadata"]["namespace"]
@@ -179,15 +180,13 @@ fn PolicyForm(
         )
     });
     let replaces = resume.as_ref().and_then(|r| r.id);
-    let default_title = match (&resume, &original_key) {
-        (Some(r), _) => r.title.clone(),
-        (None, Some((ns, n))) => format!("Update policy {ns}/{n}"),
-        (None, None) => "Add a policy".to_owned(),
-    };
+    let resume_title = resume.as_ref().map(|r| r.title.clone());
     let doc = RwSignal::new(match resume {
         Some(r) => r.doc,
         None => original.unwrap_or_else(new_policy),
     });
+    let default_title =
+        super::form::title_for("SecurityPolicy", resume_title, original_key.as_ref(), doc);
     let signed_in = crate::ui::signed_in();
     let form = FormState::provide();
     let in_repo = original_key.clone();
@@ -261,7 +260,7 @@ fn PolicyForm(
             <fieldset>
                 <legend>"Identity and state"</legend>
                 <Text doc issues path=&["metadata", "name"] label="Resource name" placeholder="gold"/>
-                <Text doc issues path=&["metadata", "namespace"] label="Namespace" placeholder="default"/>
+                <Text doc issues path=&["metadata", "namespace"] label="Namespace" placeholder="default" suggestions=namespaces.clone()/>
                 <Text doc issues path=&["spec", "name"] label="Display name" placeholder="Gold plan"/>
                 <div class="field">
                     <label for="spec-state">"State"</label>

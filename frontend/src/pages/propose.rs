@@ -20,14 +20,17 @@ use serde_json::Value;
 pub(super) fn ProposeBox(
     edits: Callback<(), Value>,
     issues: Memo<Vec<Issue>>,
-    default_title: String,
+    /// Follows the form (it names the resource being added) until the title is typed in.
+    #[prop(into)]
+    default_title: Signal<String>,
     signed_in: Resource<Option<bool>>,
     #[prop(optional_no_strip)] replaces: Option<i64>,
     #[prop(optional)] collected: bool,
 ) -> impl IntoView {
     let basket = crate::basket::use_basket();
     let added = RwSignal::new(false);
-    let title = RwSignal::new(default_title);
+    let typed = RwSignal::new(None::<String>);
+    let title = Signal::derive(move || typed.get().unwrap_or_else(|| default_title.get()));
     let preview = RwSignal::new(None::<Result<ChangeView, ApiError>>);
     let failed = RwSignal::new(None::<ApiError>);
     let (previewing, proposing) = (Action::new(), Action::new());
@@ -148,7 +151,7 @@ pub(super) fn ProposeBox(
             <legend>"Propose"</legend>
             <div class="field">
                 <label for="change-title">"Change title"</label>
-                <input id="change-title" type="text" prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
+                <input id="change-title" type="text" prop:value=move || title.get() on:input=move |ev| typed.set(Some(event_target_value(&ev)))/>
             </div>
             <p class="muted" id="form-status" aria-live="polite">
                 {move || match errors() {

@@ -144,7 +144,7 @@ fn pager(
 
 /// "Adopt into Git": the live values become a change request (signed-in users).
 #[component]
-fn AdoptButton(request: crate::api::AdoptRequest) -> impl IntoView {
+pub(crate) fn AdoptButton(request: crate::api::AdoptRequest) -> impl IntoView {
     let failed = RwSignal::new(None::<crate::api::ApiError>);
     let adopting = crate::client::Action::new();
     let navigate = leptos_router::hooks::use_navigate();

@@ -54,7 +54,7 @@ pub fn YamlEditPage() -> impl IntoView {
                     }
                     (Err(error), None) => view! { <h1>"Edit YAML"</h1><ErrorBox error/> }.into_any(),
                     (Ok(d), None) => {
-                        let title = format!("Update {}/{}", d.summary.namespace, d.summary.name);
+                        let title = crate::titles::change_title(crate::titles::Verb::Edit, &d.summary.kind, &d.summary.namespace, &d.summary.name);
                         view! { <YamlForm kind=d.summary.kind.clone() namespace=d.summary.namespace.clone() name=d.summary.name.clone() yaml=d.yaml.clone() original=Some(d.yaml.clone()) title/> }.into_any()
                     }
                 })

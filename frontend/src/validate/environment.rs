@@ -75,6 +75,19 @@ fn text(v: &Value, path: &[&str]) -> Option<String> {
 }
 
 impl Environment {
+    /// Every namespace an API or a policy is in, sorted, once each: what a form offers for
+    /// its namespace field.
+    pub fn namespaces(&self) -> Vec<String> {
+        let all: std::collections::BTreeSet<&str> = self
+            .apis
+            .iter()
+            .map(|a| a.namespace.as_str())
+            .chain(self.policies.iter().map(|p| p.namespace.as_str()))
+            .filter(|ns| !ns.is_empty())
+            .collect();
+        all.into_iter().map(str::to_owned).collect()
+    }
+
     /// Adds what the document of `kind` at `namespace/name` brings. Other kinds bring nothing.
     pub fn add(&mut self, kind: &str, namespace: &str, name: &str, doc: &Value) {
         match kind {

@@ -5,7 +5,7 @@
 mod list;
 mod state;
 
-pub use list::{LIST_LIMIT, ListedChange, list};
+pub use list::{LIST_LIMIT, ListedChange, awaiting_review, list};
 pub use state::{ChangeState, UnknownState};
 
 use crate::db::{Db, DbError};

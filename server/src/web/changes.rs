@@ -81,19 +81,42 @@ pub async fn preview_change(
 pub struct ChangeFilter {
     /// `draft`, `open`, `merged` or `closed`.
     pub state: Option<String>,
+    /// `me`: open changes waiting for the signed-in user's review (not theirs, not approved by
+    /// them). Needs a session.
+    pub review: Option<String>,
 }
 
 /// Change requests, newest first.
-#[utoipa::path(get, path = "/api/v1/changes", params(ChangeFilter), responses((status = 200, body = Vec<ChangeSummary>)))]
+#[utoipa::path(get, path = "/api/v1/changes", params(ChangeFilter),
+    responses((status = 200, body = Vec<ChangeSummary>), (status = 401, body = ApiError)))]
 pub async fn list_changes(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     Query(filter): Query<ChangeFilter>,
 ) -> Result<Json<Vec<ChangeSummary>>, WebError> {
+    let reviewer = match filter.review.as_deref().filter(|r| !r.is_empty()) {
+        None => None,
+        Some("me") => Some(user.map(|u| u.login).ok_or_else(|| {
+            WebError::from(crate::error::Error::new(
+                crate::error::Code::Unauthenticated,
+                "sign in to list the changes waiting for your review",
+            ))
+        })?),
+        Some(other) => {
+            return Err(WebError::bad_request(
+                "unknown_review_filter",
+                format!("unknown review filter `{other}`: use `me`"),
+            ));
+        }
+    };
     Ok(Json(
         state
             .app
             .changes
-            .list(filter.state.as_deref().filter(|s| !s.is_empty()))
+            .list(
+                filter.state.as_deref().filter(|s| !s.is_empty()),
+                reviewer.as_deref(),
+            )
             .await?,
     ))
 }

@@ -132,7 +132,7 @@ async fn the_change_list_takes_the_same_queries_for_one_change_or_fifty() {
             .await
             .expect("propose");
         if n == 0 || n == 49 {
-            let (listed, queries) = count_statements(changes.list(None)).await;
+            let (listed, queries) = count_statements(changes.list(None, None)).await;
             assert_eq!(listed.expect("list").len(), n + 1);
             counts.push(queries);
         }

@@ -34,18 +34,37 @@ struct OwnedResourceRow {
 /// The newest changes (at most [`LIST_LIMIT`]), in `state` when given, newest first, with their
 /// approval counts and resources: two queries, however many changes there are.
 pub async fn list(db: &Db, state: Option<ChangeState>) -> Result<Vec<ListedChange>, DbError> {
+    list_where(db, state, None).await
+}
+
+/// The open changes waiting for `login`'s review, as [`list`] gives them: not authored by them
+/// and not approved by them (logins compared without case).
+pub async fn awaiting_review(db: &Db, login: &str) -> Result<Vec<ListedChange>, DbError> {
+    list_where(db, Some(ChangeState::Open), Some(login)).await
+}
+
+async fn list_where(
+    db: &Db,
+    state: Option<ChangeState>,
+    reviewer: Option<&str>,
+) -> Result<Vec<ListedChange>, DbError> {
     let sql = format!(
         "SELECT {COLUMNS}, COALESCE(a.approvals, 0) AS approvals FROM changes
          LEFT JOIN (SELECT change_id, COUNT(*) AS approvals FROM change_events WHERE kind = 'approval' GROUP BY change_id) a
            ON a.change_id = changes.id
-         WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT {LIST_LIMIT}"
+         WHERE ($1 IS NULL OR state = $1)
+           AND ($2 IS NULL OR (LOWER(changes.author) <> LOWER($2) AND NOT EXISTS (
+                SELECT 1 FROM change_events e WHERE e.change_id = changes.id
+                  AND e.kind = 'approval' AND LOWER(e.author) = LOWER($2))))
+         ORDER BY id DESC LIMIT {LIST_LIMIT}"
     );
     let rows = db_run!(
         db,
         fetch_all,
         CountedRow,
         &sql,
-        state.map(ChangeState::as_str)
+        state.map(ChangeState::as_str),
+        reviewer
     )?;
     let ids: Vec<i64> = rows.iter().map(|r| r.row.id).collect();
     let mut by_id: std::collections::HashMap<i64, Vec<ResourceRow>> =
