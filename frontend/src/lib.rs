@@ -69,6 +69,23 @@ pub fn set_stylesheet(href: &str) {
     let _ = STYLESHEET.set(href.to_owned());
 }
 
+/// Where the server serves the YAML editor's script (a content-hashed name); set once at start.
+static EDITOR_SCRIPT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Tells the YAML editor page where its script is served (by the server, before the first page).
+pub fn set_editor_script(href: &str) {
+    let _ = EDITOR_SCRIPT.set(href.to_owned());
+}
+
+/// The YAML editor's script: the hashed name on the server, the plain one in the browser (which
+/// also serves it).
+pub(crate) fn editor_script() -> String {
+    EDITOR_SCRIPT
+        .get()
+        .cloned()
+        .unwrap_or_else(|| "/pkg/yaml-editor.js".to_owned())
+}
+
 fn stylesheet() -> String {
     STYLESHEET
         .get()

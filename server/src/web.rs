@@ -122,6 +122,7 @@ impl frontend::Backend for PageBackend {
 pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
     let names = assets::AssetNames::current();
     frontend::set_stylesheet(&names.stylesheet);
+    frontend::set_editor_script(&names.editor);
     let leptos = LeptosOptions::builder()
         .output_name(names.output_name.as_str())
         .site_pkg_dir("pkg")

@@ -139,7 +139,7 @@ fn YamlForm(
                 prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))>{initial}</textarea>
             <input type="hidden" id="yaml-json" on:input=move |ev| parsed.set(serde_json::from_str(&event_target_value(&ev)).ok().filter(|v: &Value| !v.is_null()))/>
         </div>
-        <script type="module" src="/pkg/yaml-editor.js"></script>
+        <script type="module" src=crate::editor_script()></script>
         <div class="field">
             <label for="change-title">"Change title"</label>
             <input id="change-title" prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>

@@ -101,6 +101,8 @@ pub struct AssetNames {
     pub output_name: String,
     /// `/assets/tollgate.<hash>.css`.
     pub stylesheet: String,
+    /// `/pkg/yaml-editor.<hash>.js`, the YAML editor page's script.
+    pub editor: String,
 }
 
 impl AssetNames {
@@ -119,9 +121,17 @@ impl AssetNames {
             ),
             None => "/assets/tollgate.css".to_owned(),
         };
+        let editor = match Pkg::get("yaml-editor.js") {
+            Some(js) => format!(
+                "/pkg/yaml-editor.{}.js",
+                short_hash(&js.metadata.sha256_hash())
+            ),
+            None => "/pkg/yaml-editor.js".to_owned(),
+        };
         Self {
             output_name,
             stylesheet,
+            editor,
         }
     }
 }
@@ -204,6 +214,9 @@ const IMMUTABLE: &str = if cfg!(debug_assertions) {
 /// `frontend.<hash>.js` → `frontend.js`, `frontend.<hash>_bg.wasm` → `frontend_bg.wasm`, when
 /// `<hash>` is the bundle's; `None` for any other name.
 fn unhashed_pkg(path: &str, names: &AssetNames) -> Option<String> {
+    if format!("/pkg/{path}") == names.editor && names.editor != "/pkg/yaml-editor.js" {
+        return Some("yaml-editor.js".into());
+    }
     let rest = path.strip_prefix(names.output_name.as_str())?;
     if names.output_name == "frontend" {
         return None;
@@ -281,7 +294,16 @@ mod tests {
         let names = AssetNames {
             output_name: "frontend.0123456789abcdef".into(),
             stylesheet: "/assets/tollgate.0011223344556677.css".into(),
+            editor: "/pkg/yaml-editor.8899aabbccddeeff.js".into(),
         };
+        assert_eq!(
+            unhashed_pkg("yaml-editor.8899aabbccddeeff.js", &names).as_deref(),
+            Some("yaml-editor.js")
+        );
+        assert_eq!(
+            unhashed_pkg("yaml-editor.0000000000000000.js", &names),
+            None
+        );
         assert_eq!(
             unhashed_pkg("frontend.0123456789abcdef.js", &names).as_deref(),
             Some("frontend.js")
