@@ -108,16 +108,7 @@ async fn deleting_a_granted_api_with_its_grant_is_one_change() {
         "{diff}"
     );
 
-    let (status, view) = app
-        .act(&format!("/api/v1/changes/{id}/approve"), &bob)
-        .await;
-    assert_eq!(status, 200, "{view}");
-    let (status, view) = app.act(&format!("/api/v1/changes/{id}/merge"), &bob).await;
-    assert_eq!(
-        (status, view["state"].as_str()),
-        (200, Some("merged")),
-        "{view}"
-    );
+    app.approve_and_merge(&json!(id), &bob).await;
 
     // Once indexed: the API is gone, the policy grants the rest, and the repo has no problem.
     wait_for("the merge indexed", Duration::from_secs(10), || async {

@@ -88,16 +88,7 @@ async fn a_policy_may_grant_an_api_the_same_change_creates() {
     );
 
     // Approved by another user and merged: both resources are in the repo together.
-    let (status, view) = app
-        .act(&format!("/api/v1/changes/{id}/approve"), &bob)
-        .await;
-    assert_eq!(status, 200, "{view}");
-    let (status, view) = app.act(&format!("/api/v1/changes/{id}/merge"), &bob).await;
-    assert_eq!(
-        (status, view["state"].as_str()),
-        (200, Some("merged")),
-        "{view}"
-    );
+    app.approve_and_merge(&json!(id), &bob).await;
     assert_eq!(
         app.git(&["rev-parse", "main"]),
         created["commit"].as_str().expect("commit")

@@ -271,6 +271,28 @@ impl TestApp {
         )
     }
 
+    /// Approves change `id` as `reviewer` and merges it; asserts both worked and returns the
+    /// merged change.
+    pub async fn approve_and_merge(
+        &self,
+        id: &serde_json::Value,
+        reviewer: &str,
+    ) -> serde_json::Value {
+        let (status, view) = self
+            .act(&format!("/api/v1/changes/{id}/approve"), reviewer)
+            .await;
+        assert_eq!(status, 200, "{view}");
+        let (status, view) = self
+            .act(&format!("/api/v1/changes/{id}/merge"), reviewer)
+            .await;
+        assert_eq!(
+            (status, view["state"].as_str()),
+            (200, Some("merged")),
+            "{view}"
+        );
+        view
+    }
+
     /// A body-less POST (approve, merge, close, rebase) as `cookie`'s user.
     pub async fn act(&self, path: &str, cookie: &str) -> (u16, serde_json::Value) {
         self.call(
