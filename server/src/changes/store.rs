@@ -110,6 +110,23 @@ pub async fn set_draft(
     Ok(())
 }
 
+/// Records an event inside a [`crate::db_transaction!`]: the state change and its event are
+/// written together or not at all.
+macro_rules! event_in {
+    ($tx:ident, $d:ident, $id:expr, $kind:expr, $author:expr, $body:expr, $now:expr) => {
+        crate::tx_run!(
+            $tx,
+            $d,
+            "INSERT INTO change_events (change_id, kind, author, body, created_at) VALUES ($1, $2, $3, $4, $5)",
+            $id,
+            $kind,
+            $author,
+            $body,
+            $now
+        )
+    };
+}
+
 /// Regenerates a change by `user`: replaces its edits and, for an adopt change, what it adopts,
 /// makes it a draft again (to be proposed anew), dismisses its approvals (they approved other
 /// content) and records a `rebase` event, in one transaction.
@@ -137,14 +154,7 @@ pub async fn set_edits(
             "UPDATE change_events SET kind = 'dismissed_approval' WHERE change_id = $1 AND kind = 'approval'",
             id
         )?;
-        crate::tx_run!(
-            tx,
-            D,
-            "INSERT INTO change_events (change_id, kind, author, body, created_at) VALUES ($1, 'rebase', $2, '', $3)",
-            id,
-            user,
-            &now
-        )?;
+        event_in!(tx, D, id, "rebase", user, "", &now)?;
     });
     Ok(())
 }
@@ -219,14 +229,7 @@ pub async fn set_proposed(
                  ON CONFLICT (change_id, kind, namespace, name) DO NOTHING",
                 id, &r.kind, &r.namespace, &r.name, &r.action, &r.path)?;
         }
-        crate::tx_run!(
-            tx,
-            D,
-            "INSERT INTO change_events (change_id, kind, author, body, created_at) VALUES ($1, 'propose', $2, '', $3)",
-            id,
-            author,
-            &now
-        )?;
+        event_in!(tx, D, id, "propose", author, "", &now)?;
     });
     Ok(())
 }
@@ -258,15 +261,7 @@ pub async fn set_conflict(db: &Db, id: i64, message: &str, user: &str) -> Result
             message,
             &now
         )?;
-        crate::tx_run!(
-            tx,
-            D,
-            "INSERT INTO change_events (change_id, kind, author, body, created_at) VALUES ($1, 'conflict', $2, $3, $4)",
-            id,
-            user,
-            message,
-            &now
-        )?;
+        event_in!(tx, D, id, "conflict", user, message, &now)?;
     });
     Ok(())
 }
@@ -283,15 +278,7 @@ pub async fn set_merged(db: &Db, id: i64, merge_commit: &str, user: &str) -> Res
             merge_commit,
             &now
         )?;
-        crate::tx_run!(
-            tx,
-            D,
-            "INSERT INTO change_events (change_id, kind, author, body, created_at) VALUES ($1, 'merge', $2, $3, $4)",
-            id,
-            user,
-            merge_commit,
-            &now
-        )?;
+        event_in!(tx, D, id, "merge", user, merge_commit, &now)?;
     });
     Ok(())
 }
@@ -307,14 +294,7 @@ pub async fn set_closed(db: &Db, id: i64, user: &str) -> Result<(), DbError> {
             id,
             &now
         )?;
-        crate::tx_run!(
-            tx,
-            D,
-            "INSERT INTO change_events (change_id, kind, author, body, created_at) VALUES ($1, 'close', $2, '', $3)",
-            id,
-            user,
-            &now
-        )?;
+        event_in!(tx, D, id, "close", user, "", &now)?;
     });
     Ok(())
 }
