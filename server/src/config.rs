@@ -16,6 +16,8 @@ pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub repo: RepoConfig,
+    /// Where change requests are published and reviewed.
+    pub host: HostConfig,
     pub auth: AuthConfig,
     pub changes: ChangesConfig,
     pub validation: ValidationConfig,
@@ -159,6 +161,104 @@ pub struct RepoConfig {
     pub default_namespace: String,
 }
 
+/// The Git host (`[host]`). Secrets are never printed: `Debug` redacts them.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    /// `local` (changes reviewed and merged in Tollgate), `github`, `gitlab` or `gitea`
+    /// (Gitea and Forgejo).
+    pub kind: crate::hosts::HostKind,
+    /// The host's REST API: `https://api.github.com`, `https://HOST/api/v3` (GitHub
+    /// Enterprise), `https://HOST/api/v4` (GitLab), `https://HOST/api/v1` (Gitea/Forgejo).
+    pub api_url: String,
+    /// `owner/name` (GitLab: `group/subgroup/project`).
+    pub repo: String,
+    /// Where the mirror fetches from. Empty: `https://HOST/owner/name.git` from `api_url`.
+    pub clone_url: String,
+    pub token: String,
+    pub token_file: PathBuf,
+    pub webhook_secret: String,
+    pub webhook_secret_file: PathBuf,
+    /// `merge`, `squash` or `rebase`.
+    pub merge_method: MergeMethod,
+    /// GitHub App authentication instead of a token: the App's id, its installation on the
+    /// repo's owner, and its private key (PEM).
+    pub app_id: String,
+    pub installation_id: String,
+    pub private_key_file: PathBuf,
+    /// How often open change requests and the mirror are polled, in seconds (webhooks make it
+    /// immediate; polling is the fallback and backs off while the host is down).
+    pub poll_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MergeMethod {
+    #[default]
+    Merge,
+    Squash,
+    Rebase,
+}
+
+impl std::fmt::Debug for HostConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = |s: &str| if s.is_empty() { "" } else { "***" };
+        f.debug_struct("HostConfig")
+            .field("kind", &self.kind)
+            .field("api_url", &redact_url(&self.api_url))
+            .field("repo", &self.repo)
+            .field("clone_url", &redact_url(&self.clone_url))
+            .field("token", &secret(&self.token))
+            .field("token_file", &self.token_file)
+            .field("webhook_secret", &secret(&self.webhook_secret))
+            .field("webhook_secret_file", &self.webhook_secret_file)
+            .field("merge_method", &self.merge_method)
+            .field("app_id", &self.app_id)
+            .field("installation_id", &self.installation_id)
+            .field("private_key_file", &self.private_key_file)
+            .field("poll_interval_secs", &self.poll_interval_secs)
+            .finish()
+    }
+}
+
+impl HostConfig {
+    /// The token: `token`, else the contents of `token_file` (trimmed).
+    pub fn token(&self) -> Result<String, ConfigError> {
+        secret_value("host.token", &self.token, &self.token_file)
+    }
+
+    pub fn webhook_secret(&self) -> Result<String, ConfigError> {
+        secret_value(
+            "host.webhook_secret",
+            &self.webhook_secret,
+            &self.webhook_secret_file,
+        )
+    }
+
+    /// `clone_url`, else `scheme://HOST/<repo>.git` from `api_url`.
+    pub fn clone_url(&self) -> String {
+        if !self.clone_url.trim().is_empty() {
+            return self.clone_url.trim().to_owned();
+        }
+        let api = self.api_url.trim().trim_end_matches('/');
+        let (scheme, rest) = api.split_once("://").unwrap_or(("https", api));
+        let host = rest.split('/').next().unwrap_or(rest);
+        // api.github.com serves github.com's repositories.
+        let host = host.strip_prefix("api.").unwrap_or(host);
+        format!("{scheme}://{host}/{}.git", self.repo.trim_matches('/'))
+    }
+}
+
+/// A secret given inline or in a file (the file wins only when the inline value is empty).
+fn secret_value(key: &str, inline: &str, file: &Path) -> Result<String, ConfigError> {
+    if !inline.is_empty() || file.as_os_str().is_empty() {
+        return Ok(inline.to_owned());
+    }
+    std::fs::read_to_string(file)
+        .map(|s| s.trim().to_owned())
+        .map_err(|e| ConfigError(format!("{key}_file {}: {e}", file.display())))
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
@@ -195,6 +295,21 @@ impl Default for Config {
                 poll_interval_secs: 2,
                 max_file_bytes: crate::yaml::DEFAULT_MAX_FILE_BYTES,
                 default_namespace: "default".into(),
+            },
+            host: HostConfig {
+                kind: crate::hosts::HostKind::Local,
+                api_url: String::new(),
+                repo: String::new(),
+                clone_url: String::new(),
+                token: String::new(),
+                token_file: PathBuf::new(),
+                webhook_secret: String::new(),
+                webhook_secret_file: PathBuf::new(),
+                merge_method: MergeMethod::Merge,
+                app_id: String::new(),
+                installation_id: String::new(),
+                private_key_file: PathBuf::new(),
+                poll_interval_secs: 30,
             },
             auth: AuthConfig {
                 demo: false,
@@ -299,6 +414,49 @@ impl Config {
         if self.repo.poll_interval_secs == 0 {
             return Err(ConfigError(
                 "repo.poll_interval_secs must be at least 1".into(),
+            ));
+        }
+        if self.host.kind != crate::hosts::HostKind::Local {
+            let kind = self.host.kind.as_str();
+            if !(self.host.api_url.starts_with("https://")
+                || self.host.api_url.starts_with("http://"))
+            {
+                return Err(ConfigError(format!(
+                    "host.api_url must be an http:// or https:// URL for host.kind = \"{kind}\", got `{}`",
+                    redact_url(&self.host.api_url)
+                )));
+            }
+            let parts: Vec<&str> = self.host.repo.split('/').collect();
+            if parts.len() < 2 || parts.iter().any(|p| p.trim().is_empty()) {
+                return Err(ConfigError(format!(
+                    "host.repo must be owner/name for host.kind = \"{kind}\", got `{}`",
+                    self.host.repo
+                )));
+            }
+            let app = !self.host.app_id.is_empty();
+            if app && self.host.kind != crate::hosts::HostKind::Github {
+                return Err(ConfigError(
+                    "host.app_id: GitHub App authentication is for host.kind = \"github\" only"
+                        .into(),
+                ));
+            }
+            if app
+                && (self.host.installation_id.is_empty()
+                    || self.host.private_key_file.as_os_str().is_empty())
+            {
+                return Err(ConfigError(
+                    "host.app_id needs host.installation_id and host.private_key_file".into(),
+                ));
+            }
+            if !app && self.host.token()?.is_empty() {
+                return Err(ConfigError(format!(
+                    "host.token (or host.token_file, or TOLLGATE__HOST__TOKEN) is needed for host.kind = \"{kind}\""
+                )));
+            }
+        }
+        if self.host.poll_interval_secs == 0 {
+            return Err(ConfigError(
+                "host.poll_interval_secs must be at least 1".into(),
             ));
         }
         if self.database.max_connections == 0 {

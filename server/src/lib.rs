@@ -14,6 +14,7 @@ pub mod changes;
 pub mod clusters;
 pub mod config;
 pub mod db;
+pub mod hosts;
 pub mod error;
 pub mod markdown;
 pub mod repo;

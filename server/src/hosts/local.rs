@@ -1,0 +1,2 @@
+//! The built-in host: change requests are branches of the local config repo, reviewed and
+//! merged in Tollgate.
