@@ -222,6 +222,67 @@ pub struct RepoStatus {
     pub oas_apis: usize,
     pub files: usize,
     pub problems: usize,
+    /// The Git host and Tollgate's mirror of it (absent with the built-in local host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostHealth>,
+}
+
+/// How Tollgate's mirror of the Git host is doing: what it last fetched and when, and the
+/// error while the host cannot be reached (browsing keeps working from the mirror).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct HostHealth {
+    /// `github`, `gitlab` or `gitea`.
+    pub kind: String,
+    /// `owner/name` on the host.
+    pub repo: String,
+    /// When the last fetch succeeded (RFC 3339), if one has.
+    pub fetched_at: Option<String>,
+    /// The branch's commit as of that fetch.
+    pub fetched_commit: Option<String>,
+    /// Why the last fetch or host call failed, while it keeps failing.
+    pub error: Option<String>,
+}
+
+/// The change request on the Git host, as the host last reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct HostRequest {
+    /// `github`, `gitlab` or `gitea`.
+    pub kind: String,
+    /// The pull request number (GitLab: the merge request iid).
+    pub number: u64,
+    /// Its page on the host.
+    pub url: String,
+    /// `open`, `closed` or `merged`.
+    pub state: String,
+    pub head_sha: String,
+    /// `None` while the host is still computing it.
+    pub mergeable: Option<bool>,
+    /// The host's own word on mergeability (`clean`, `blocked`, `conflict`, …).
+    pub merge_status: Option<String>,
+    /// Each reviewer's latest review.
+    pub reviews: Vec<HostReview>,
+    /// Logins whose latest review approves.
+    pub approvals: Vec<String>,
+    pub checks: Vec<HostCheck>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct HostReview {
+    pub login: String,
+    /// `approved`, `changes_requested`, `commented` or `dismissed`.
+    pub state: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct HostCheck {
+    pub name: String,
+    /// `pending`, `success` or `failure`.
+    pub state: String,
+    pub url: Option<String>,
 }
 
 /// `GET /api/v1/session`: who is signed in and how one can sign in.
@@ -355,6 +416,9 @@ pub struct ChangeView {
     /// For a change that adopts drift: what it adopts, who receives it, and whether it is stale.
     #[serde(default)]
     pub adoption: Option<Adoption>,
+    /// The pull or merge request on the Git host (absent with the built-in local host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostRequest>,
 }
 
 /// The drift an adopt change takes into Git, as the cluster had it when the change was made.

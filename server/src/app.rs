@@ -4,6 +4,7 @@ use crate::catalog::Catalog;
 use crate::changes::{ChangeService, ChangeSettings, PathTemplates};
 use crate::config::Config;
 use crate::db::Db;
+use crate::hosts::{Host, HostKind, local::LocalHost};
 use crate::repo::{ConfigRepo, IndexOptions};
 use anyhow::Context as _;
 use std::sync::Arc;
@@ -27,6 +28,24 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<Arc<Self>> {
         let db = Db::connect(&config.database.url, config.database.max_connections).await?;
         db.migrate().await?;
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let remote = match config.host.kind {
+            HostKind::Local => None,
+            _ => Some(crate::hosts::remote(&config.host)?),
+        };
+        if let Some(host) = &remote {
+            // Fail now, with the host's reason, rather than at the first proposal.
+            host.check().await.map_err(|e| {
+                anyhow::anyhow!(
+                    "host: {} ({}, repo {}): {e}",
+                    config.host.kind.as_str(),
+                    crate::config::redact_url(&config.host.api_url),
+                    config.host.repo
+                )
+            })?;
+            crate::repo::ensure_bare(&config.repo.path)
+                .context("repo.path: cannot create the mirror of the Git host")?;
+        }
         let repo = ConfigRepo::open(&config.repo.path).context(
             "repo.path: set it to a local git repository (or run `tollgate demo` for an example repo)",
         )?;
@@ -65,6 +84,14 @@ impl App {
             options.clone(),
         )
         .await?;
+        let host: Arc<dyn Host> = match remote {
+            Some(host) => host,
+            None => Arc::new(LocalHost::new(
+                repo.clone(),
+                config.repo.branch.clone(),
+                config.server.public_url.clone(),
+            )),
+        };
         let changes = ChangeService::new(
             db.clone(),
             repo,
@@ -73,7 +100,23 @@ impl App {
             options,
             settings,
             Arc::clone(&status),
+            host,
+            config.host.repo.clone(),
         );
+        if changes.host().follows() {
+            // The first fetch: the pages need the branch. A mirror fetched before keeps the
+            // server usable while the host is down.
+            if let Err(e) = changes.sync_mirror().await {
+                if changes.host().kind() != HostKind::Local
+                    && crate::repo::ConfigRepo::open(&config.repo.path)
+                        .and_then(|r| r.head_of(&config.repo.branch))
+                        .is_err()
+                {
+                    anyhow::bail!("host: cannot fetch {}: {e}", config.host.clone_url());
+                }
+                tracing::warn!(error = %e, "cannot fetch from the Git host; serving the mirror as last fetched");
+            }
+        }
         // Changes land on the repo branch: check them against the CRDs of the clusters that
         // follow it.
         for cluster in status.clusters() {
@@ -117,6 +160,12 @@ impl App {
                 tokio::time::sleep(every).await;
             }
         });
+        if self.changes.host().follows() {
+            let app = Arc::clone(self);
+            let every = Duration::from_secs(self.config.host.poll_interval_secs);
+            self.workers
+                .spawn(async move { app.changes.follow(every).await });
+        }
         let sessions = self.db.session_store();
         self.workers.spawn(async move {
             loop {

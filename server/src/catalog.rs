@@ -290,6 +290,7 @@ impl Catalog {
             oas_apis: count(Kind::TykOasApiDefinition),
             files: snap.index.file_count(),
             problems: snap.problems().count(),
+            host: None,
         }
     }
 }

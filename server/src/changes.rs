@@ -1,18 +1,25 @@
-//! Change requests: drafts saved first, proposed as one commit on a branch, reviewed and merged
-//! by the built-in `local` host. The only code that writes to the config repo.
+//! Change requests: drafts saved first, planned at the branch head, published as one commit on
+//! a branch of the Git host, opened as a change request there, followed (webhooks and polling)
+//! and merged or closed. The flow never names a provider: [`crate::hosts::Host`] does the
+//! host's part. The only code that writes to the config repo or the host.
 
 mod adopt;
 mod diff;
+mod follow;
 mod plan;
 mod rebase;
 pub mod store;
 mod touching;
 
+pub use follow::HookOutcome;
 pub use plan::PathTemplates;
 
 use crate::catalog::Catalog;
 use crate::db::{Db, DbError};
 use crate::error::{Code, Error};
+use crate::hosts::{
+    FileChange, Host, HostError, HostErrorKind, Publication, Published, RequestState,
+};
 use crate::repo::{ConfigRepo, FileWrite, IndexOptions, Person, RepoError, RepoIndex};
 use askama::Template;
 use frontend::api::{
@@ -23,14 +30,6 @@ use frontend::validate::{Issue, Severity, has_errors};
 use gix::ObjectId;
 use std::sync::Arc;
 use store::ChangeState;
-
-/// Tollgate commits as itself; the signed-in user is the author.
-fn tollgate() -> Person {
-    Person {
-        name: crate::repo::TOLLGATE_NAME.into(),
-        email: crate::repo::TOLLGATE_EMAIL.into(),
-    }
-}
 
 fn person(login: &str) -> Person {
     Person {
@@ -99,6 +98,23 @@ fn repo_err(e: RepoError) -> Error {
     .detail(e)
 }
 
+/// A host's failure as the API reports it: what went wrong, in the host's terms; the draft
+/// and everything else is kept.
+fn host_err(e: HostError) -> Error {
+    let code = match e.kind {
+        HostErrorKind::Unauthorized | HostErrorKind::Forbidden | HostErrorKind::NotFound => {
+            Code::HostRefused
+        }
+        HostErrorKind::Unavailable => Code::HostUnavailable,
+        HostErrorKind::HeadMoved | HostErrorKind::Conflict | HostErrorKind::BranchExists => {
+            Code::Conflict
+        }
+        HostErrorKind::NotMergeable => Code::NotMergeable,
+        HostErrorKind::Rejected => Code::HostRejected,
+    };
+    err(code, e.message)
+}
+
 fn join_err(e: tokio::task::JoinError) -> Error {
     Error::internal(e)
 }
@@ -151,6 +167,12 @@ fn check_text(title: &str, description: &str) -> Result<(), Error> {
 pub struct ChangeService {
     db: Db,
     git: Arc<GitSide>,
+    /// Where change requests are published, reviewed and merged.
+    host: Arc<dyn Host>,
+    /// The mirror of a remote host: its last fetch, and one fetch at a time.
+    mirror: follow::Mirror,
+    /// Ids of changes whose state changed (a webhook, a poll, a merge), for live pages.
+    updates: tokio::sync::broadcast::Sender<i64>,
     /// The status board: adopting drift reads it, and adopt changes are checked against it.
     status: Arc<crate::status::StatusService>,
     /// One writer per repository: branch, commit and merge never interleave.
@@ -194,6 +216,7 @@ impl plan::FileSource for RepoFiles<'_> {
 }
 
 impl ChangeService {
+    #[expect(clippy::too_many_arguments, reason = "the parts it is built from")]
     pub fn new(
         db: Db,
         repo: ConfigRepo,
@@ -202,6 +225,8 @@ impl ChangeService {
         options: IndexOptions,
         settings: ChangeSettings,
         status: Arc<crate::status::StatusService>,
+        host: Arc<dyn Host>,
+        host_repo: String,
     ) -> Self {
         let git = Arc::new(GitSide {
             repo,
@@ -213,9 +238,22 @@ impl ChangeService {
         Self {
             db,
             git,
+            mirror: follow::Mirror::new(host.kind(), host_repo),
+            host,
+            updates: tokio::sync::broadcast::channel(64).0,
             status,
             writer: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// The configured Git host.
+    pub fn host(&self) -> &dyn Host {
+        self.host.as_ref()
+    }
+
+    /// Change ids as their state changes, for live pages.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<i64> {
+        self.updates.subscribe()
     }
 
     async fn blocking<T: Send + 'static>(
@@ -440,51 +478,147 @@ impl ChangeService {
         }
         let message = self.commit_message(&row, &planned);
         let branch = format!("tollgate/{id}-{}", slug(&row.title));
-        let author = row.author.clone();
-        let files: Vec<FileWrite> = planned
-            .files
-            .iter()
-            .map(|(path, (_, new))| FileWrite {
-                path: path.clone(),
-                content: new.as_ref().map(|t| t.clone().into_bytes()),
-            })
-            .collect();
-        let branch_for_git = branch.clone();
-        let commit = self
-            .blocking(move |s| -> Result<ObjectId, RepoError> {
-                let commit =
-                    s.repo
-                        .write_commit(base, &files, &person(&author), &tollgate(), &message)?;
-                let current = s.repo.head_of(&branch_for_git).ok();
-                s.repo.set_branch(
-                    &branch_for_git,
-                    commit,
-                    current,
-                    &tollgate(),
-                    "tollgate: propose",
-                )?;
-                Ok(commit)
-            })
-            .await?
-            .map_err(repo_err)?;
+        let publication = self
+            .publication(&row, base, branch.clone(), message, &planned)
+            .await?;
+        // The draft keeps a host's failure as its error: the retry completes the proposal.
+        let published = match self.publish(&publication).await {
+            Ok(p) => p,
+            Err(e) => {
+                store::set_error(&self.db, id, Some(&e.message), &issues_json)
+                    .await
+                    .map_err(db_err)?;
+                return Err(e);
+            }
+        };
+        let request = match self.host.open(&publication).await {
+            Ok(r) => r,
+            Err(e) => {
+                let e = host_err(e);
+                store::set_error(&self.db, id, Some(&e.message), &issues_json)
+                    .await
+                    .map_err(db_err)?;
+                return Err(e);
+            }
+        };
+        // The diff is read from the mirror: bring the new branch in.
+        if let Err(e) = self.sync_mirror().await {
+            tracing::warn!(change = id, error = %e, "cannot fetch the proposed branch");
+        }
+        let state = serde_json::to_string(&request).map_err(Error::internal)?;
         store::set_proposed(
             &self.db,
             id,
-            &base.to_string(),
+            &published.parent,
             &branch,
-            &commit.to_string(),
+            &published.head,
             &planned.resources,
             &issues_json,
             &row.author,
+            i64::try_from(request.number).unwrap_or(i64::MAX),
+            &state,
         )
         .await
         .map_err(db_err)?;
-        tracing::info!(change = id, %branch, %commit, "proposed change");
+        tracing::info!(change = id, %branch, commit = %published.head, number = request.number, "proposed change");
+        let _ = self.updates.send(id);
         Ok(CreatedChange {
             id,
             branch,
-            commit: commit.to_string(),
+            commit: published.head,
         })
+    }
+
+    /// What the host publishes for a planned draft.
+    async fn publication(
+        &self,
+        row: &store::ChangeRow,
+        base: ObjectId,
+        branch: String,
+        message: String,
+        planned: &plan::Plan,
+    ) -> Result<Publication, Error> {
+        let body = ChangeDescription {
+            description: &row.description,
+            resources: &planned.resources,
+            issues: &planned.issues,
+            author: &row.author,
+            link: self.link(row.id),
+        }
+        .render()
+        .map_err(Error::internal)?;
+        let writes: Vec<(String, Option<Vec<u8>>)> = planned
+            .files
+            .iter()
+            .map(|(path, (_, new))| (path.clone(), new.as_ref().map(|t| t.clone().into_bytes())))
+            .collect();
+        let (base_tree, files) = self
+            .blocking(move |s| -> Result<_, RepoError> {
+                let base_tree = s.repo.tree_id(base)?;
+                let mut files = Vec::new();
+                for (path, content) in writes {
+                    files.push(FileChange {
+                        old_blob: s.repo.blob_id(base, &path)?,
+                        path,
+                        content,
+                    });
+                }
+                Ok((base_tree, files))
+            })
+            .await?
+            .map_err(repo_err)?;
+        Ok(Publication {
+            change: row.id,
+            branch,
+            base_branch: self.branch.clone(),
+            base,
+            base_tree,
+            files,
+            message,
+            author: person(&row.author),
+            title: row.title.clone(),
+            body,
+        })
+    }
+
+    /// Publishes on the host. A branch already there is compared with what would be written:
+    /// a retry after a lost answer finds its own commit and keeps it; anything else (an older
+    /// version of a regenerated change) is replaced.
+    async fn publish(&self, p: &Publication) -> Result<Published, Error> {
+        match self.host.publish(p, None).await {
+            Ok(published) => return Ok(published),
+            Err(e) if e.kind == HostErrorKind::BranchExists => {}
+            Err(e) => return Err(host_err(e)),
+        }
+        let Some(head) = self.host.branch_head(&p.branch).await.map_err(host_err)? else {
+            // Deleted in between: publish anew.
+            return self.host.publish(p, None).await.map_err(host_err);
+        };
+        self.sync_mirror().await?;
+        let files: Vec<FileWrite> = p
+            .files
+            .iter()
+            .map(|f| FileWrite {
+                path: f.path.clone(),
+                content: f.content.clone(),
+            })
+            .collect();
+        let (head_id, base) = (
+            ObjectId::from_hex(head.as_bytes()).map_err(Error::internal)?,
+            p.base,
+        );
+        let same = self
+            .blocking(move |s| s.repo.commit_writes(head_id, base, &files))
+            .await?
+            .map_err(repo_err)?;
+        if same {
+            tracing::info!(branch = %p.branch, %head, "found the branch of an earlier attempt");
+            return Ok(Published {
+                head,
+                parent: base.to_string(),
+            });
+        }
+        self.host.publish(p, Some(&head)).await.map_err(host_err)
     }
 
     fn commit_message(&self, row: &store::ChangeRow, planned: &plan::Plan) -> String {
@@ -545,6 +679,7 @@ impl ChangeService {
             error: None,
             adoption: None,
             edits: Vec::new(),
+            host: None,
         })
     }
 
@@ -647,6 +782,11 @@ impl ChangeService {
             _ => row.conflict.clone(),
         };
         let adoption = self.adoption_of(&row.adoption, row.state, &paths_of(&resources));
+        let request = self.request_of(&row);
+        let approvals = approvers(&events, request.as_ref(), &row.author);
+        let host = request
+            .filter(|_| self.host.follows())
+            .map(|r| follow::host_view(self.host.kind(), r));
         Ok(ChangeView {
             id: row.id,
             description_html: crate::markdown::to_safe_html(&row.description),
@@ -663,11 +803,7 @@ impl ChangeService {
             resources,
             files,
             issues,
-            approvals: events
-                .iter()
-                .filter(|e| e.kind == "approval")
-                .map(|e| e.author.clone())
-                .collect(),
+            approvals,
             approvals_required: self.settings.approvals_required,
             events: events
                 .into_iter()
@@ -687,7 +823,13 @@ impl ChangeService {
             error: row.error,
             adoption,
             edits,
+            host,
         })
+    }
+
+    /// The host's last answer about a change's request, as stored.
+    fn request_of(&self, row: &store::ChangeRow) -> Option<RequestState> {
+        serde_json::from_str(row.host_state.as_deref()?).ok()
     }
 
     /// An adopt change's record, with who receives it and, while it is open, whether it is
@@ -738,14 +880,19 @@ impl ChangeService {
                 "you cannot approve your own change",
             ));
         }
-        store::add_event(&self.db, id, "approval", user, "")
+        if store::add_event(&self.db, id, "approval", user, "")
             .await
-            .map_err(db_err)?;
+            .map_err(db_err)?
+        {
+            // Reviewers on the host see who approved in Tollgate.
+            self.tell_host(&row, &format!("Approved in Tollgate by **{user}**."))
+                .await;
+        }
         self.view(id).await
     }
 
     pub async fn comment(&self, id: i64, user: &str, body: &str) -> Result<ChangeView, Error> {
-        self.row(id).await?;
+        let row = self.row(id).await?;
         let body = body.trim();
         if body.is_empty() || body.len() > 10_000 {
             return Err(
@@ -755,7 +902,24 @@ impl ChangeService {
         store::add_event(&self.db, id, "comment", user, body)
             .await
             .map_err(db_err)?;
+        self.tell_host(
+            &row,
+            &format!("**{user}** commented in Tollgate:\n\n{body}"),
+        )
+        .await;
         self.view(id).await
+    }
+
+    /// Posts a comment on the change's request on a remote host. The comment is Tollgate's
+    /// already: a host that cannot take it now is logged, not an error.
+    async fn tell_host(&self, row: &store::ChangeRow, body: &str) {
+        let (true, Some(number)) = (self.host.follows(), row.host_number) else {
+            return;
+        };
+        let number = u64::try_from(number).unwrap_or_default();
+        if let Err(e) = self.host.comment(number, body).await {
+            tracing::warn!(change = row.id, error = %e, "cannot post the comment on the host");
+        }
     }
 
     /// Closes without merging, as the author or someone who approved it.
@@ -775,9 +939,17 @@ impl ChangeService {
                 "only the author and those who approved a change may close it",
             ));
         }
+        // Closed on the host first: a host that refuses leaves the change open in both.
+        if let (true, Some(number)) = (self.host.follows(), row.host_number) {
+            self.host
+                .close(u64::try_from(number).unwrap_or_default())
+                .await
+                .map_err(host_err)?;
+        }
         store::set_closed(&self.db, id, user)
             .await
             .map_err(db_err)?;
+        let _ = self.updates.send(id);
         self.view(id).await
     }
 
@@ -806,10 +978,11 @@ impl ChangeService {
         Ok(())
     }
 
-    /// Merges onto the base branch: fast-forward when it has not moved, a clean re-apply when
-    /// none of the change's files changed meanwhile, otherwise a conflict (nothing written).
+    /// Merges through the host, with the change's head as compare-and-swap, once the change
+    /// has its approvals (in Tollgate or on the host, by people other than the author) and the
+    /// host reports it mergeable. A conflict is recorded (nothing written) for regeneration.
     pub async fn merge(&self, id: i64, user: &str) -> Result<ChangeView, Error> {
-        let row = self.open_row(id).await?;
+        let mut row = self.open_row(id).await?;
         let paths: Vec<String> = store::resources(&self.db, id)
             .await
             .map_err(db_err)?
@@ -823,11 +996,19 @@ impl ChangeService {
         {
             return Err(err(Code::Stale, stale));
         }
+        // The host's answer now, not the last stored one: it may have merged or moved.
+        if self.host.follows() {
+            self.refresh(&row).await?;
+            row = self.row(id).await?;
+            match row.state {
+                ChangeState::Merged => return self.view(id).await,
+                ChangeState::Open => {}
+                state => return Err(err(Code::NotOpen, format!("change {id} is {state}"))),
+            }
+        }
+        let request = self.request_of(&row);
         let events = store::events(&self.db, id).await.map_err(db_err)?;
-        let approvals = events
-            .iter()
-            .filter(|e| e.kind == "approval" && !e.author.eq_ignore_ascii_case(&row.author))
-            .count();
+        let approvals = approvers(&events, request.as_ref(), &row.author).len();
         if u32::try_from(approvals).unwrap_or(u32::MAX) < self.settings.approvals_required {
             return Err(err(
                 Code::ApprovalRequired,
@@ -837,46 +1018,80 @@ impl ChangeService {
                 ),
             ));
         }
-        let head_commit = row
+        if let Some(r) = request.as_ref().filter(|_| self.host.follows()) {
+            if r.mergeable == Some(false) {
+                return Err(err(
+                    Code::NotMergeable,
+                    format!(
+                        "{} says {} #{} cannot be merged{}",
+                        self.host.kind().as_str(),
+                        self.host.kind().request_noun(),
+                        r.number,
+                        r.merge_status
+                            .as_deref()
+                            .map(|s| format!(" ({s})"))
+                            .unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+        let head = row
             .head_commit
             .clone()
             .ok_or_else(|| err(Code::NotOpen, "the change has no commit"))?;
+        let number = row
+            .host_number
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or_else(|| u64::try_from(id).unwrap_or_default());
+        if self.repo.is_checked_out(&self.branch) {
+            return Err(repo_err(RepoError::CheckedOut {
+                branch: self.branch.clone(),
+                path: self.repo.path().to_owned(),
+            }));
+        }
         let _writer = self.writer.lock().await;
-        let (base, change_commit) = (row.base_commit.clone(), head_commit);
-        let message = format!(
-            "Merge change {id}: {}\n\nTollgate-Change: {}\n",
-            row.title,
-            self.link(id)
-        );
-        let merged = self
-            .blocking(move |s| s.merge_blocking(&base, &change_commit, &paths, &message))
-            .await??;
-        match merged {
+        let title = format!("Merge change {id}: {}", row.title);
+        let message = format!("Tollgate-Change: {}\n", self.link(id));
+        match self.host.merge(number, &head, &title, &message).await {
             Ok(commit) => {
-                store::set_merged(&self.db, id, &commit.to_string(), user)
+                store::set_merged(&self.db, id, &commit, user)
                     .await
                     .map_err(db_err)?;
-                let catalog = Arc::clone(&self.catalog);
-                if let Err(e) = tokio::task::spawn_blocking(move || catalog.refresh())
-                    .await
-                    .map_err(join_err)?
-                {
-                    tracing::warn!(error = %e, "re-index after merge failed");
-                }
                 tracing::info!(change = id, %commit, "merged change");
+                let _ = self.updates.send(id);
+                // The board and the pages move to the merged commit now, not at the next poll.
+                if let Err(e) = self.sync_mirror().await {
+                    tracing::warn!(change = id, error = %e, "cannot fetch after the merge");
+                }
+                self.reindex().await;
                 self.view(id).await
             }
-            Err(moved) => {
-                let message = format!(
-                    "{} changed on {} since this change was proposed; regenerate it from the new base",
-                    moved.join(", "),
-                    self.branch
-                );
-                store::set_conflict(&self.db, id, &message, user)
+            Err(e) if e.kind == HostErrorKind::Conflict => {
+                store::set_conflict(&self.db, id, &e.message, user)
                     .await
                     .map_err(db_err)?;
-                Err(err(Code::Conflict, message))
+                let _ = self.updates.send(id);
+                Err(err(Code::Conflict, e.message))
             }
+            Err(e) => {
+                // The host may have merged and lost its answer: the next read tells.
+                if self.host.follows() {
+                    if let Err(e) = self.refresh(&row).await {
+                        tracing::debug!(change = id, error = %e, "re-read after a failed merge");
+                    }
+                }
+                Err(host_err(e))
+            }
+        }
+    }
+
+    /// Re-indexes the branch head (after a merge).
+    async fn reindex(&self) {
+        let catalog = Arc::clone(&self.catalog);
+        match tokio::task::spawn_blocking(move || catalog.refresh()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "re-index after merge failed"),
+            Err(e) => tracing::warn!(error = %e, "re-index task failed"),
         }
     }
 
@@ -933,6 +1148,28 @@ impl ChangeService {
         self.propose(id).await?;
         self.view(id).await
     }
+}
+
+/// Who approved a change, in Tollgate or on the host, without its author (compared without
+/// case: `ALICE` is alice), each once.
+fn approvers(
+    events: &[store::EventRow],
+    request: Option<&RequestState>,
+    author: &str,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let tollgate = events
+        .iter()
+        .filter(|e| e.kind == "approval")
+        .map(|e| e.author.as_str());
+    let host = request.into_iter().flat_map(RequestState::approvers);
+    for login in tollgate.chain(host) {
+        if !login.eq_ignore_ascii_case(author) && !out.iter().any(|o| o.eq_ignore_ascii_case(login))
+        {
+            out.push(login.to_owned());
+        }
+    }
+    out
 }
 
 fn paths_of(resources: &[ChangedResource]) -> Vec<String> {
@@ -1010,74 +1247,6 @@ impl GitSide {
             }
         }
         Ok((!moved.is_empty()).then_some(moved))
-    }
-
-    /// `Ok(Ok(commit))` merged; `Ok(Err(files))` conflicting files.
-    fn merge_blocking(
-        &self,
-        base: &str,
-        change: &str,
-        paths: &[String],
-        message: &str,
-    ) -> Result<Result<ObjectId, Vec<String>>, Error> {
-        let parse = |h: &str| ObjectId::from_hex(h.as_bytes()).map_err(Error::internal);
-        let (base, change) = (parse(base)?, parse(change)?);
-        for _attempt in 0..3 {
-            let head = self.repo.head_of(&self.branch).map_err(repo_err)?;
-            let new = if head == base {
-                change
-            } else {
-                if let Some(moved) = self.moved_files(&base.to_string(), paths)? {
-                    return Ok(Err(moved));
-                }
-                // Same files as at the base: the change's file contents apply as they are.
-                let mut files = Vec::new();
-                let mut unique: Vec<&String> = paths.iter().collect();
-                unique.sort();
-                unique.dedup();
-                for path in unique {
-                    let content = self
-                        .repo
-                        .read_file(change, path)
-                        .map_err(repo_err)?
-                        .map(|(_, b)| b);
-                    files.push(FileWrite {
-                        path: path.clone(),
-                        content,
-                    });
-                }
-                let author = self
-                    .repo
-                    .local()
-                    .find_commit(change)
-                    .map_err(Error::internal)?
-                    .author()
-                    .map_err(Error::internal)?
-                    .to_owned()
-                    .map_err(Error::internal)?;
-                let author = Person {
-                    name: author.name.to_string(),
-                    email: author.email.to_string(),
-                };
-                self.repo
-                    .write_commit(head, &files, &author, &tollgate(), message)
-                    .map_err(repo_err)?
-            };
-            if self
-                .repo
-                .set_branch(
-                    &self.branch,
-                    new,
-                    Some(head),
-                    &tollgate(),
-                    "tollgate: merge",
-                )
-                .map_err(repo_err)?
-            {
-                return Ok(Ok(new));
-            }
-        }
-        Err(err(Code::Busy, "the base branch kept moving; try again"))
     }
 }
 

@@ -53,6 +53,13 @@ pub enum Code {
     Busy,
     DatabaseUnavailable,
     RepoUnavailable,
+    // The Git host.
+    HostUnavailable,
+    HostRefused,
+    HostRejected,
+    NotMergeable,
+    InvalidSignature,
+    InvalidWebhook,
     Internal,
 }
 
@@ -99,6 +106,12 @@ impl Code {
             Self::Busy => "busy",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::RepoUnavailable => "repo_unavailable",
+            Self::HostUnavailable => "host_unavailable",
+            Self::HostRefused => "host_refused",
+            Self::HostRejected => "host_rejected",
+            Self::NotMergeable => "not_mergeable",
+            Self::InvalidSignature => "invalid_signature",
+            Self::InvalidWebhook => "invalid_webhook",
             Self::Internal => "internal",
         }
     }
@@ -112,7 +125,14 @@ impl Code {
             | Self::InvalidIdempotencyKey
             | Self::InvalidUser
             | Self::UnknownKind => S::BAD_REQUEST,
-            Self::Unauthenticated => S::UNAUTHORIZED,
+            Self::Unauthenticated | Self::InvalidSignature => S::UNAUTHORIZED,
+            Self::InvalidWebhook => S::BAD_REQUEST,
+            Self::NotMergeable => S::CONFLICT,
+            Self::HostRejected => S::UNPROCESSABLE_ENTITY,
+            // The host answered, but not as it should for this deployment (token, permission,
+            // repo): a bad gateway, for the administrator to fix.
+            Self::HostRefused => S::BAD_GATEWAY,
+            Self::HostUnavailable => S::SERVICE_UNAVAILABLE,
             Self::Forbidden | Self::SelfApproval => S::FORBIDDEN,
             Self::NotFound => S::NOT_FOUND,
             Self::NotOpen
@@ -255,6 +275,12 @@ mod tests {
             Code::Busy,
             Code::DatabaseUnavailable,
             Code::RepoUnavailable,
+            Code::HostUnavailable,
+            Code::HostRefused,
+            Code::HostRejected,
+            Code::NotMergeable,
+            Code::InvalidSignature,
+            Code::InvalidWebhook,
             Code::Internal,
         ];
         let mut seen = std::collections::HashSet::new();

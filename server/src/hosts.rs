@@ -177,7 +177,11 @@ pub enum HostErrorKind {
     Unavailable,
     /// The branch head moved (a merge's compare-and-swap failed).
     HeadMoved,
-    /// The host refuses to merge: conflicts, branch protection, required checks.
+    /// The change's files changed on the base branch since it was proposed: it must be
+    /// regenerated from the new base.
+    Conflict,
+    /// The host refuses to merge: branch protection, required checks, or it is still
+    /// computing mergeability.
     NotMergeable,
     /// Creating the branch failed because it exists (a retry after a lost answer, or a
     /// regenerated change): the caller compares it and may replace it.
@@ -250,11 +254,8 @@ pub trait Host: Send + Sync + 'static {
     /// Publishes `p` as one commit on `p.branch`. With `replace: None` the branch must not
     /// exist (else [`HostErrorKind::BranchExists`]); with `Some(head)` the branch is moved from
     /// `head` to the new commit (a regenerated change; only `tollgate/` branches).
-    async fn publish(
-        &self,
-        p: &Publication,
-        replace: Option<&str>,
-    ) -> Result<Published, HostError>;
+    async fn publish(&self, p: &Publication, replace: Option<&str>)
+    -> Result<Published, HostError>;
 
     /// The change request for `p.branch`: found (open, closed or merged) when one exists,
     /// opened otherwise.
@@ -285,4 +286,14 @@ pub trait Host: Send + Sync + 'static {
     /// Where the mirror fetches from, and the `Authorization` header value to send (`None` for
     /// the local host, which has no remote).
     async fn fetch_auth(&self) -> Result<Option<(String, String)>, HostError>;
+}
+
+/// The configured remote host.
+pub fn remote(
+    config: &crate::config::HostConfig,
+) -> Result<std::sync::Arc<dyn Host>, crate::config::ConfigError> {
+    Err(crate::config::ConfigError::new(format!(
+        "host.kind = \"{}\" is not available in this build",
+        config.kind.as_str()
+    )))
 }

@@ -199,6 +199,8 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
             post(changes::approve_change),
         )
         .route("/api/v1/changes/{id}/merge", post(changes::merge_change))
+        .route("/api/v1/changes/{id}/events", get(changes::change_events))
+        .route("/api/v1/hooks/{provider}", post(changes::post_hook))
         .route("/api/v1/changes/{id}/close", post(changes::close_change))
         .route("/api/v1/changes/{id}/rebase", post(changes::rebase_change))
         .route(

@@ -95,7 +95,10 @@ fn resource(kind: &str, name: &str) -> ChangedResource {
 
 async fn propose(db: &Db, id: i64, resources: &[ChangedResource]) -> Result<(), DbError> {
     let branch = format!("tollgate/{id}");
-    store::set_proposed(db, id, "base1", &branch, "head1", resources, "[]", "alice").await
+    store::set_proposed(
+        db, id, "base1", &branch, "head1", resources, "[]", "alice", id, "{}",
+    )
+    .await
 }
 
 async fn row(db: &Db, id: i64) -> store::ChangeRow {

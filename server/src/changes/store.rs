@@ -32,6 +32,10 @@ pub struct ChangeRow {
     pub updated_at: String,
     /// For an adopt-drift change: what it adopts (JSON of [`frontend::api::Adoption`]).
     pub adoption: Option<String>,
+    /// The change request's number on the Git host.
+    pub host_number: Option<i64>,
+    /// The host's last answer about it (JSON of [`crate::hosts::RequestState`]).
+    pub host_state: Option<String>,
 }
 
 /// A `change_events` row.
@@ -54,7 +58,7 @@ pub struct ResourceRow {
 }
 
 /// The `changes` columns, in [`ChangeRow`] order.
-const COLUMNS: &str = "id, title, description, author, state, edits, base_commit, branch, head_commit, merge_commit, conflict, issues, error, created_at, updated_at, adoption";
+const COLUMNS: &str = "id, title, description, author, state, edits, base_commit, branch, head_commit, merge_commit, conflict, issues, error, created_at, updated_at, adoption, host_number, host_state";
 
 /// The current time as stored in `created_at`/`updated_at` (RFC 3339, UTC).
 pub fn now() -> String {
@@ -203,19 +207,23 @@ pub async fn set_proposed(
     resources: &[ChangedResource],
     issues: &str,
     author: &str,
+    host_number: i64,
+    host_state: &str,
 ) -> Result<(), DbError> {
     let now = now();
     crate::db_transaction!(db, |tx, D| {
         crate::tx_run!(
             tx,
             D,
-            "UPDATE changes SET state = 'open', base_commit = $2, branch = $3, head_commit = $4, issues = $5, error = NULL, conflict = NULL, updated_at = $6 WHERE id = $1",
+            "UPDATE changes SET state = 'open', base_commit = $2, branch = $3, head_commit = $4, issues = $5, error = NULL, conflict = NULL, updated_at = $6, host_number = $7, host_state = $8 WHERE id = $1",
             id,
             base,
             branch,
             head,
             issues,
-            &now
+            &now,
+            host_number,
+            host_state
         )?;
         crate::tx_run!(
             tx,
@@ -266,37 +274,94 @@ pub async fn set_conflict(db: &Db, id: i64, message: &str, user: &str) -> Result
     Ok(())
 }
 
-/// Marks the change merged with its `merge` event, in one transaction.
-pub async fn set_merged(db: &Db, id: i64, merge_commit: &str, user: &str) -> Result<(), DbError> {
+/// Marks an open change merged with its `merge` event, in one transaction; `false` (and
+/// nothing written) when it was no longer open: a webhook and a merge in Tollgate may race.
+pub async fn set_merged(db: &Db, id: i64, merge_commit: &str, user: &str) -> Result<bool, DbError> {
     let now = now();
-    crate::db_transaction!(db, |tx, D| {
-        crate::tx_run!(
+    let merged = crate::db_transaction!(db, |tx, D| {
+        let n = crate::tx_run!(
             tx,
             D,
-            "UPDATE changes SET state = 'merged', merge_commit = $2, conflict = NULL, updated_at = $3 WHERE id = $1",
+            "UPDATE changes SET state = 'merged', merge_commit = $2, conflict = NULL, updated_at = $3 WHERE id = $1 AND state = 'open'",
             id,
             merge_commit,
             &now
         )?;
-        event_in!(tx, D, id, "merge", user, merge_commit, &now)?;
+        if n > 0 {
+            event_in!(tx, D, id, "merge", user, merge_commit, &now)?;
+        }
+        n > 0
     });
-    Ok(())
+    Ok(merged)
 }
 
-/// Marks the change closed with its `close` event, in one transaction.
-pub async fn set_closed(db: &Db, id: i64, user: &str) -> Result<(), DbError> {
+/// Stores the host's last answer about change `id`; `false` when it is what was stored.
+pub async fn set_host_state(db: &Db, id: i64, state: &str) -> Result<bool, DbError> {
+    let n = db_run!(
+        db,
+        execute,
+        "UPDATE changes SET host_state = $2, updated_at = $3 WHERE id = $1 AND (host_state IS NULL OR host_state <> $2)",
+        id,
+        state,
+        &now()
+    )?;
+    Ok(n > 0)
+}
+
+/// The open change whose request on the host is `number`.
+pub async fn by_host_number(db: &Db, number: i64) -> Result<Option<ChangeRow>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM changes WHERE host_number = $1 AND state = 'open' ORDER BY id DESC LIMIT 1"
+    );
+    Ok(db_run!(db, fetch_optional, ChangeRow, &sql, number)?)
+}
+
+/// Open changes whose head commit is `sha`.
+pub async fn open_with_head(db: &Db, sha: &str) -> Result<Vec<ChangeRow>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM changes WHERE head_commit = $1 AND state = 'open' ORDER BY id"
+    );
+    Ok(db_run!(db, fetch_all, ChangeRow, &sql, sha)?)
+}
+
+/// Every open change that has a request on the host, oldest first.
+pub async fn open_on_host(db: &Db) -> Result<Vec<ChangeRow>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM changes WHERE state = 'open' AND host_number IS NOT NULL ORDER BY id"
+    );
+    Ok(db_run!(db, fetch_all, ChangeRow, &sql)?)
+}
+
+/// Records a webhook delivery id; `false` when it was seen before.
+pub async fn first_delivery(db: &Db, id: &str) -> Result<bool, DbError> {
+    let n = db_run!(
+        db,
+        execute,
+        "INSERT INTO host_deliveries (id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        id,
+        &now()
+    )?;
+    Ok(n > 0)
+}
+
+/// Marks a draft or open change closed with its `close` event, in one transaction; `false`
+/// (and nothing written) when it was already merged or closed.
+pub async fn set_closed(db: &Db, id: i64, user: &str) -> Result<bool, DbError> {
     let now = now();
-    crate::db_transaction!(db, |tx, D| {
-        crate::tx_run!(
+    let closed = crate::db_transaction!(db, |tx, D| {
+        let n = crate::tx_run!(
             tx,
             D,
-            "UPDATE changes SET state = 'closed', updated_at = $2 WHERE id = $1",
+            "UPDATE changes SET state = 'closed', updated_at = $2 WHERE id = $1 AND state IN ('draft', 'open')",
             id,
             &now
         )?;
-        event_in!(tx, D, id, "close", user, "", &now)?;
+        if n > 0 {
+            event_in!(tx, D, id, "close", user, "", &now)?;
+        }
+        n > 0
     });
-    Ok(())
+    Ok(closed)
 }
 
 /// Deletes a draft with its events and resources, in one transaction; `false` when `id` is not

@@ -46,6 +46,11 @@ impl ConfigRepo {
             .detach())
     }
 
+    /// The tree of `commit`.
+    pub fn tree_id(&self, commit: ObjectId) -> Result<ObjectId, RepoError> {
+        Self::tree_of(&self.local(), commit)
+    }
+
     /// A file's bytes at `commit`, if it exists there.
     pub fn read_file(
         &self,

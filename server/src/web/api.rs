@@ -56,7 +56,9 @@ pub async fn get_validation_context(
 /// The indexed branch and commit, with counts.
 #[utoipa::path(get, path = "/api/v1/repo", responses((status = 200, body = RepoStatus)))]
 pub async fn get_repo_status(State(state): State<AppState>) -> Json<RepoStatus> {
-    Json(state.app.catalog.status())
+    let mut status = state.app.catalog.status();
+    status.host = state.app.changes.host_health();
+    Json(status)
 }
 
 /// Who is signed in, and how to sign in.

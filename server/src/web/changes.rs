@@ -1,4 +1,5 @@
-//! REST handlers for change requests (`/api/v1/changes`), on the built-in local host.
+//! REST handlers for change requests (`/api/v1/changes`), their live updates, and the Git
+//! host's webhooks (`/api/v1/hooks/{provider}`).
 
 use super::session::CurrentUser;
 use super::{AppState, WebError};
@@ -228,4 +229,56 @@ pub async fn resource_changes(
             .for_resource(kind.as_str(), &namespace, &name)
             .await?,
     ))
+}
+
+/// A Git host's webhook: verified (`X-Hub-Signature-256`, `X-Gitlab-Token` or
+/// `X-Gitea-Signature`) before anything is parsed; a repeated delivery id changes nothing.
+#[utoipa::path(post, path = "/api/v1/hooks/{provider}",
+    params(("provider" = String, Path, description = "`github`, `gitlab` or `gitea`: the configured host")),
+    responses((status = 200, description = "handled, or a repeated delivery ignored"),
+        (status = 401, description = "missing or wrong signature: nothing changed", body = ApiError),
+        (status = 404, description = "no such host configured", body = ApiError)))]
+pub async fn post_hook(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, WebError> {
+    let outcome = state.app.changes.hook(&provider, &headers, &body).await?;
+    Ok(Json(serde_json::json!({
+        "handled": outcome == crate::changes::HookOutcome::Handled,
+        "duplicate": outcome == crate::changes::HookOutcome::Duplicate,
+    })))
+}
+
+/// Server-sent events: `change` with the change's id whenever its state changes (a review or
+/// merge on the host, a merge or close in Tollgate), so its page refreshes.
+pub async fn change_events(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> axum::response::sse::Sse<
+    impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use futures_util::StreamExt as _;
+    let rx = state.app.changes.subscribe();
+    let mut stopping = state.app.stopping.subscribe();
+    let updates = futures_util::stream::unfold(rx, move |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(changed) if changed == id => {
+                    return Some((
+                        Ok(Event::default().event("change").data(id.to_string())),
+                        rx,
+                    ));
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    let until_stop = async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    };
+    Sse::new(updates.take_until(until_stop)).keep_alive(KeepAlive::default())
 }

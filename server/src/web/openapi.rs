@@ -27,6 +27,7 @@ use utoipa::OpenApi;
         super::changes::rebase_change,
         super::changes::comment_change,
         super::changes::resource_changes,
+        super::changes::post_hook,
         super::status::get_status,
         super::status::adopt_drift
     ),
@@ -51,7 +52,11 @@ use utoipa::OpenApi;
         frontend::api::StatusRow,
         frontend::api::ClusterInfo,
         frontend::api::DriftView,
-        frontend::api::StateCount
+        frontend::api::StateCount,
+        frontend::api::HostHealth,
+        frontend::api::HostRequest,
+        frontend::api::HostReview,
+        frontend::api::HostCheck
     ))
 )]
 pub struct ApiDoc;
