@@ -90,5 +90,26 @@ pub fn Header() -> impl IntoView {
                 </div>
             </details>
         </header>
+        // While the Git host cannot be reached, pages read Tollgate's mirror as last fetched.
+        <Suspense fallback=|| ()>
+            {move || status.get().and_then(Result::ok).and_then(|s| s.host).and_then(|h| {
+                let error = h.error?;
+                let since = match (h.fetched_commit, h.fetched_at) {
+                    (Some(commit), Some(at)) => format!(
+                        "Showing {} as last fetched: commit {} at {}.",
+                        h.repo,
+                        commit.get(..8).unwrap_or(&commit),
+                        crate::ui::exact_time(&at)
+                    ),
+                    _ => format!("Nothing has been fetched from {} yet.", h.repo),
+                };
+                Some(view! {
+                    <div class="notice host-down" role="status" id="host-banner">
+                        <strong>{format!("The {} host cannot be reached. ", h.kind)}</strong>
+                        {since} " " <span class="muted">{error}</span>
+                    </div>
+                })
+            })}
+        </Suspense>
     }
 }

@@ -102,7 +102,12 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let config = Config::load(Config::demo(data_dir), config.as_deref())?;
             require_bundle(&config, &bundle)?;
             let (path, branch) = (config.repo.path.clone(), config.repo.branch.clone());
-            if tokio::task::spawn_blocking(move || tollgate::repo::seed_demo_repo(&path, &branch))
+            // With a remote host, repo.path is its mirror: nothing to seed.
+            let local = config.host.kind == tollgate::hosts::HostKind::Local;
+            if local
+                && tokio::task::spawn_blocking(move || {
+                    tollgate::repo::seed_demo_repo(&path, &branch)
+                })
                 .await??
             {
                 println!(

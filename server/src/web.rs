@@ -67,7 +67,9 @@ impl frontend::Backend for PageBackend {
         Ok(self.0.catalog.validation_context()?)
     }
     fn status(&self) -> frontend::api::RepoStatus {
-        self.0.catalog.status()
+        let mut status = self.0.catalog.status();
+        status.host = self.0.changes.host_health();
+        status
     }
     fn sync_status(
         &self,

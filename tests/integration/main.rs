@@ -12,6 +12,7 @@ mod edits;
 mod emulator;
 mod forms;
 mod grants;
+mod hosts;
 mod http;
 mod index;
 mod pages;

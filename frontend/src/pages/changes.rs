@@ -198,6 +198,12 @@ pub fn ChangePage() -> impl IntoView {
     };
     let refresh = RwSignal::new(0u32);
     let change = Resource::new(move || (id(), refresh.get()), |(id, _)| data::change(id));
+    // Reviews, merges and closes made on the Git host (or by someone else) show up live.
+    super::status::listen_at(
+        move || format!("/api/v1/changes/{}/events", id()),
+        "change",
+        move || refresh.update(|n| *n += 1),
+    );
     let session = Resource::new(|| (), |_| data::session());
     let action_error = RwSignal::new(None::<crate::api::ApiError>);
     let (reviewing, commenting, discarding) = (Action::new(), Action::new(), Action::new());
@@ -233,7 +239,8 @@ pub fn ChangePage() -> impl IntoView {
                     let stale = c.adoption.as_ref().and_then(|a| a.stale.clone()).filter(|_| open);
                     let draft = c.state == "draft";
                     let discard = discard.clone();
-                    let approved = c.approvals.len() as u32 >= c.approvals_required && stale.is_none();
+                    let approved = c.approvals.len() as u32 >= c.approvals_required && stale.is_none()
+                        && c.host.as_ref().is_none_or(|h| h.mergeable != Some(false));
                     let i_approved = me.as_deref().is_some_and(|m| c.approvals.iter().any(|a| a.eq_ignore_ascii_case(m)));
                     let why = Why::of(&c, stale.as_deref());
                     let (why_merge, why_approve, why_rebase, why_close) = (why.merge.clone(), why.approve.clone(), why.rebase.clone(), why.close.clone());
@@ -255,6 +262,7 @@ pub fn ChangePage() -> impl IntoView {
                         })}
                         {c.error.clone().map(|e| view! { <div class="error" role="alert">{e}</div> })}
                         {c.conflict.clone().filter(|_| open).map(|e| view! { <div class="error conflict" role="alert"><strong>"Conflict: "</strong>{e}</div> })}
+                        {c.host.clone().map(|h| view! { <HostPanel request=h/> })}
                         {c.adoption.clone().map(|a| view! { <AdoptionPanel adoption=a open/> })}
                         {move || action_error.get().map(|error| view! { <ErrorBox error/> })}
                         <div class="actions" role="group" aria-label="Review">
@@ -360,8 +368,23 @@ struct Why {
 impl Why {
     fn of(c: &ChangeView, stale: Option<&str>) -> Self {
         let missing = (c.approvals_required as usize).saturating_sub(c.approvals.len());
+        let host_refuses = c
+            .host
+            .as_ref()
+            .filter(|h| h.mergeable == Some(false))
+            .map(|h| {
+                format!(
+                    "Merge is blocked: {} reports the change cannot be merged{}.",
+                    h.kind,
+                    h.merge_status
+                        .as_deref()
+                        .map(|s| format!(" ({s})"))
+                        .unwrap_or_default()
+                )
+            });
         let merge = match stale {
             Some(reason) => Some(format!("Merge is blocked: stale: {reason}")),
+            None if missing == 0 && host_refuses.is_some() => host_refuses,
             None if missing > 0 => Some(format!(
                 "Merge needs {missing} more approval{} from someone other than {}.",
                 if missing == 1 { "" } else { "s" },
@@ -378,6 +401,60 @@ impl Why {
                 c.author
             ),
         }
+    }
+}
+
+/// The change request on the Git host: link, number, state, reviews, checks, mergeability.
+#[component]
+fn HostPanel(request: crate::api::HostRequest) -> impl IntoView {
+    let host = match request.kind.as_str() {
+        "github" => "GitHub",
+        "gitlab" => "GitLab",
+        "gitea" => "Gitea",
+        other => other,
+    }
+    .to_owned();
+    let (noun, sign) = if request.kind == "gitlab" {
+        ("Merge request", "!")
+    } else {
+        ("Pull request", "#")
+    };
+    let mergeable = match (request.mergeable, request.merge_status.clone()) {
+        (_, _) if request.state != "open" => None,
+        (Some(true), _) => Some(format!("{host} reports it mergeable.")),
+        (Some(false), Some(status)) => Some(format!("{host} reports it cannot be merged: {status}.")),
+        (Some(false), None) => Some(format!("{host} reports it cannot be merged.")),
+        (None, _) => Some(format!("{host} is still checking whether it can be merged.")),
+    };
+    view! {
+        <section class="host-request" id="host-request" aria-labelledby="host-heading">
+            <h2 id="host-heading">
+                <a href=request.url.clone() id="host-link" rel="noopener">{format!("{noun} {sign}{} on {host}", request.number)}</a>
+                " " <span class=format!("badge change-{}", request.state) id="host-state">{request.state.clone()}</span>
+            </h2>
+            <p class="sub">"head " <code>{request.head_sha.get(..12).unwrap_or(&request.head_sha).to_owned()}</code>
+                {mergeable.map(|m| view! { " · " <span id="host-mergeable">{m}</span> })}</p>
+            {(!request.reviews.is_empty()).then(|| view! {
+                <h3>"Reviews on " {host.clone()}</h3>
+                <ul id="host-reviews">
+                    {request.reviews.iter().map(|r| view! {
+                        <li><strong>{r.login.clone()}</strong> " " {r.state.replace('_', " ")}</li>
+                    }).collect_view()}
+                </ul>
+            })}
+            {(!request.checks.is_empty()).then(|| view! {
+                <h3>"Checks"</h3>
+                <ul id="host-checks">
+                    {request.checks.iter().map(|c| view! {
+                        <li><span class=format!("badge check-{}", c.state)>{c.state.clone()}</span> " "
+                            {match c.url.clone() {
+                                Some(url) => view! { <a href=url rel="noopener">{c.name.clone()}</a> }.into_any(),
+                                None => view! { <span>{c.name.clone()}</span> }.into_any(),
+                            }}</li>
+                    }).collect_view()}
+                </ul>
+            })}
+        </section>
     }
 }
 

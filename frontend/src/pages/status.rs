@@ -37,25 +37,43 @@ fn page_url(namespace: &str, state: &str, cluster: &str, page: usize) -> String 
 
 /// Opens the event stream once hydrated; each event bumps `tick`.
 pub(crate) fn listen(tick: RwSignal<u64>) {
+    listen_on("/api/v1/status/events", "status", move || tick.update(|t| *t += 1));
+}
+
+/// Once hydrated, calls `on` for every `event` of the event stream at `url`; the stream closes
+/// with the page.
+pub(crate) fn listen_on(url: &'static str, event: &'static str, on: impl Fn() + 'static) {
+    listen_at(move || url.to_owned(), event, on);
+}
+
+/// [`listen_on`] with a URL computed once hydrated.
+pub(crate) fn listen_at(
+    url: impl Fn() -> String + 'static,
+    event: &'static str,
+    on: impl Fn() + 'static,
+) {
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        use wasm_bindgen::JsCast;
-        use wasm_bindgen::closure::Closure;
-        let Ok(source) = web_sys::EventSource::new("/api/v1/status/events") else {
-            return;
-        };
-        let on_status =
-            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_: web_sys::MessageEvent| {
-                tick.update(|t| *t += 1)
-            });
-        let _ =
-            source.add_event_listener_with_callback("status", on_status.as_ref().unchecked_ref());
-        on_status.forget();
-        let source = send_wrapper::SendWrapper::new(source);
-        on_cleanup(move || source.close());
-    });
+    {
+        let on = std::rc::Rc::new(on);
+        Effect::new(move |_| {
+            use wasm_bindgen::JsCast;
+            use wasm_bindgen::closure::Closure;
+            let Ok(source) = web_sys::EventSource::new(&url()) else {
+                return;
+            };
+            let on = std::rc::Rc::clone(&on);
+            let callback =
+                Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_: web_sys::MessageEvent| {
+                    on()
+                });
+            let _ = source.add_event_listener_with_callback(event, callback.as_ref().unchecked_ref());
+            callback.forget();
+            let source = send_wrapper::SendWrapper::new(source);
+            on_cleanup(move || source.close());
+        });
+    }
     #[cfg(not(feature = "hydrate"))]
-    let _ = tick;
+    let _ = (url, event, on);
 }
 
 fn cell_detail(c: &StatusCell) -> Option<String> {
