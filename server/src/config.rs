@@ -335,6 +335,12 @@ impl Default for Config {
 #[error("configuration: {0}")]
 pub struct ConfigError(String);
 
+impl ConfigError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
 impl Config {
     /// Loads `base` (the defaults, or the demo's defaults), then `file`, then the environment.
     pub fn load(base: Config, file: Option<&Path>) -> Result<Self, ConfigError> {

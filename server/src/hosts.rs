@@ -4,7 +4,14 @@
 //! publish → open → follow → merge/close) and never names a provider; only this module and the
 //! change service see the host's credentials.
 
+pub mod gitea;
+pub mod github;
+pub mod gitlab;
+pub mod http;
 pub mod local;
+pub mod remote;
+
+pub use remote::remote;
 
 use crate::repo::Person;
 use gix::ObjectId;
@@ -250,11 +257,8 @@ pub trait Host: Send + Sync + 'static {
     /// Publishes `p` as one commit on `p.branch`. With `replace: None` the branch must not
     /// exist (else [`HostErrorKind::BranchExists`]); with `Some(head)` the branch is moved from
     /// `head` to the new commit (a regenerated change; only `tollgate/` branches).
-    async fn publish(
-        &self,
-        p: &Publication,
-        replace: Option<&str>,
-    ) -> Result<Published, HostError>;
+    async fn publish(&self, p: &Publication, replace: Option<&str>)
+    -> Result<Published, HostError>;
 
     /// The change request for `p.branch`: found (open, closed or merged) when one exists,
     /// opened otherwise.
