@@ -21,9 +21,8 @@ pub fn remote_with(config: &HostConfig, timing: Timing) -> Result<Arc<dyn Host>,
     let secret = Secret(config.webhook_secret()?);
     Ok(match config.kind {
         HostKind::Github => Arc::new(super::github::Github::new(config, secret, timing)?),
-        // HostKind::Gitlab => Arc::new(super::gitlab::Gitlab::new(config, secret, timing)?),
-        // HostKind::Gitea => Arc::new(super::gitea::Gitea::new(config, secret, timing)?),
-        HostKind::Gitlab | HostKind::Gitea => unreachable!(),
+        HostKind::Gitlab => Arc::new(super::gitlab::Gitlab::new(config, secret, timing)?),
+        HostKind::Gitea => Arc::new(super::gitea::Gitea::new(config, secret, timing)?),
         HostKind::Local => {
             return Err(ConfigError::new(
                 "host.kind = \"local\" has no remote client",
