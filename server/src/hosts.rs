@@ -289,4 +289,10 @@ pub trait Host: Send + Sync + 'static {
     /// Where the mirror fetches from, and the `Authorization` header value to send (`None` for
     /// the local host, which has no remote).
     async fn fetch_auth(&self) -> Result<Option<(String, String)>, HostError>;
+
+    /// HTTP calls made to the host so far (retries and token exchanges included), so a
+    /// benchmark can count them. The local host makes none.
+    fn calls(&self) -> u64 {
+        0
+    }
 }

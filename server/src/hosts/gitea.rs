@@ -47,11 +47,6 @@ impl Gitea {
         })
     }
 
-    /// Host calls made so far.
-    pub fn calls(&self) -> u64 {
-        self.http.calls()
-    }
-
     fn url(&self, rest: &str) -> String {
         format!("{}{rest}", self.base)
     }
@@ -151,6 +146,10 @@ fn branch_exists(branch: &str) -> HostError {
 impl Host for Gitea {
     fn kind(&self) -> HostKind {
         HostKind::Gitea
+    }
+
+    fn calls(&self) -> u64 {
+        self.http.calls()
     }
 
     async fn check(&self) -> Result<(), HostError> {

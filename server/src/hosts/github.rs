@@ -80,11 +80,6 @@ impl Github {
         })
     }
 
-    /// Host calls made so far.
-    pub fn calls(&self) -> u64 {
-        self.http.calls()
-    }
-
     fn url(&self, rest: &str) -> String {
         format!("{}{rest}", self.base)
     }
@@ -252,6 +247,10 @@ fn branch_exists(branch: &str, resp: &Resp) -> HostError {
 impl Host for Github {
     fn kind(&self) -> HostKind {
         HostKind::Github
+    }
+
+    fn calls(&self) -> u64 {
+        self.http.calls()
     }
 
     async fn check(&self) -> Result<(), HostError> {

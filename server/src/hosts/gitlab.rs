@@ -51,11 +51,6 @@ impl Gitlab {
         })
     }
 
-    /// Host calls made so far.
-    pub fn calls(&self) -> u64 {
-        self.http.calls()
-    }
-
     fn url(&self, rest: &str) -> String {
         format!("{}{rest}", self.project)
     }
@@ -149,6 +144,10 @@ fn action(f: &FileChange) -> Value {
 impl Host for Gitlab {
     fn kind(&self) -> HostKind {
         HostKind::Gitlab
+    }
+
+    fn calls(&self) -> u64 {
+        self.http.calls()
     }
 
     async fn check(&self) -> Result<(), HostError> {

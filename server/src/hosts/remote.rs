@@ -278,3 +278,6 @@ mod tests {
         assert_eq!(branch_of("refs/tags/v1"), None);
     }
 }
+
+#[cfg(test)]
+mod wire_tests;
