@@ -101,6 +101,99 @@ impl Gitea {
             .collect())
     }
 
+    /// One `ChangeFiles` call making `p.branch` from the base branch.
+    async fn create(&self, p: &Publication) -> Result<Published, HostError> {
+        let req = Req::post(
+            self.url("/contents"),
+            json!({
+                "branch": p.base_branch,
+                "new_branch": p.branch,
+                "message": p.message,
+                "files": p.files.iter().map(file).collect::<Vec<_>>(),
+                "author": {"name": p.author.name, "email": p.author.email},
+            }),
+        );
+        let resp = match self.http.send_once(req).await {
+            Ok(resp) => resp,
+            Err(e) if e.kind == HostErrorKind::Unavailable => {
+                // The branch may have been made and the answer lost: look before failing.
+                return match self.branch_head(&p.branch).await {
+                    Ok(Some(_)) => Err(branch_exists(&p.branch)),
+                    _ => Err(e),
+                };
+            }
+            Err(e) => return Err(e),
+        };
+        if resp.is_success() {
+            let changed: FilesResponse = resp.json()?;
+            let parent = changed
+                .commit
+                .parents
+                .into_iter()
+                .next()
+                .map(|c| c.sha)
+                .unwrap_or_else(|| p.base.to_string());
+            return Ok(Published {
+                head: changed.commit.sha,
+                parent,
+            });
+        }
+        let said = resp.message();
+        let lower = said.to_lowercase();
+        if matches!(resp.status.as_u16(), 409 | 422) {
+            if lower.contains("branch") && lower.contains("already exist") {
+                return Err(branch_exists(&p.branch));
+            }
+            if lower.contains("sha") && lower.contains("match") {
+                return Err(HostError::new(
+                    HostErrorKind::Rejected,
+                    format!(
+                        "a file changed on {} since the change was planned ({said}); rebase the change",
+                        p.base_branch
+                    ),
+                ));
+            }
+        }
+        Err(self.http.error(&resp))
+    }
+
+    async fn open_request(&self, p: &Publication) -> Result<RequestState, HostError> {
+        if let Some(pr) = self.find(p).await? {
+            return Ok(pr.state());
+        }
+        let req = Req::post(
+            self.url("/pulls"),
+            json!({"head": p.branch, "base": p.base_branch, "title": p.title, "body": p.body}),
+        );
+        let lost = match self.http.send_once(req).await {
+            Ok(resp) if resp.is_success() => return Ok(resp.json::<Pull>()?.state()),
+            Ok(resp) if resp.status == 409 => self.http.error(&resp),
+            Ok(resp) => return Err(self.http.error(&resp)),
+            Err(e) if e.kind == HostErrorKind::Unavailable => e,
+            Err(e) => return Err(e),
+        };
+        match self.find(p).await? {
+            Some(pr) => Ok(pr.state()),
+            None => Err(lost),
+        }
+    }
+
+    /// Reopens a pull request that shows closed but not merged.
+    async fn reopen(&self, number: u64) -> Result<(), HostError> {
+        let pr = self.pull(number).await?;
+        if pr.state == "open" || pr.merged {
+            return Ok(());
+        }
+        let resp = self
+            .http
+            .send_retrying(Req::patch(
+                self.url(&format!("/pulls/{number}")),
+                json!({"state": "open"}),
+            ))
+            .await?;
+        self.http.expect_ok(resp)
+    }
+
     async fn delete_branch(&self, branch: &str) -> Result<(), HostError> {
         let resp = self
             .http
@@ -208,84 +301,31 @@ impl Host for Gitea {
                     ),
                 ));
             }
-            // Gitea cannot move a branch to an unrelated commit: make it afresh.
-            self.delete_branch(&p.branch).await?;
         }
-        let req = Req::post(
-            self.url("/contents"),
-            json!({
-                "branch": p.base_branch,
-                "new_branch": p.branch,
-                "message": p.message,
-                "files": p.files.iter().map(file).collect::<Vec<_>>(),
-                "author": {"name": p.author.name, "email": p.author.email},
-            }),
-        );
-        let resp = match self.http.send_once(req).await {
-            Ok(resp) => resp,
-            Err(e) if e.kind == HostErrorKind::Unavailable => {
-                // The branch may have been made and the answer lost: look before failing.
-                return match self.branch_head(&p.branch).await {
-                    Ok(Some(_)) => Err(branch_exists(&p.branch)),
-                    _ => Err(e),
-                };
+        // Gitea cannot move a branch to an unrelated commit: it is made afresh. Deleting it
+        // closes its open pull request, which is reopened once the branch is back.
+        let reopen = match replace {
+            Some(_) => {
+                let open = self
+                    .find(p)
+                    .await?
+                    .filter(|pr| pr.state == "open" && !pr.merged);
+                self.delete_branch(&p.branch).await?;
+                open.map(|pr| pr.number)
             }
-            Err(e) => return Err(e),
+            None => None,
         };
-        if resp.is_success() {
-            let changed: FilesResponse = resp.json()?;
-            let parent = changed
-                .commit
-                .parents
-                .into_iter()
-                .next()
-                .map(|c| c.sha)
-                .unwrap_or_else(|| p.base.to_string());
-            return Ok(Published {
-                head: changed.commit.sha,
-                parent,
-            });
+        let published = self.create(p).await?;
+        if let Some(number) = reopen
+            && let Err(e) = self.reopen(number).await
+        {
+            tracing::warn!(number, error = %e, "could not reopen the pull request after replacing its branch");
         }
-        let said = resp.message();
-        let lower = said.to_lowercase();
-        if matches!(resp.status.as_u16(), 409 | 422) {
-            if lower.contains("branch") && lower.contains("already exist") {
-                return Err(branch_exists(&p.branch));
-            }
-            if lower.contains("sha does not match")
-                || lower.contains("sha") && lower.contains("match")
-            {
-                return Err(HostError::new(
-                    HostErrorKind::Rejected,
-                    format!(
-                        "a file changed on {} since the change was planned ({said}); rebase the change",
-                        p.base_branch
-                    ),
-                ));
-            }
-        }
-        Err(self.http.error(&resp))
+        Ok(published)
     }
 
     async fn open(&self, p: &Publication) -> Result<RequestState, HostError> {
-        if let Some(pr) = self.find(p).await? {
-            return Ok(pr.state());
-        }
-        let req = Req::post(
-            self.url("/pulls"),
-            json!({"head": p.branch, "base": p.base_branch, "title": p.title, "body": p.body}),
-        );
-        let lost = match self.http.send_once(req).await {
-            Ok(resp) if resp.is_success() => return Ok(resp.json::<Pull>()?.state()),
-            Ok(resp) if resp.status == 409 => self.http.error(&resp),
-            Ok(resp) => return Err(self.http.error(&resp)),
-            Err(e) if e.kind == HostErrorKind::Unavailable => e,
-            Err(e) => return Err(e),
-        };
-        match self.find(p).await? {
-            Some(pr) => Ok(pr.state()),
-            None => Err(lost),
-        }
+        self.open_request(p).await
     }
 
     async fn read(&self, number: u64) -> Result<RequestState, HostError> {

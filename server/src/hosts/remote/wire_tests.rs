@@ -707,3 +707,49 @@ async fn gitea_merges_with_the_head_as_compare_and_swap() {
         json!({"Do": "merge", "head_commit_id": "c0ffee", "MergeTitleField": "Edit petstore", "MergeMessageField": "body"})
     );
 }
+
+#[tokio::test]
+async fn gitea_replace_remakes_the_branch_and_reopens_its_pull_request() {
+    let deleted = Arc::new(AtomicUsize::new(0));
+    let d = deleted.clone();
+    let (url, log) = fake(move |c| {
+        let r = "/api/v1/repos/acme/apis";
+        let gone = d.load(Ordering::SeqCst) > 0;
+        match (c.method.as_str(), c.path.strip_prefix(r).unwrap_or("?")) {
+            ("GET", "/branches/tollgate/12-edit-petstore") => reply(
+                200,
+                json!({"name": "tollgate/12-edit-petstore", "commit": {"id": "01d"}}),
+            ),
+            ("GET", "/pulls/main/tollgate/12-edit-petstore") => reply(200, gitea_pull(3)),
+            ("DELETE", "/branches/tollgate/12-edit-petstore") => {
+                d.fetch_add(1, Ordering::SeqCst);
+                reply(204, Value::Null)
+            }
+            ("POST", "/contents") => reply(
+                201,
+                json!({"commit": {"sha": "n3w", "parents": [{"sha": BASE}]}}),
+            ),
+            // Real Gitea closes the pull request of a deleted head branch.
+            ("GET", "/pulls/3") => {
+                let mut pr = gitea_pull(3);
+                if gone {
+                    pr["state"] = json!("closed");
+                }
+                reply(200, pr)
+            }
+            ("PATCH", "/pulls/3") => reply(201, gitea_pull(3)),
+            _ => reply(404, json!({"message": "not found"})),
+        }
+    })
+    .await;
+    let h = host(HostKind::Gitea, &url, "/api/v1");
+    let e = h.publish(&publication(), Some("other")).await.unwrap_err();
+    assert_eq!(e.kind, HostErrorKind::HeadMoved);
+    assert_eq!(deleted.load(Ordering::SeqCst), 0);
+    let published = h.publish(&publication(), Some("01d")).await.unwrap();
+    assert_eq!(published.head, "n3w");
+    let calls = log.lock().unwrap().clone();
+    let reopen = calls.last().unwrap();
+    assert!(reopen.is("PATCH", "/api/v1/repos/acme/apis/pulls/3"));
+    assert_eq!(reopen.body, json!({"state": "open"}));
+}
