@@ -4,7 +4,14 @@
 //! publish → open → follow → merge/close) and never names a provider; only this module and the
 //! change service see the host's credentials.
 
+pub mod gitea;
+pub mod github;
+pub mod gitlab;
+pub mod http;
 pub mod local;
+pub mod remote;
+
+pub use remote::remote;
 
 use crate::repo::Person;
 use gix::ObjectId;
@@ -286,14 +293,10 @@ pub trait Host: Send + Sync + 'static {
     /// Where the mirror fetches from, and the `Authorization` header value to send (`None` for
     /// the local host, which has no remote).
     async fn fetch_auth(&self) -> Result<Option<(String, String)>, HostError>;
-}
 
-/// The configured remote host.
-pub fn remote(
-    config: &crate::config::HostConfig,
-) -> Result<std::sync::Arc<dyn Host>, crate::config::ConfigError> {
-    Err(crate::config::ConfigError::new(format!(
-        "host.kind = \"{}\" is not available in this build",
-        config.kind.as_str()
-    )))
+    /// HTTP calls made to the host so far (retries and token exchanges included), so a
+    /// benchmark can count them. The local host makes none.
+    fn calls(&self) -> u64 {
+        0
+    }
 }
