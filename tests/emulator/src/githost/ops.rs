@@ -140,7 +140,7 @@ pub fn repo_mut<'a>(st: &'a mut State, name: &str) -> Result<&'a mut Repo, OpErr
 
 /// Writes one commit with `changes` on top of `parent` and moves `branch` to it from `old`
 /// (`None`: the branch must not exist). Returns the commit.
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments)]
 pub fn commit_to_branch(
     st: &mut State,
     repo_name: &str,
@@ -171,6 +171,7 @@ pub fn commit_to_branch(
 }
 
 /// Opens a pull from `head` into `base`.
+#[expect(clippy::too_many_arguments)]
 pub fn open_pull(
     st: &mut State,
     repo_name: &str,
@@ -384,7 +385,7 @@ pub fn review(
 
 /// Merges: `expected_head` is the compare-and-swap on the head; conflicts and missing approvals
 /// refuse; the base moves with `update-ref <new> <old>`. Returns the new base commit.
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments)]
 pub fn merge(
     st: &mut State,
     repo_name: &str,
@@ -430,7 +431,7 @@ pub fn merge(
             )
             .map_err(|e| OpError::Invalid(e.to_string()))?,
         MergeMethod::Squash => git
-            .commit_tree(&merged_tree, &[p.base_sha.clone()], message, &who, &who)
+            .commit_tree(&merged_tree, std::slice::from_ref(&p.base_sha), message, &who, &who)
             .map_err(|e| OpError::Invalid(e.to_string()))?,
         MergeMethod::FastForward => {
             if !git.is_ancestor(&p.base_sha, &p.head_sha) {
@@ -525,7 +526,7 @@ pub fn comment(
     Ok(id)
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments)]
 pub fn add_status(
     st: &mut State,
     repo_name: &str,
@@ -560,6 +561,7 @@ pub fn add_status(
     Ok(id)
 }
 
+#[expect(clippy::too_many_arguments)]
 pub fn add_check_run(
     st: &mut State,
     repo_name: &str,

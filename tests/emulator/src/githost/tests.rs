@@ -899,9 +899,12 @@ async fn conflicting_pulls_are_not_mergeable_and_squash_merges_one_commit() {
     assert_eq!(gl.status, 422);
 }
 
+/// What a receiver got: headers and body of each request.
+type Received = Arc<Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>>;
+
 /// A webhook receiver that keeps what it gets.
-async fn receiver() -> (String, Arc<Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>>) {
-    let got: Arc<Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>> = Arc::default();
+async fn receiver() -> (String, Received) {
+    let got: Received = Arc::default();
     let keep = Arc::clone(&got);
     let app = axum::Router::new().fallback(
         move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {

@@ -253,7 +253,7 @@ fn create_commit(
             None => {
                 return msg(
                     400,
-                    &format!("You can only create or edit files when you are on a branch"),
+                    "You can only create or edit files when you are on a branch",
                 );
             }
         },
@@ -489,11 +489,12 @@ fn merge_requests(
                 ev,
             );
             match s(body, "state_event") {
-                Some(e @ ("close" | "reopen")) => {
-                    if ops::set_open(st, name, iid, e == "reopen", &login, ev).is_err() {
-                        return msg(405, "405 Method Not Allowed");
-                    }
+                Some(e @ ("close" | "reopen"))
+                    if ops::set_open(st, name, iid, e == "reopen", &login, ev).is_err() =>
+                {
+                    return msg(405, "405 Method Not Allowed");
                 }
+                Some("close" | "reopen") => {}
                 Some(_) => {
                     return Resp::json(
                         400,
