@@ -431,7 +431,13 @@ pub fn merge(
             )
             .map_err(|e| OpError::Invalid(e.to_string()))?,
         MergeMethod::Squash => git
-            .commit_tree(&merged_tree, std::slice::from_ref(&p.base_sha), message, &who, &who)
+            .commit_tree(
+                &merged_tree,
+                std::slice::from_ref(&p.base_sha),
+                message,
+                &who,
+                &who,
+            )
             .map_err(|e| OpError::Invalid(e.to_string()))?,
         MergeMethod::FastForward => {
             if !git.is_ancestor(&p.base_sha, &p.head_sha) {

@@ -1152,3 +1152,260 @@ async fn control_routes_drive_the_host_over_http() {
     assert_eq!(state.json()["required_approvals"], 2);
     assert!(state.json()["branches"]["feature"].is_string());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunked_push_lands_and_sends_push_and_synchronize() {
+    let f = fixture().await;
+    let (url, got) = receiver().await;
+    f.host.set_webhook(Flavour::GitHub, &url, "s");
+    f.github_branch("tollgate/1-a", "name: petstore\nport: 1\n")
+        .await;
+    f.call(
+        Flavour::GitHub,
+        &f.alice,
+        "POST",
+        "/repos/acme/config/pulls",
+        Some(json!({"title": "T", "head": "tollgate/1-a", "base": "main"})),
+    )
+    .await;
+    let work = tempfile::tempdir().unwrap();
+    let (addr, token, dir) = (f.host.addr, f.bob.clone(), work.path().to_owned());
+    let pushed = tokio::task::spawn_blocking(move || {
+        let url = format!("http://x:{token}@{addr}/acme/config.git");
+        assert!(
+            run_git(&["clone", "--quiet", "-b", "tollgate/1-a", &url, "w"], &dir)
+                .status
+                .success()
+        );
+        let w = dir.join("w");
+        // Incompressible data above a tiny postBuffer: git sends the pack chunked.
+        let mut noise = Vec::new();
+        let mut x: u32 = 1;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            noise.push((x & 0xff) as u8);
+        }
+        std::fs::write(w.join("big.bin"), noise).unwrap();
+        run_git(&["add", "."], &w);
+        assert!(
+            run_git(
+                &[
+                    "-c",
+                    "user.name=B",
+                    "-c",
+                    "user.email=b@x",
+                    "commit",
+                    "-qm",
+                    "big"
+                ],
+                &w
+            )
+            .status
+            .success()
+        );
+        run_git(
+            &[
+                "-c",
+                "http.postBuffer=4096",
+                "push",
+                "--quiet",
+                "origin",
+                "HEAD",
+            ],
+            &w,
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        pushed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pushed.stderr)
+    );
+    let head = f.host.branches(REPO)["tollgate/1-a"].clone();
+    assert_eq!(f.host.pulls(REPO)[0].head_sha, head);
+    let host = &f.host;
+    assert!(tokio::task::block_in_place(
+        || host.wait_deliveries(Duration::from_secs(5))
+    ));
+    let actions: Vec<String> = got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(h, b)| {
+            let v: Value = serde_json::from_slice(b).unwrap();
+            format!(
+                "{}:{}",
+                h["x-github-event"].to_str().unwrap(),
+                v["action"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions[actions.len() - 2..],
+        ["push:".to_owned(), "pull_request:synchronize".to_owned()]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statuses_close_and_rebase_merge() {
+    let f = fixture().await;
+    let head = f
+        .github_branch("tollgate/1-a", "name: petstore\nport: 1\n")
+        .await;
+    f.call(
+        Flavour::Gitea,
+        &f.alice,
+        "POST",
+        "/repos/acme/config/pulls",
+        Some(json!({"title": "T", "head": "tollgate/1-a", "base": "main"})),
+    )
+    .await;
+    let s = f
+        .call(
+            Flavour::GitHub,
+            &f.bob,
+            "POST",
+            &format!("/repos/acme/config/statuses/{head}"),
+            Some(json!({"state": "failure", "context": "ci/lint", "target_url": "http://ci/1"})),
+        )
+        .await;
+    assert_eq!(s.status, 201);
+    let gl = f
+        .call(
+            Flavour::GitLab,
+            &f.bob,
+            "POST",
+            &format!("/projects/{GL}/statuses/{head}"),
+            Some(json!({"state": "success", "name": "ci/lint"})),
+        )
+        .await;
+    assert_eq!(gl.status, 201);
+    let combined = f
+        .call(
+            Flavour::GitHub,
+            &f.alice,
+            "GET",
+            &format!("/repos/acme/config/commits/{head}/status"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(
+        (combined["state"].clone(), combined["total_count"].clone()),
+        (json!("success"), json!(1))
+    );
+    let runs = f
+        .call(
+            Flavour::GitHub,
+            &f.alice,
+            "GET",
+            &format!("/repos/acme/config/commits/{head}/check-runs"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(runs["total_count"], 0);
+    let gt = f
+        .call(
+            Flavour::Gitea,
+            &f.alice,
+            "GET",
+            "/repos/acme/config/commits/tollgate%2F1-a/status",
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(gt["statuses"][0]["status"], "success");
+    let listed = f
+        .call(
+            Flavour::GitLab,
+            &f.alice,
+            "GET",
+            &format!("/projects/{GL}/repository/commits/{head}/statuses"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(listed[0]["status"], "success");
+    // Close and reopen, comment, then a rebase merge keeps the author and moves main linearly.
+    let closed = f
+        .call(
+            Flavour::Gitea,
+            &f.alice,
+            "PATCH",
+            "/repos/acme/config/pulls/1",
+            Some(json!({"state": "closed"})),
+        )
+        .await;
+    assert_eq!(
+        (closed.status, closed.json()["state"].clone()),
+        (201, json!("closed"))
+    );
+    let reopened = f
+        .call(
+            Flavour::GitLab,
+            &f.alice,
+            "PUT",
+            &format!("/projects/{GL}/merge_requests/1"),
+            Some(json!({"state_event": "reopen"})),
+        )
+        .await;
+    assert_eq!(reopened.json()["state"], "opened");
+    let note = f
+        .call(
+            Flavour::GitHub,
+            &f.alice,
+            "POST",
+            "/repos/acme/config/issues/1/comments",
+            Some(json!({"body": "hello"})),
+        )
+        .await;
+    assert_eq!(note.status, 201);
+    let notes = f
+        .call(
+            Flavour::GitLab,
+            &f.alice,
+            "GET",
+            &format!("/projects/{GL}/merge_requests/1/notes"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(notes[0]["body"], "hello");
+    f.host
+        .push_files(
+            REPO,
+            "main",
+            &[("other.yaml", Some("o: 1\n"))],
+            "Other change",
+            "carol",
+        )
+        .unwrap();
+    let merged = f
+        .call(
+            Flavour::GitHub,
+            &f.alice,
+            "PUT",
+            "/repos/acme/config/pulls/1/merge",
+            Some(json!({"sha": head, "merge_method": "rebase"})),
+        )
+        .await;
+    assert_eq!(merged.status, 200, "{:?}", merged.json());
+    let log = f.host.commits(REPO, "main");
+    assert_eq!(log[0].author_name, "alice");
+    assert_eq!(log[0].parents.len(), 1);
+    assert_eq!(log[1].message, "Other change\n");
+    assert_eq!(
+        f.host.file_at(REPO, "main", "other.yaml").as_deref(),
+        Some("o: 1\n")
+    );
+    assert_eq!(
+        f.host
+            .file_at(REPO, "main", "apis/petstore.yaml")
+            .as_deref(),
+        Some("name: petstore\nport: 1\n")
+    );
+}
