@@ -84,6 +84,7 @@ impl Host {
             Token {
                 login: login.to_owned(),
                 write: !read_only,
+                expires_at: None,
             },
         );
         token
@@ -107,6 +108,29 @@ impl Host {
         });
         self.dispatch(&st, &[Event::Ping { hook_id: id }]);
         id
+    }
+
+    /// Registers a GitHub App by its key (the PEM private key the product signs JWTs with, or
+    /// an `RSA PUBLIC KEY`); installation tokens live `token_ttl_s` seconds.
+    pub fn register_app(
+        &self,
+        app_id: u64,
+        installation_id: u64,
+        slug: &str,
+        key_pem: &str,
+        token_ttl_s: i64,
+    ) -> anyhow::Result<()> {
+        let public_key = api::github_app::public_key(key_pem)?;
+        let mut st = self.lock();
+        st.apps.retain(|a| a.app_id != app_id);
+        st.apps.push(state::App {
+            app_id,
+            installation_id,
+            slug: slug.to_owned(),
+            public_key,
+            token_ttl_s,
+        });
+        Ok(())
     }
 
     pub fn set_repo(
@@ -273,6 +297,21 @@ impl GitHost {
     /// Registers a webhook for every repository; returns its id.
     pub fn set_webhook(&self, flavour: Flavour, url: &str, secret: &str) -> u64 {
         self.host.set_webhook(flavour, url, secret, None)
+    }
+
+    /// A GitHub App whose JWTs (RS256, signed with `key_pem`'s private key) buy installation
+    /// tokens for `installation_id` at `POST /api/v3/app/installations/{id}/access_tokens`;
+    /// they act as `{slug}[bot]` and expire after `token_ttl_s` seconds.
+    pub fn register_github_app(
+        &self,
+        app_id: u64,
+        installation_id: u64,
+        slug: &str,
+        key_pem: &str,
+        token_ttl_s: i64,
+    ) -> anyhow::Result<()> {
+        self.host
+            .register_app(app_id, installation_id, slug, key_pem, token_ttl_s)
     }
 
     /// Branch protection on the default branch: `n` approvals by others before a merge.

@@ -3,6 +3,7 @@
 pub mod gitea;
 pub mod gitea_pulls;
 pub mod github;
+pub mod github_app;
 pub mod github_pulls;
 pub mod gitlab;
 
@@ -146,6 +147,9 @@ pub fn basic_password(value: &str) -> Option<String> {
 /// Who the call is, if the token is known: the user and whether the token may write.
 pub fn whoami(st: &State, token: Option<&str>) -> Option<(User, bool)> {
     let t = st.tokens.get(token?)?;
+    if t.expires_at.is_some_and(|e| e <= super::ops::unix_now()) {
+        return None;
+    }
     Some((st.user(&t.login)?.clone(), t.write))
 }
 

@@ -9,6 +9,7 @@
 //! | `GET /_emulator/repo?name=o/r` | | `{branches, pulls, comments, statuses, ...}` |
 //! | `POST /_emulator/commits` | `{repo, branch, files: {path: text \| null}, message?, user?}` | 201 `{sha}` (a push by `user`) |
 //! | `POST /_emulator/users` | `{login, token?, read_only?}` | 201 `{login, token}` |
+//! | `POST /_emulator/apps` | `{app_id, installation_id, slug?, key_pem, token_ttl_s?}` | 201 (GitHub App; `key_pem` = its private key PEM) |
 //! | `POST /_emulator/webhooks` | `{flavour, url, secret, repo?}` | 201 `{id}` |
 //! | `DELETE /_emulator/webhooks` | | 204 |
 //! | `POST /_emulator/faults` | `{method?, path_contains, status?, times?, after_write?, delay_ms?, headers?, body?}` | 201 |
@@ -139,6 +140,23 @@ pub async fn handle(host: &Host, method: &str, path: &str, query: &str, body: &[
             let token = host.add_token(login, s(&body, "token").map(str::to_owned), read_only);
             let id = host.lock().user(login).map(|u| u.id);
             reply(201, json!({"login": login, "id": id, "token": token}))
+        }
+        ("POST", "/apps") => {
+            let n = |k: &str| body.get(k).and_then(Value::as_u64);
+            let (Some(app), Some(inst), Some(pem)) =
+                (n("app_id"), n("installation_id"), s(&body, "key_pem"))
+            else {
+                return bad("app_id, installation_id and key_pem are required");
+            };
+            let slug = s(&body, "slug").unwrap_or("tollgate");
+            let ttl = body
+                .get("token_ttl_s")
+                .and_then(Value::as_i64)
+                .unwrap_or(3600);
+            match host.register_app(app, inst, slug, pem, ttl) {
+                Ok(()) => reply(201, json!({"ok": true})),
+                Err(e) => bad(e),
+            }
         }
         ("POST", "/webhooks") => {
             let (Some(flavour), Some(url)) = (

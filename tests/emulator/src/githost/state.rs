@@ -72,6 +72,20 @@ impl User {
 pub struct Token {
     pub login: String,
     pub write: bool,
+    /// Unix time after which the token is refused (installation tokens).
+    pub expires_at: Option<i64>,
+}
+
+/// A registered GitHub App: JWTs signed with its key buy installation tokens.
+#[derive(Clone, Debug)]
+pub struct App {
+    pub app_id: u64,
+    pub installation_id: u64,
+    /// The bot user is `{slug}[bot]`.
+    pub slug: String,
+    /// PKCS#1 `RSAPublicKey` DER.
+    pub public_key: Vec<u8>,
+    pub token_ttl_s: i64,
 }
 
 /// A fault to inject into matching calls (REST and smart HTTP).
@@ -354,6 +368,7 @@ pub struct State {
     pub tokens: BTreeMap<String, Token>,
     pub repos: BTreeMap<String, Repo>,
     pub hooks: Vec<Hook>,
+    pub apps: Vec<App>,
     pub faults: Vec<Fault>,
     pub down: bool,
     pub calls: BTreeMap<Flavour, Vec<Call>>,

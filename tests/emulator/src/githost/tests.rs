@@ -1409,3 +1409,124 @@ async fn statuses_close_and_rebase_merge() {
         Some("name: petstore\nport: 1\n")
     );
 }
+
+/// An RS256 JWT for `claims`, signed with a PKCS#1 DER private key.
+fn jwt(key_der: &[u8], claims: Value) -> String {
+    use base64::Engine;
+    let enc = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let signing = format!(
+        "{}.{}",
+        enc(&json!({"alg": "RS256", "typ": "JWT"})),
+        enc(&claims)
+    );
+    let pair = ring::signature::RsaKeyPair::from_der(key_der).unwrap();
+    let mut sig = vec![0; pair.public().modulus_len()];
+    pair.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &ring::rand::SystemRandom::new(),
+        signing.as_bytes(),
+        &mut sig,
+    )
+    .unwrap();
+    format!(
+        "{signing}.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig)
+    )
+}
+
+fn rsa_key(dir: &Path, name: &str) -> Option<(String, Vec<u8>)> {
+    let pem = dir.join(format!("{name}.pem"));
+    let made = std::process::Command::new("openssl")
+        .args(["genrsa", "-traditional", "-out"])
+        .arg(&pem)
+        .arg("2048")
+        .stderr(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    if !made.success() {
+        return None;
+    }
+    let text = std::fs::read_to_string(&pem).ok()?;
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    use base64::Engine;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .ok()?;
+    Some((text, der))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_app_jwts_buy_installation_tokens() {
+    let f = fixture().await;
+    let keys = tempfile::tempdir().unwrap();
+    let Some((pem, der)) = rsa_key(keys.path(), "app") else {
+        eprintln!("openssl not available: skipped");
+        return;
+    };
+    let Some((_, other)) = rsa_key(keys.path(), "other") else {
+        return;
+    };
+    f.host
+        .register_github_app(42, 7, "tollgate", &pem, 3600)
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let exchange = |token: String| {
+        let f = &f;
+        async move {
+            f.call(
+                Flavour::GitHub,
+                &token,
+                "POST",
+                "/app/installations/7/access_tokens",
+                None,
+            )
+            .await
+        }
+    };
+    let good = exchange(jwt(
+        &der,
+        json!({"iss": "42", "iat": now - 60, "exp": now + 540}),
+    ))
+    .await;
+    assert_eq!(good.status, 201, "{:?}", good.json());
+    let token = good.json()["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("ghs_"));
+    let me = f.call(Flavour::GitHub, &token, "GET", "/user", None).await;
+    assert_eq!(me.json()["login"], "tollgate[bot]");
+    let far = exchange(jwt(&der, json!({"iss": 42, "iat": now, "exp": now + 3600}))).await;
+    assert_eq!(far.status, 401);
+    assert_eq!(
+        far.json()["message"],
+        "'Expiration time' claim ('exp') is too far in the future"
+    );
+    let forged = exchange(jwt(
+        &other,
+        json!({"iss": 42, "iat": now, "exp": now + 300}),
+    ))
+    .await;
+    assert_eq!(forged.status, 401);
+    let wrong = f
+        .call(
+            Flavour::GitHub,
+            &jwt(&der, json!({"iss": 42, "iat": now, "exp": now + 300})),
+            "POST",
+            "/app/installations/8/access_tokens",
+            None,
+        )
+        .await;
+    assert_eq!(wrong.status, 404);
+    // An expired installation token is refused like any bad token.
+    f.host
+        .register_github_app(42, 7, "tollgate", &pem, 0)
+        .unwrap();
+    let short = exchange(jwt(&der, json!({"iss": 42, "iat": now, "exp": now + 300})))
+        .await
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let expired = f
+        .call(Flavour::GitHub, &short, "GET", "/repos/acme/config", None)
+        .await;
+    assert_eq!(expired.status, 401);
+}

@@ -26,6 +26,16 @@ fn validation(errors: Value) -> Resp {
 
 pub fn handle(st: &mut State, req: &Req, ev: &mut Vec<Event>) -> Resp {
     let token = super::token(Flavour::GitHub, &req.headers);
+    if req.method == "POST"
+        && let ["app", "installations", id, "access_tokens"] = req
+            .segs
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+    {
+        return super::github_app::access_token(st, id, token.as_deref());
+    }
     let caller = match super::whoami(st, token.as_deref()) {
         Some((user, write)) => Caller { user, write },
         None if token.is_some() => return Resp::json(401, error(401, "Bad credentials")),
