@@ -14,6 +14,7 @@
 
 pub mod agent;
 mod fields;
+pub mod githost;
 mod http;
 mod store;
 
