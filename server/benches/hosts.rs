@@ -35,7 +35,10 @@ async fn run(flavour: Flavour, kind: HostKind) {
     let files: Vec<(String, String)> = (0..PROPOSALS)
         .map(|i| (format!("apis/team/api-{i}.yaml"), api_yaml(i)))
         .collect();
-    let refs: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
     host.create_repo(REPO, &refs).unwrap();
     let token = host.add_user("tollgate-bot");
     let bob = host.add_user("bob");

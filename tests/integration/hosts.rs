@@ -187,7 +187,7 @@ async fn propose_review_and_merge(flavour: Flavour) {
     assert_eq!(
         changed_lines(&diff),
         vec![
-            "-    target_url: http://payments.payments.svc:8080",
+            "-    target_url: http://payments-api.payments.svc:8080",
             "+    target_url: http://payments-v2.payments.svc:8080"
         ],
         "{diff}"
@@ -208,12 +208,16 @@ async fn propose_review_and_merge(flavour: Flavour) {
     // One open request, with the description.
     let pulls = s.host.open_pulls(REPO);
     assert_eq!(pulls.len(), 1);
-    assert!(pulls[0].body.contains(&format!("/changes/{id}")), "{}", pulls[0].body);
+    assert!(
+        pulls[0].body.contains(&format!("/changes/{id}")),
+        "{}",
+        pulls[0].body
+    );
     let number = pulls[0].number;
 
     // A retry with the same key: the same change, still one branch and one request.
     let (status, again) = s.propose(&alice, "one").await;
-    assert_eq!((status, &again["id"]), (200, &id), "{again}");
+    assert_eq!((status, &again["id"]), (201, &id), "{again}");
     assert_eq!(s.tollgate_branches().len(), 1);
     assert_eq!(s.host.pulls(REPO).len(), 1);
 
@@ -250,7 +254,10 @@ async fn propose_review_and_merge(flavour: Flavour) {
     let forged = s
         .app
         .client
-        .post(s.app.url(&format!("/api/v1/hooks/{}", kind(flavour).as_str())))
+        .post(
+            s.app
+                .url(&format!("/api/v1/hooks/{}", kind(flavour).as_str())),
+        )
         .header("content-type", "application/json")
         .header("x-github-event", "pull_request")
         .header("x-github-delivery", "forged-1")
@@ -272,7 +279,11 @@ async fn propose_review_and_merge(flavour: Flavour) {
         .app
         .act(&format!("/api/v1/changes/{id}/merge"), &alice)
         .await;
-    assert_eq!((status, merged["state"].as_str()), (200, Some("merged")), "{merged}");
+    assert_eq!(
+        (status, merged["state"].as_str()),
+        (200, Some("merged")),
+        "{merged}"
+    );
     assert_eq!(
         s.host.file_at(REPO, "main", path).as_deref(),
         Some(new.as_str())
@@ -304,8 +315,8 @@ async fn gitea_propose_review_and_merge() {
     propose_review_and_merge(Flavour::Gitea).await;
 }
 
-/// The host creates the request and loses its answer (502): the proposal fails with the draft
-/// kept, and the retry completes it with exactly one branch and one request.
+/// The host creates the request and loses its answer (502): whether the proposal recovers at
+/// once or fails with the draft kept, the retry leaves exactly one branch and one request.
 async fn lost_answer(flavour: Flavour) {
     let s = setup(flavour).await;
     let alice = s.app.login("alice").await;
@@ -313,13 +324,14 @@ async fn lost_answer(flavour: Flavour) {
         Flavour::GitLab => "/merge_requests",
         _ => "/pulls",
     };
+    // The create is done and its answer lost (a 502 after the write): the client finds the
+    // request it made, in the same call or on the retry.
     let mut fault = Fault::status("POST", create_path, 502);
     fault.after_write = true;
     s.host.inject_fault(fault);
-    let (status, failed) = s.propose(&alice, "lost").await;
-    assert!(status >= 500, "{status} {failed}");
+    let (status, first) = s.propose(&alice, "lost").await;
+    assert!(status == 201 || status >= 500, "{status} {first}");
     assert_eq!(s.host.pulls(REPO).len(), 1, "the host did the write");
-
     let (status, created) = s.propose(&alice, "lost").await;
     assert!(status == 201 || status == 200, "{status} {created}");
     assert_eq!(s.tollgate_branches().len(), 1);
@@ -381,4 +393,57 @@ async fn gitlab_down_keeps_browsing_and_the_draft() {
 #[tokio::test]
 async fn gitea_down_keeps_browsing_and_the_draft() {
     host_down(Flavour::Gitea).await;
+}
+
+/// Opening the request fails after the branch was published: the draft keeps the host's
+/// message, and the retry finds the branch it made (same commit, not a second one) and opens
+/// one request for it.
+async fn failed_open(flavour: Flavour) {
+    let s = setup(flavour).await;
+    let alice = s.app.login("alice").await;
+    let create_path = match flavour {
+        Flavour::GitLab => "/merge_requests",
+        _ => "/pulls",
+    };
+    let mut refused = Fault::status("POST", create_path, 500);
+    refused.times = None;
+    s.host.inject_fault(refused);
+    let (status, failed) = s.propose(&alice, "open").await;
+    assert!(status >= 500, "{status} {failed}");
+    let branches = s.tollgate_branches();
+    assert_eq!(branches.len(), 1, "{branches:?}");
+    assert!(s.host.pulls(REPO).is_empty());
+    let (_, drafts) = s.app.json("/api/v1/changes?state=draft").await;
+    let draft = &drafts[0];
+    let view = s.view(&draft["id"]).await;
+    assert!(
+        view["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "the draft says why: {view}"
+    );
+
+    s.host.clear_faults();
+    let (status, created) = s.propose(&alice, "open").await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        s.tollgate_branches(),
+        branches,
+        "the same branch and commit"
+    );
+    assert_eq!(s.host.pulls(REPO).len(), 1);
+    s.app.stop().await;
+}
+
+#[tokio::test]
+async fn github_retry_after_a_failed_open_reuses_the_branch() {
+    failed_open(Flavour::GitHub).await;
+}
+
+#[tokio::test]
+async fn gitlab_retry_after_a_failed_open_reuses_the_branch() {
+    failed_open(Flavour::GitLab).await;
+}
+
+#[tokio::test]
+async fn gitea_retry_after_a_failed_open_reuses_the_branch() {
+    failed_open(Flavour::Gitea).await;
 }

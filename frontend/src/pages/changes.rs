@@ -422,9 +422,13 @@ fn HostPanel(request: crate::api::HostRequest) -> impl IntoView {
     let mergeable = match (request.mergeable, request.merge_status.clone()) {
         (_, _) if request.state != "open" => None,
         (Some(true), _) => Some(format!("{host} reports it mergeable.")),
-        (Some(false), Some(status)) => Some(format!("{host} reports it cannot be merged: {status}.")),
+        (Some(false), Some(status)) => {
+            Some(format!("{host} reports it cannot be merged: {status}."))
+        }
         (Some(false), None) => Some(format!("{host} reports it cannot be merged.")),
-        (None, _) => Some(format!("{host} is still checking whether it can be merged.")),
+        (None, _) => Some(format!(
+            "{host} is still checking whether it can be merged."
+        )),
     };
     view! {
         <section class="host-request" id="host-request" aria-labelledby="host-heading">

@@ -37,7 +37,9 @@ fn page_url(namespace: &str, state: &str, cluster: &str, page: usize) -> String 
 
 /// Opens the event stream once hydrated; each event bumps `tick`.
 pub(crate) fn listen(tick: RwSignal<u64>) {
-    listen_on("/api/v1/status/events", "status", move || tick.update(|t| *t += 1));
+    listen_on("/api/v1/status/events", "status", move || {
+        tick.update(|t| *t += 1)
+    });
 }
 
 /// Once hydrated, calls `on` for every `event` of the event stream at `url`; the stream closes
@@ -62,11 +64,11 @@ pub(crate) fn listen_at(
                 return;
             };
             let on = std::rc::Rc::clone(&on);
-            let callback =
-                Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_: web_sys::MessageEvent| {
-                    on()
-                });
-            let _ = source.add_event_listener_with_callback(event, callback.as_ref().unchecked_ref());
+            let callback = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+                move |_: web_sys::MessageEvent| on(),
+            );
+            let _ =
+                source.add_event_listener_with_callback(event, callback.as_ref().unchecked_ref());
             callback.forget();
             let source = send_wrapper::SendWrapper::new(source);
             on_cleanup(move || source.close());
