@@ -1018,22 +1018,23 @@ impl ChangeService {
                 ),
             ));
         }
-        if let Some(r) = request.as_ref().filter(|_| self.host.follows()) {
-            if r.mergeable == Some(false) {
-                return Err(err(
-                    Code::NotMergeable,
-                    format!(
-                        "{} says {} #{} cannot be merged{}",
-                        self.host.kind().as_str(),
-                        self.host.kind().request_noun(),
-                        r.number,
-                        r.merge_status
-                            .as_deref()
-                            .map(|s| format!(" ({s})"))
-                            .unwrap_or_default()
-                    ),
-                ));
-            }
+        if let Some(r) = request
+            .as_ref()
+            .filter(|r| self.host.follows() && r.mergeable == Some(false))
+        {
+            return Err(err(
+                Code::NotMergeable,
+                format!(
+                    "{} says {} #{} cannot be merged{}",
+                    self.host.kind().as_str(),
+                    self.host.kind().request_noun(),
+                    r.number,
+                    r.merge_status
+                        .as_deref()
+                        .map(|s| format!(" ({s})"))
+                        .unwrap_or_default()
+                ),
+            ));
         }
         let head = row
             .head_commit
@@ -1075,10 +1076,10 @@ impl ChangeService {
             }
             Err(e) => {
                 // The host may have merged and lost its answer: the next read tells.
-                if self.host.follows() {
-                    if let Err(e) = self.refresh(&row).await {
-                        tracing::debug!(change = id, error = %e, "re-read after a failed merge");
-                    }
+                if self.host.follows()
+                    && let Err(e) = self.refresh(&row).await
+                {
+                    tracing::debug!(change = id, error = %e, "re-read after a failed merge");
                 }
                 Err(host_err(e))
             }

@@ -447,3 +447,178 @@ async fn gitlab_retry_after_a_failed_open_reuses_the_branch() {
 async fn gitea_retry_after_a_failed_open_reuses_the_branch() {
     failed_open(Flavour::Gitea).await;
 }
+
+/// Merged in the host (not through Tollgate): the webhook brings the merge to the change
+/// within 2 s, and Tollgate's index moves to the merged commit.
+async fn merged_in_host(flavour: Flavour) {
+    let s = setup(flavour).await;
+    let alice = s.app.login("alice").await;
+    let (status, created) = s.propose(&alice, "host-merge").await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].clone();
+    let number = s.view(&id).await["host"]["number"]
+        .as_u64()
+        .expect("number");
+    let head = created["commit"].as_str().expect("commit").to_owned();
+    let client = reqwest::Client::new();
+    let api = s.host.api_url(flavour);
+    let req = match flavour {
+        Flavour::GitHub => client
+            .put(format!("{api}/repos/{REPO}/pulls/{number}/merge"))
+            .bearer_auth(&s.bob_token)
+            .json(&json!({"sha": head, "merge_method": "merge"})),
+        Flavour::GitLab => client
+            .put(format!(
+                "{api}/projects/{}/merge_requests/{number}/merge",
+                REPO.replace('/', "%2F")
+            ))
+            .header("private-token", &s.bob_token)
+            .json(&json!({"sha": head})),
+        Flavour::Gitea => client
+            .post(format!("{api}/repos/{REPO}/pulls/{number}/merge"))
+            .header("authorization", format!("token {}", s.bob_token))
+            .json(&json!({"Do": "merge", "head_commit_id": head})),
+    };
+    let resp = req.send().await.expect("merge in host");
+    assert!(
+        resp.status().is_success(),
+        "{}",
+        resp.text().await.unwrap_or_default()
+    );
+    let app = &s.app;
+    wait_for("the merge from the host", Duration::from_secs(2), || {
+        let url = format!("/api/v1/changes/{id}");
+        async move { app.json(&url).await.1["state"] == "merged" }
+    })
+    .await;
+    let view = s.view(&id).await;
+    assert_eq!(view["host"]["state"], "merged", "{view}");
+    assert_eq!(
+        view["merge_commit"].as_str(),
+        Some(s.host.branches(REPO)["main"].as_str())
+    );
+    wait_for(
+        "the index at the merged commit",
+        Duration::from_secs(2),
+        || async move {
+            app.json("/api/v1/resources/ApiDefinition/payments/payments-api")
+                .await
+                .1["summary"]["target"]
+                == "http://payments-v2.payments.svc:8080"
+        },
+    )
+    .await;
+    s.app.stop().await;
+}
+
+#[tokio::test]
+async fn github_merge_in_the_host_reaches_the_change() {
+    merged_in_host(Flavour::GitHub).await;
+}
+
+#[tokio::test]
+async fn gitlab_merge_in_the_host_reaches_the_change() {
+    merged_in_host(Flavour::GitLab).await;
+}
+
+#[tokio::test]
+async fn gitea_merge_in_the_host_reaches_the_change() {
+    merged_in_host(Flavour::Gitea).await;
+}
+
+/// GitHub App authentication: Tollgate signs a JWT with the App's key, buys an installation
+/// token from the host, and the App's bot makes the commit (the person is a co-author).
+#[tokio::test]
+async fn github_app_authentication_proposes_as_the_app() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let host = GitHost::start(&dir.path().join("host"))
+        .await
+        .expect("emulator");
+    let files = demo_files();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    host.create_repo(REPO, &refs).expect("repo");
+    let key = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src/hosts/github/testdata/app-key.pem");
+    let pem = std::fs::read_to_string(&key).expect("key");
+    host.register_github_app(4242, 77, "tollgate-app", &pem, 3600)
+        .expect("app");
+    let api_url = host.api_url(Flavour::GitHub);
+    let app = TestApp::start(
+        |c| {
+            c.host.kind = HostKind::Github;
+            c.host.api_url = api_url;
+            c.host.repo = REPO.into();
+            c.host.app_id = "4242".into();
+            c.host.installation_id = "77".into();
+            c.host.private_key_file = key.clone();
+            c.host.webhook_secret = SECRET.into();
+            c.host.poll_interval_secs = 60;
+        },
+        false,
+    )
+    .await;
+    let alice = app.login("alice").await;
+    let (status, created) = app
+        .call(
+            "POST",
+            "/api/v1/changes",
+            Some(&alice),
+            Some(one_field_change()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let branch = created["branch"].as_str().expect("branch");
+    let commit = &host.commits(REPO, branch)[0];
+    assert_eq!(commit.author_name, "tollgate-app[bot]", "{commit:?}");
+    assert!(
+        commit.message.contains("Co-authored-by: alice"),
+        "{}",
+        commit.message
+    );
+    let pulls = host.open_pulls(REPO);
+    assert_eq!(pulls.len(), 1);
+    assert_eq!(pulls[0].author, "tollgate-app[bot]");
+    app.stop().await;
+}
+
+/// A wrong token or repo stops the start with the host's reason, instead of failing later.
+#[tokio::test]
+async fn the_start_checks_the_token_and_the_repo() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let host = GitHost::start(&dir.path().join("host"))
+        .await
+        .expect("emulator");
+    host.create_repo(REPO, &[("README.md", "config\n")])
+        .expect("repo");
+    let token = host.add_user("tollgate-bot");
+    for (flavour, repo, token, expect) in [
+        (Flavour::GitHub, REPO, "wrong-token", "token"),
+        (
+            Flavour::GitLab,
+            "acme/missing",
+            token.as_str(),
+            "acme/missing",
+        ),
+        (Flavour::Gitea, REPO, "wrong-token", "token"),
+    ] {
+        let mut config =
+            tollgate::config::Config::demo(dir.path().join(flavour.prefix().replace('/', "-")));
+        config.server.bind = "127.0.0.1:0".parse().expect("addr");
+        config.host.kind = kind(flavour);
+        config.host.api_url = host.api_url(flavour);
+        config.host.repo = repo.into();
+        config.host.token = token.into();
+        let Err(e) = tollgate::serve::start(config).await else {
+            panic!("{flavour:?} started with a bad host configuration");
+        };
+        let message = format!("{e:#}");
+        assert!(
+            message.contains(expect) && !message.contains("wrong-token"),
+            "{flavour:?}: {message}"
+        );
+    }
+}
