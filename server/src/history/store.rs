@@ -16,7 +16,6 @@ pub struct State {
 /// A `history_entries` row.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EntryRow {
-    pub seq: i64,
     pub commit_id: String,
     pub action: String,
     pub path: String,
@@ -32,7 +31,7 @@ pub struct EntryRow {
     pub fields: String,
 }
 
-const ENTRY_COLUMNS: &str = "seq, commit_id, action, path, moved_from, committed_at, author, author_email, committer, committer_email, title, pull_request, change_url, fields";
+const ENTRY_COLUMNS: &str = "commit_id, action, path, moved_from, committed_at, author, author_email, committer, committer_email, title, pull_request, change_url, fields";
 
 #[derive(sqlx::FromRow)]
 struct Seq {
