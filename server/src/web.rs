@@ -40,6 +40,22 @@ impl FromRef<AppState> for LeptosOptions {
 struct PageBackend(Arc<App>);
 
 impl frontend::Backend for PageBackend {
+    fn history(
+        &self,
+        kind: String,
+        namespace: String,
+        name: String,
+        page: usize,
+    ) -> frontend::BoxFuture<Result<frontend::api::history::HistoryPage, frontend::api::ApiError>>
+    {
+        let app = Arc::clone(&self.0);
+        Box::pin(async move {
+            app.history
+                .page(&kind, &namespace, &name, Some(page), None)
+                .await
+                .map_err(Into::into)
+        })
+    }
     fn list(
         &self,
         query: &frontend::api::ResourceQuery,

@@ -175,6 +175,15 @@ async fn history_follows_the_document_not_the_file() {
         .json("/api/v1/resources/ApiDefinition/shop/nope/history")
         .await;
     assert_eq!(status, 404);
+
+    // The History section of the API's and the policy's pages, rendered on the server.
+    let (status, html) = app.html("/apis/shop/cart").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"history\""), "{html}");
+    assert!(html.contains("Bring cart back") && html.contains("Restore this version"));
+    assert!(html.contains("spec.proxy.target_url") && html.contains("#7"));
+    let (_, html) = app.html("/policies/shop/gold").await;
+    assert!(html.contains("Add cart, orders and gold"));
     app.stop().await;
 }
 
