@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod history;
+
 /// An error as the API returns it: a stable snake_case `code` and a message safe to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -52,6 +52,25 @@ pub fn create_change(req: &CreateChangeRequest) -> Write<CreatedChange> {
     Write::post("/api/v1/changes".into(), req)
 }
 
+/// `POST /api/v1/resources/{kind}/{ns}/{name}/restore`: a change request back to a version.
+pub fn restore(
+    kind: &str,
+    namespace: &str,
+    name: &str,
+    req: &crate::api::history::RestoreRequest,
+) -> Write<crate::api::history::RestoreResult> {
+    use crate::data::encode;
+    Write::post(
+        format!(
+            "/api/v1/resources/{}/{}/{}/restore",
+            encode(kind),
+            encode(namespace),
+            encode(name)
+        ),
+        req,
+    )
+}
+
 /// `POST /api/v1/changes/preview`: the diff and validation, nothing written.
 pub fn preview_change(req: &CreateChangeRequest) -> Write<ChangeView> {
     Write::post("/api/v1/changes/preview".into(), req)

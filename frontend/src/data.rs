@@ -180,6 +180,28 @@ pub async fn resource_changes(
     }
 }
 
+pub async fn history(
+    kind: String,
+    namespace: String,
+    name: String,
+    page: usize,
+) -> Result<crate::api::history::HistoryPage, ApiError> {
+    #[cfg(feature = "ssr")]
+    {
+        backend()?.0.history(kind, namespace, name, page).await
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        get_json(&format!(
+            "/api/v1/resources/{}/{}/{}/history?page={page}",
+            encode(&kind),
+            encode(&namespace),
+            encode(&name)
+        ))
+        .await
+    }
+}
+
 pub async fn sync_status(
     query: crate::api::StatusQuery,
 ) -> Result<crate::api::StatusReport, ApiError> {

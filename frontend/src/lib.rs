@@ -50,6 +50,17 @@ pub trait Backend: Send + Sync {
         namespace: String,
         name: String,
     ) -> BoxFuture<Result<Vec<api::ChangeSummary>, api::ApiError>>;
+    /// A page of a resource's history, newest first.
+    fn history(
+        &self,
+        kind: String,
+        namespace: String,
+        name: String,
+        page: usize,
+    ) -> BoxFuture<Result<api::history::HistoryPage, api::ApiError>> {
+        let _ = (kind, namespace, name, page);
+        Box::pin(async { Err(api::ApiError::new("not_found", "no history here")) })
+    }
 }
 
 /// A boxed future the backend returns for database-backed data.

@@ -8,6 +8,7 @@ mod changes;
 mod delete_grants;
 mod draft;
 mod form;
+mod history;
 mod login;
 mod oas_edit;
 mod policies;

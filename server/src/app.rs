@@ -17,6 +17,8 @@ pub struct App {
     pub catalog: Arc<Catalog>,
     pub changes: ChangeService,
     pub status: Arc<crate::status::StatusService>,
+    /// The history index of the branch (resource history, versions, restore).
+    pub history: Arc<crate::history::HistoryService>,
     /// Set when the server stops, so long-lived responses (event streams) end.
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// Background work (indexing, session clean-up); ends with [`App::stop`].
@@ -92,6 +94,13 @@ impl App {
                 config.server.public_url.clone(),
             )),
         };
+        let history = Arc::new(crate::history::HistoryService::new(
+            db.clone(),
+            repo.clone(),
+            config.repo.branch.clone(),
+            options.clone(),
+            crate::history::HostLinks::from_config(&config),
+        ));
         let changes = ChangeService::new(
             db.clone(),
             repo,
@@ -133,6 +142,7 @@ impl App {
             catalog,
             changes,
             status,
+            history,
             stopping: tokio::sync::watch::channel(false).0,
             workers: crate::tasks::Tasks::default(),
         }))
@@ -166,6 +176,10 @@ impl App {
             self.workers
                 .spawn(async move { app.changes.follow(every).await });
         }
+        let history = Arc::clone(&self.history);
+        let every = Duration::from_secs(self.config.repo.poll_interval_secs);
+        self.workers
+            .spawn(async move { crate::history::run(history, every).await });
         let sessions = self.db.session_store();
         self.workers.spawn(async move {
             loop {

@@ -15,6 +15,7 @@ pub mod clusters;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod history;
 pub mod hosts;
 pub mod markdown;
 pub mod repo;

@@ -6,6 +6,7 @@ pub mod assets;
 mod changes;
 mod error;
 mod guard;
+mod history;
 mod openapi;
 pub mod session;
 mod status;
@@ -39,6 +40,22 @@ impl FromRef<AppState> for LeptosOptions {
 struct PageBackend(Arc<App>);
 
 impl frontend::Backend for PageBackend {
+    fn history(
+        &self,
+        kind: String,
+        namespace: String,
+        name: String,
+        page: usize,
+    ) -> frontend::BoxFuture<Result<frontend::api::history::HistoryPage, frontend::api::ApiError>>
+    {
+        let app = Arc::clone(&self.0);
+        Box::pin(async move {
+            app.history
+                .page(&kind, &namespace, &name, Some(page), None)
+                .await
+                .map_err(Into::into)
+        })
+    }
     fn list(
         &self,
         query: &frontend::api::ResourceQuery,
@@ -209,6 +226,19 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
             "/api/v1/changes/{id}/comments",
             post(changes::comment_change),
         )
+        .route(
+            "/api/v1/resources/{kind}/{namespace}/{name}/history",
+            get(history::get_history),
+        )
+        .route(
+            "/api/v1/resources/{kind}/{namespace}/{name}/at/{commit}",
+            get(history::get_resource_at),
+        )
+        .route(
+            "/api/v1/resources/{kind}/{namespace}/{name}/restore",
+            post(history::restore),
+        )
+        .route("/api/v1/history/status", get(history::get_history_status))
         .route("/api/v1/{*rest}", any(api::not_found))
         .route("/api/{*rest}", any(api::not_found))
         .merge(auth)

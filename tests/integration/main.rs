@@ -12,6 +12,7 @@ mod edits;
 mod emulator;
 mod forms;
 mod grants;
+mod history;
 mod hosts;
 mod http;
 mod index;

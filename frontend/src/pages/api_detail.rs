@@ -262,6 +262,7 @@ fn Detail(kind: &'static str) -> impl IntoView {
                         </section>
                     </div>
                     <YamlBlock yaml=d.yaml.clone() path=d.summary.path.clone() line=d.summary.line/>
+                    <super::history::ResourceHistory kind=d.summary.kind.clone() namespace=d.summary.namespace.clone() name=d.summary.name.clone()/>
                 }.into_any(),
             })}
         </Transition>

@@ -29,7 +29,11 @@ use utoipa::OpenApi;
         super::changes::resource_changes,
         super::changes::post_hook,
         super::status::get_status,
-        super::status::adopt_drift
+        super::status::adopt_drift,
+        super::history::get_history,
+        super::history::get_resource_at,
+        super::history::restore,
+        super::history::get_history_status
     ),
     components(schemas(
         frontend::api::ApiError,
@@ -56,7 +60,11 @@ use utoipa::OpenApi;
         frontend::api::HostHealth,
         frontend::api::HostRequest,
         frontend::api::HostReview,
-        frontend::api::HostCheck
+        frontend::api::HostCheck,
+        frontend::api::history::FieldChange,
+        frontend::api::history::HistoryEntry,
+        frontend::api::history::PullRequestRef,
+        frontend::api::history::RestoreWarning
     ))
 )]
 pub struct ApiDoc;

@@ -1,0 +1,172 @@
+//! The *History* tab of an API or policy page: the commits that changed the resource, newest
+//! first, each with its author, change request, field diff, and *Restore this version*.
+
+use crate::api::history::{FieldChange, HistoryEntry, RestoreRequest, RestoreResult};
+use crate::client::{self, Action};
+use crate::data::{self, encode};
+use crate::ui::ErrorBox;
+use leptos::prelude::*;
+
+fn show(value: &Option<serde_json::Value>) -> String {
+    match value {
+        None => "(absent)".into(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+    }
+}
+
+#[component]
+fn FieldTable(fields: Vec<FieldChange>) -> impl IntoView {
+    view! {
+        <table class="list fields-diff">
+            <thead><tr><th scope="col">"Field"</th><th scope="col">"From"</th><th scope="col">"To"</th></tr></thead>
+            <tbody>
+                {fields.into_iter().map(|f| view! {
+                    <tr>
+                        <td><code>{f.path.clone()}</code></td>
+                        <td class="removed"><code>{show(&f.from)}</code></td>
+                        <td class="added"><code>{show(&f.to)}</code></td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn Entry(kind: String, namespace: String, name: String, entry: HistoryEntry) -> impl IntoView {
+    let short: String = entry.commit.chars().take(10).collect();
+    let version_href = format!(
+        "/api/v1/resources/{}/{}/{}/at/{}",
+        encode(&kind),
+        encode(&namespace),
+        encode(&name),
+        entry.commit
+    );
+    let commit_href = entry.commit_url.clone().unwrap_or(version_href.clone());
+    let pull = entry.pull_request.clone().map(|p| {
+        let label = if p.number.is_empty() {
+            p.change_id
+                .map(|id| format!("change {id}"))
+                .unwrap_or_default()
+        } else {
+            p.number.clone()
+        };
+        let href = p
+            .url
+            .clone()
+            .or(p.change_id.map(|id| format!("/changes/{id}")))
+            .or(p.change_url.clone());
+        view! { " · " <a class="pull" href=href>{label}</a> }
+    });
+    let action = Action::new();
+    let answer: RwSignal<Option<Result<RestoreResult, crate::api::ApiError>>> = RwSignal::new(None);
+    let deleted = entry.action == "deleted";
+    let restore = {
+        let (kind, namespace, name, commit) = (
+            kind.clone(),
+            namespace.clone(),
+            name.clone(),
+            entry.commit.clone(),
+        );
+        move |fields: Option<Vec<String>>| {
+            let write = client::restore(
+                &kind,
+                &namespace,
+                &name,
+                &RestoreRequest {
+                    commit: commit.clone(),
+                    fields,
+                },
+            );
+            action.run(write, move |result| answer.set(Some(result)));
+        }
+    };
+    let restore_all = restore.clone();
+    view! {
+        <li class=format!("history-entry action-{}", entry.action)>
+            <div class="entry-head">
+                <span class=format!("badge action-{}", entry.action)>{entry.action.clone()}</span>
+                " " <strong>{entry.title.clone()}</strong>
+            </div>
+            <div class="sub">
+                <a class="commit" href=commit_href><code>{short}</code></a>
+                " · " {entry.author.clone()}
+                {(entry.committer != entry.author).then(|| format!(" (committed by {})", entry.committer))}
+                " · " <time datetime=entry.date.clone()>{entry.date.clone()}</time>
+                {pull}
+                " · " <code>{entry.path.clone()}</code>
+                {entry.moved_from.clone().map(|from| view! { " (moved from " <code>{from}</code> ")" })}
+            </div>
+            <details>
+                <summary>{format!("{} field(s) changed", entry.fields.len())}</summary>
+                <FieldTable fields=entry.fields.clone()/>
+            </details>
+            {(!deleted).then(|| view! {
+                <button type="button" class="restore" disabled=move || action.busy()
+                    on:click=move |_| restore_all(None)>"Restore this version"</button>
+            })}
+            {move || answer.get().map(|result| match result {
+                Err(error) => view! { <ErrorBox error/> }.into_any(),
+                Ok(r) => match r.created {
+                    Some(created) => view! {
+                        <p class="ok">"Change request prepared: " <a href=format!("/changes/{}", created.id)>{format!("change {}", created.id)}</a></p>
+                    }.into_any(),
+                    None => {
+                        let confirm = restore.clone();
+                        let all: Vec<String> = r.fields.iter().map(|f| f.path.clone()).collect();
+                        view! {
+                            <div class="warning" role="alert">
+                                <p>"A later commit also changed these fields; restoring them would undo it too:"</p>
+                                <ul>
+                                    {r.warnings.iter().map(|w| view! {
+                                        <li><code>{w.path.clone()}</code> " — "
+                                            {w.commits.iter().map(|c| format!("{} ({})", c.title, c.author)).collect::<Vec<_>>().join(", ")}</li>
+                                    }).collect_view()}
+                                </ul>
+                                <button type="button" on:click=move |_| confirm(Some(all.clone()))>"Restore them too"</button>
+                            </div>
+                        }.into_any()
+                    }
+                },
+            })}
+        </li>
+    }
+}
+
+/// The history section of a resource page.
+#[component]
+pub fn ResourceHistory(kind: String, namespace: String, name: String) -> impl IntoView {
+    let page = RwSignal::new(1usize);
+    let (k, ns, n) = (kind.clone(), namespace.clone(), name.clone());
+    let history = Resource::new(
+        move || page.get(),
+        move |p| data::history(k.clone(), ns.clone(), n.clone(), p),
+    );
+    view! {
+        <section id="history" aria-labelledby="history-title">
+            <h2 id="history-title">"History"</h2>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || history.get().map(|result| match result {
+                    Err(error) => view! { <ErrorBox error/> }.into_any(),
+                    Ok(h) => {
+                        let more = h.page * h.per_page < h.total;
+                        let (kind, namespace, name) = (kind.clone(), namespace.clone(), name.clone());
+                        view! {
+                            <p class="sub">{format!("{} commits changed it", h.total)}</p>
+                            <ol class="history">
+                                {h.items.into_iter().map(|entry| view! {
+                                    <Entry kind=kind.clone() namespace=namespace.clone() name=name.clone() entry/>
+                                }).collect_view()}
+                            </ol>
+                            <nav class="pager">
+                                {(h.page > 1).then(|| view! { <button type="button" on:click=move |_| page.update(|p| *p -= 1)>"Newer"</button> })}
+                                {more.then(|| view! { <button type="button" on:click=move |_| page.update(|p| *p += 1)>"Older"</button> })}
+                            </nav>
+                        }.into_any()
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
