@@ -135,7 +135,7 @@ fn project_routes(
                 return msg(405, "405 Method Not Allowed");
             }
             let _ = repo.git.delete_ref(&format!("refs/heads/{br}"), &old);
-            ops::sync_refs(st, name, &login, ev);
+            ops::sync_refs_keeping_pulls(st, name, &login, ev);
             Resp::empty(204)
         }
         ("POST", ["repository", "commits"]) => create_commit(st, caller, name, body, ev),

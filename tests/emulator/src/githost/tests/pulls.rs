@@ -577,3 +577,69 @@ async fn statuses_close_and_rebase_merge() {
         Some("name: petstore\nport: 1\n")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_head_branch_closes_the_pull_on_github_and_gitea_but_not_gitlab() {
+    let f = fixture().await;
+    f.github_branch("tollgate/1-a", "name: petstore\nport: 1\n")
+        .await;
+    f.github_branch("tollgate/2-b", "name: petstore\nport: 2\n")
+        .await;
+    for head in ["tollgate/1-a", "tollgate/2-b"] {
+        let r = f
+            .call(
+                Flavour::GitHub,
+                &f.alice,
+                "POST",
+                "/repos/acme/config/pulls",
+                Some(json!({"title": "T", "head": head, "base": "main"})),
+            )
+            .await;
+        assert_eq!(r.status, 201);
+    }
+    let gt = f
+        .call(
+            Flavour::Gitea,
+            &f.alice,
+            "DELETE",
+            "/repos/acme/config/branches/tollgate/1-a",
+            None,
+        )
+        .await;
+    assert_eq!(gt.status, 204);
+    let pr = f
+        .call(
+            Flavour::Gitea,
+            &f.alice,
+            "GET",
+            "/repos/acme/config/pulls/1",
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(
+        (pr["state"].clone(), pr["merged"].clone()),
+        (json!("closed"), json!(false))
+    );
+    let gl = f
+        .call(
+            Flavour::GitLab,
+            &f.alice,
+            "DELETE",
+            &format!("/projects/{GL}/repository/branches/tollgate%2F2-b"),
+            None,
+        )
+        .await;
+    assert_eq!(gl.status, 204);
+    let mr = f
+        .call(
+            Flavour::GitLab,
+            &f.alice,
+            "GET",
+            &format!("/projects/{GL}/merge_requests/2"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(mr["state"], "opened");
+}

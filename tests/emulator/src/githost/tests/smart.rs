@@ -174,9 +174,7 @@ async fn a_chunked_push_lands_and_sends_push_and_synchronize() {
     let head = f.host.branches(REPO)["tollgate/1-a"].clone();
     assert_eq!(f.host.pulls(REPO)[0].head_sha, head);
     let host = &f.host;
-    assert!(tokio::task::block_in_place(
-        || host.wait_deliveries(Duration::from_secs(5))
-    ));
+    assert!(host.deliveries_settled(Duration::from_secs(5)).await);
     let actions: Vec<String> = got
         .lock()
         .unwrap()
