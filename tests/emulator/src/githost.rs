@@ -433,9 +433,17 @@ impl GitHost {
         self.host.outbox.deliveries()
     }
 
-    /// Waits (blocking) until every queued delivery was attempted.
+    /// Waits (blocking the thread) until every queued delivery was attempted; `false` on timeout.
     pub fn wait_deliveries(&self, timeout: Duration) -> bool {
         self.host.outbox.wait_idle(timeout)
+    }
+
+    /// [`Self::wait_deliveries`] for async tests.
+    pub async fn deliveries_settled(&self, timeout: Duration) -> bool {
+        let outbox = Arc::clone(&self.host.outbox);
+        tokio::task::spawn_blocking(move || outbox.wait_idle(timeout))
+            .await
+            .unwrap_or(false)
     }
 
     /// Stops serving.

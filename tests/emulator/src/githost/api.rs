@@ -6,6 +6,7 @@ pub mod github;
 pub mod github_app;
 pub mod github_pulls;
 pub mod gitlab;
+pub mod gitlab_mrs;
 
 use super::Host;
 use super::hooks::Event;

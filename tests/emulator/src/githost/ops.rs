@@ -84,8 +84,29 @@ pub fn tree_with(
 
 /// Compares the branches with the ones last seen and sends push events for moves (and
 /// `synchronize` for open pulls whose head moved). Called after every write, including a
-/// `git push` over smart HTTP.
+/// `git push` over smart HTTP. A deleted branch closes the open pulls from or into it, as
+/// GitHub and Gitea do (`CloseBranchPulls`); see [`sync_refs_keeping_pulls`] for GitLab.
 pub fn sync_refs(st: &mut State, repo_name: &str, pusher: &str, events: &mut Vec<Event>) {
+    sync(st, repo_name, pusher, true, events);
+}
+
+/// As [`sync_refs`], but a deleted branch leaves its merge requests open (GitLab).
+pub fn sync_refs_keeping_pulls(
+    st: &mut State,
+    repo_name: &str,
+    pusher: &str,
+    events: &mut Vec<Event>,
+) {
+    sync(st, repo_name, pusher, false, events);
+}
+
+fn sync(
+    st: &mut State,
+    repo_name: &str,
+    pusher: &str,
+    close_on_delete: bool,
+    events: &mut Vec<Event>,
+) {
     let Some(repo) = st.repos.get_mut(repo_name) else {
         return;
     };
@@ -129,6 +150,17 @@ pub fn sync_refs(st: &mut State, repo_name: &str, pusher: &str, events: &mut Vec
             if pull.base == branch && after != ZERO {
                 pull.base_sha = after.clone();
                 pull.unknown_reads = unknown;
+            }
+            if after == ZERO && close_on_delete && (pull.head == branch || pull.base == branch) {
+                pull.open = false;
+                pull.updated_at = now();
+                pull.closed_at = Some(now());
+                events.push(Event::Pull {
+                    repo: repo_name.to_owned(),
+                    number: pull.number,
+                    action: PullAction::Closed,
+                    actor: pusher.to_owned(),
+                });
             }
         }
     }
