@@ -55,11 +55,6 @@ async fn run(flavour: Flavour, kind: HostKind) {
     config.host.poll_interval_secs = 600;
     let running = tollgate::serve::start(config).await.unwrap();
     let base = format!("http://{}", running.addr);
-    host.set_webhook(
-        flavour,
-        &format!("{base}/api/v1/hooks/{}", kind.as_str()),
-        SECRET,
-    );
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -113,6 +108,13 @@ async fn run(flavour: Flavour, kind: HostKind) {
             .collect::<Vec<_>>()
     );
 
+    // Webhooks from here on: the call counts above are the proposals' own, without the reads
+    // that the hosts' "opened" deliveries trigger.
+    host.set_webhook(
+        flavour,
+        &format!("{base}/api/v1/hooks/{}", kind.as_str()),
+        SECRET,
+    );
     // Webhook → change view: bob approves in the host; poll the view until it shows him.
     let mut webhook = Vec::new();
     let api = host.api_url(flavour);
@@ -125,7 +127,9 @@ async fn run(flavour: Flavour, kind: HostKind) {
             .json()
             .await
             .unwrap();
-        let number = view["host"]["number"].as_u64().unwrap();
+        let number = view["host"]["number"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("change {id} has no host request: {view}"));
         let req = match flavour {
             Flavour::GitHub => client
                 .post(format!("{api}/repos/{REPO}/pulls/{number}/reviews"))
@@ -173,6 +177,12 @@ async fn run(flavour: Flavour, kind: HostKind) {
 }
 
 fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

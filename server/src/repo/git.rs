@@ -44,8 +44,17 @@ impl std::fmt::Debug for ConfigRepo {
 
 impl ConfigRepo {
     pub fn open(path: &Path) -> Result<Self, RepoError> {
-        let repo = gix::ThreadSafeRepository::open_opts(path, gix::open::Options::isolated())
-            .map_err(|e| RepoError::Open {
+        // A mirror gains a pack with every fetch that brings something; this handle lives as
+        // long as the server, so it must have room for the packs written after it opened
+        // (gix's default is the packs on disk now, plus 10%, at least 32).
+        let options = gix::open::Options::isolated().object_store_slots(
+            gix::odb::store::init::Slots::AsNeededByDiskState {
+                multiplier: 2.0,
+                minimum: 4096,
+            },
+        );
+        let repo =
+            gix::ThreadSafeRepository::open_opts(path, options).map_err(|e| RepoError::Open {
                 path: path.to_owned(),
                 message: e.to_string(),
             })?;
