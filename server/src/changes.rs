@@ -545,6 +545,7 @@ impl ChangeService {
             error: None,
             adoption: None,
             edits: Vec::new(),
+            owners: Vec::new(),
         })
     }
 
@@ -687,6 +688,7 @@ impl ChangeService {
             error: row.error,
             adoption,
             edits,
+            owners: Vec::new(),
         })
     }
 

@@ -25,6 +25,8 @@ pub struct Config {
     pub environments: std::collections::BTreeMap<String, EnvironmentConfig>,
     /// The clusters whose live state is compared with Git.
     pub clusters: Vec<ClusterConfig>,
+    /// Which groups own which namespaces (`[[ownership]]`).
+    pub ownership: Vec<OwnershipConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -264,12 +266,72 @@ fn secret_value(key: &str, inline: &str, file: &Path) -> Result<String, ConfigEr
 pub struct AuthConfig {
     /// Sign in by picking a name, with no password. For demos only.
     pub demo: bool,
-    /// Names offered on the demo sign-in page (any name is accepted).
-    pub demo_users: Vec<String>,
+    /// People offered on the demo sign-in page: a plain name signs in as an approver with no
+    /// groups (as does any other name typed in); a table sets the role and groups.
+    pub demo_users: Vec<DemoUser>,
+    /// What visitors who are not signed in may do: `none` or `viewer` (e.g. wall screens).
+    pub anonymous: Anonymous,
+    /// The role of a signed-in user in no group of `roles`.
+    pub default_role: crate::auth::Role,
+    /// Groups → roles; a user gets the highest role of their groups.
+    pub roles: Vec<RoleMapping>,
     /// Mark the session cookie `Secure` (serve over HTTPS).
     pub secure_cookies: bool,
     /// Session lifetime without activity, in hours.
     pub session_hours: u32,
+    /// Sessions end this many hours after sign-in, active or not.
+    pub session_max_hours: u32,
+}
+
+/// An entry of `auth.demo_users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DemoUser {
+    /// A name: an approver with no groups.
+    Name(String),
+    Entry {
+        name: String,
+        #[serde(default = "approver")]
+        role: crate::auth::Role,
+        #[serde(default)]
+        groups: Vec<String>,
+    },
+}
+
+fn approver() -> crate::auth::Role {
+    crate::auth::Role::Approver
+}
+
+impl DemoUser {
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Name(name) | Self::Entry { name, .. } => name,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Anonymous {
+    #[default]
+    None,
+    Viewer,
+}
+
+/// `[[auth.roles]]`: members of `group` get `role`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleMapping {
+    pub group: String,
+    pub role: crate::auth::Role,
+}
+
+/// `[[ownership]]`: namespaces (globs, `*` any run of characters) owned by groups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnershipConfig {
+    pub namespaces: Vec<String>,
+    pub groups: Vec<String>,
 }
 
 impl Default for Config {
@@ -313,13 +375,39 @@ impl Default for Config {
             },
             auth: AuthConfig {
                 demo: false,
-                demo_users: vec!["alice".into(), "bob".into(), "carol".into()],
+                demo_users: vec![
+                    DemoUser::Entry {
+                        name: "alice".into(),
+                        role: crate::auth::Role::Editor,
+                        groups: vec!["team-payments".into()],
+                    },
+                    DemoUser::Entry {
+                        name: "bob".into(),
+                        role: crate::auth::Role::Approver,
+                        groups: vec!["team-payments".into()],
+                    },
+                    DemoUser::Entry {
+                        name: "carol".into(),
+                        role: crate::auth::Role::Viewer,
+                        groups: Vec::new(),
+                    },
+                    DemoUser::Entry {
+                        name: "dana".into(),
+                        role: crate::auth::Role::Admin,
+                        groups: vec!["platform-team".into()],
+                    },
+                ],
+                anonymous: Anonymous::None,
+                default_role: crate::auth::Role::Viewer,
+                roles: Vec::new(),
                 secure_cookies: false,
                 session_hours: 24 * 7,
+                session_max_hours: 24 * 30,
             },
             validation: ValidationConfig::default(),
             environments: std::collections::BTreeMap::new(),
             clusters: Vec::new(),
+            ownership: Vec::new(),
             changes: ChangesConfig {
                 approvals_required: 1,
                 api_path: "apis/{namespace}/{name}.yaml".into(),
@@ -333,7 +421,7 @@ impl Default for Config {
 /// A configuration that cannot be used, with the key at fault.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
-pub struct ConfigError(String);
+pub struct ConfigError(pub String);
 
 impl Config {
     /// Loads `base` (the defaults, or the demo's defaults), then `file`, then the environment.
@@ -459,6 +547,7 @@ impl Config {
                 "host.poll_interval_secs must be at least 1".into(),
             ));
         }
+        crate::auth::check_config(&self)?;
         if self.database.max_connections == 0 {
             return Err(ConfigError(
                 "database.max_connections must be at least 1".into(),
@@ -474,6 +563,13 @@ impl Config {
             ..Self::default()
         };
         config.auth.demo = true;
+        // The demo's people: alice (editor) and bob (approver) are the payments team, carol
+        // reads; visitors may look around before signing in.
+        config.auth.anonymous = Anonymous::Viewer;
+        config.ownership = vec![OwnershipConfig {
+            namespaces: vec!["payments".into(), "payments-*".into()],
+            groups: vec!["team-payments".into()],
+        }];
         config
     }
 }

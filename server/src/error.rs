@@ -18,6 +18,7 @@ pub enum Code {
     // Who is asking.
     Unauthenticated,
     Forbidden,
+    NotOwner,
     SelfApproval,
     // What it asks for.
     NotFound,
@@ -67,6 +68,7 @@ impl Code {
             Self::UnknownKind => "unknown_kind",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
+            Self::NotOwner => "not_owner",
             Self::SelfApproval => "self_approval",
             Self::NotFound => "not_found",
             Self::NotOpen => "not_open",
@@ -113,7 +115,7 @@ impl Code {
             | Self::InvalidUser
             | Self::UnknownKind => S::BAD_REQUEST,
             Self::Unauthenticated => S::UNAUTHORIZED,
-            Self::Forbidden | Self::SelfApproval => S::FORBIDDEN,
+            Self::Forbidden | Self::NotOwner | Self::SelfApproval => S::FORBIDDEN,
             Self::NotFound => S::NOT_FOUND,
             Self::NotOpen
             | Self::NotDraft
@@ -223,6 +225,7 @@ mod tests {
             Code::UnknownKind,
             Code::Unauthenticated,
             Code::Forbidden,
+            Code::NotOwner,
             Code::SelfApproval,
             Code::NotFound,
             Code::NotOpen,

@@ -250,11 +250,8 @@ pub trait Host: Send + Sync + 'static {
     /// Publishes `p` as one commit on `p.branch`. With `replace: None` the branch must not
     /// exist (else [`HostErrorKind::BranchExists`]); with `Some(head)` the branch is moved from
     /// `head` to the new commit (a regenerated change; only `tollgate/` branches).
-    async fn publish(
-        &self,
-        p: &Publication,
-        replace: Option<&str>,
-    ) -> Result<Published, HostError>;
+    async fn publish(&self, p: &Publication, replace: Option<&str>)
+    -> Result<Published, HostError>;
 
     /// The change request for `p.branch`: found (open, closed or merged) when one exists,
     /// opened otherwise.

@@ -1,6 +1,7 @@
 //! HTTP: the REST API, the server-rendered pages, sign-in, static assets, health.
 //! Handlers stay thin: extract, call one service function, map the result.
 
+pub mod access;
 mod api;
 pub mod assets;
 mod changes;
@@ -99,7 +100,11 @@ impl frontend::Backend for PageBackend {
         id: i64,
     ) -> frontend::BoxFuture<Result<frontend::api::ChangeView, frontend::api::ApiError>> {
         let app = Arc::clone(&self.0);
-        Box::pin(async move { app.changes.view(id).await.map_err(Into::into) })
+        Box::pin(async move {
+            let mut view = app.changes.view(id).await?;
+            crate::auth::guard::annotate(&app, &mut view).await?;
+            Ok(view)
+        })
     }
     fn resource_changes(
         &self,
@@ -118,6 +123,22 @@ impl frontend::Backend for PageBackend {
     }
 }
 
+/// The pages of the app, as routes. Listing them renders the app once, and leptos keeps tasks
+/// from that render alive: done once per process, so a restarted server in the same process
+/// leaves nothing behind.
+fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES
+        .get_or_init(|| generate_route_list(frontend::App))
+        .clone()
+}
+
+/// The paths of every page route, as the router spells them (for the route × role test).
+pub fn page_paths() -> Vec<String> {
+    page_routes().iter().map(|r| r.path().to_owned()).collect()
+}
+
 /// The whole router.
 pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
     let names = assets::AssetNames::current();
@@ -132,13 +153,7 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
         app: Arc::clone(&app),
         leptos: leptos.clone(),
     };
-    // Listing the routes renders the app once, and leptos keeps tasks from that render alive:
-    // do it once per process, so a restarted server in the same process leaves nothing behind.
-    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
-        std::sync::OnceLock::new();
-    let routes = ROUTES
-        .get_or_init(|| generate_route_list(frontend::App))
-        .clone();
+    let routes = page_routes();
     let backend: frontend::BackendRef =
         frontend::BackendRef(Arc::new(PageBackend(Arc::clone(&app))));
 
@@ -233,6 +248,10 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             frontend::shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::authorize,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -94,7 +94,7 @@ try {
 
   // Adopt the drift into Git as a signed-in user: a change request opens.
   await page.goto(`${base}/login`);
-  await page.getByRole('button', { name: 'Continue as alice' }).click();
+  await page.getByRole('button', { name: 'Continue as dana' }).click();
   await page.waitForSelector('.who .user');
   await page.goto(`${base}/status`);
   await page.waitForSelector('body[data-hydrated="true"]');

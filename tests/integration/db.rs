@@ -12,11 +12,15 @@ async fn story(db: &Db) {
     db.ping().await.expect("ping");
 
     assert_eq!(db.user("alice").await.expect("query"), None);
-    db.record_sign_in("alice", "demo").await.expect("sign in");
-    db.record_sign_in("alice", "demo")
+    db.record_sign_in("alice", "demo", &[])
+        .await
+        .expect("sign in");
+    db.record_sign_in("alice", "demo", &[])
         .await
         .expect("sign in again");
-    db.record_sign_in("bob", "demo").await.expect("bob");
+    db.record_sign_in("bob", "demo", &["team-x".to_owned()])
+        .await
+        .expect("bob");
     let alice = db
         .user("alice")
         .await
@@ -33,6 +37,16 @@ async fn story(db: &Db) {
     assert_eq!(
         db.user("bob").await.expect("query").map(|u| u.sign_ins),
         Some(1)
+    );
+    assert_eq!(
+        db.groups_of(&["BOB".into(), "alice".into(), "nobody".into()])
+            .await
+            .expect("groups"),
+        vec![
+            (Some("demo".to_owned()), vec!["team-x".to_owned()]),
+            (Some("demo".to_owned()), vec![]),
+            (None, vec![])
+        ]
     );
 
     let store = db.session_store();

@@ -121,6 +121,21 @@ where
     }
 }
 
+/// For tests about something other than access: alice, bob and carol are admins and no
+/// namespace has owners, so any of them may propose, approve, merge and adopt.
+pub fn everyone_admin(c: &mut Config) {
+    use tollgate::config::DemoUser;
+    c.auth.demo_users = ["alice", "bob", "carol"]
+        .into_iter()
+        .map(|name| DemoUser::Entry {
+            name: name.into(),
+            role: tollgate::auth::Role::Admin,
+            groups: Vec::new(),
+        })
+        .collect();
+    c.ownership.clear();
+}
+
 /// A running server with its own data folder.
 pub struct TestApp {
     pub running: Option<tollgate::serve::Running>,

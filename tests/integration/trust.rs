@@ -39,7 +39,7 @@ async fn raw(
 
 #[tokio::test]
 async fn every_error_is_the_json_error_with_a_request_id_and_nothing_internal() {
-    let app = TestApp::demo().await;
+    let app = TestApp::start(super::support::everyone_admin, true).await;
     let alice = app.login("alice").await;
     let cookie = alice.as_str();
     // (method, path, headers, body, expected status)
@@ -415,6 +415,7 @@ async fn a_checked_out_branch_is_never_moved() {
     let path = repo.path().to_owned();
     let app = TestApp::start(
         move |c| {
+            super::support::everyone_admin(c);
             c.repo.path = path;
             c.changes.approvals_required = 0;
         },

@@ -35,6 +35,24 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     }
 }
 
+/// The signed-in user, or 401 (`unauthenticated`).
+pub struct Signed(pub User);
+
+impl<S: Send + Sync> FromRequestParts<S> for Signed {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match CurrentUser::from_request_parts(parts, state).await?.0 {
+            Some(user) => Ok(Self(user)),
+            None => Err(crate::error::Error::new(
+                crate::error::Code::Unauthenticated,
+                "sign in first",
+            )
+            .into()),
+        }
+    }
+}
+
 /// Middleware: resolves the user once per request and shares it with handlers and pages.
 pub async fn identify(
     State(state): State<AppState>,
@@ -44,18 +62,41 @@ pub async fn identify(
 ) -> Response {
     // A session is only as good as the way it was signed in: turning a method off ends its
     // sessions.
-    let user = CurrentUser(
-        user.0
-            .filter(|u| enabled(&state.app.config.auth, &u.provider)),
-    );
-    let info = frontend::api::SessionInfo {
-        user: user.0.as_ref().map(|u| u.login.clone()),
-        demo_login: state.app.config.auth.demo,
-        demo_users: state.app.config.auth.demo_users.clone(),
-    };
+    let auth = &state.app.config.auth;
+    let user = CurrentUser(user.0.filter(|u| enabled(auth, &u.provider)).map(|mut u| {
+        // Roles follow the configuration as it is now, not as it was at sign-in.
+        u.role = crate::auth::role_of(auth, &u);
+        u
+    }));
+    let info = session_info(&state, &user);
     request.extensions_mut().insert(user);
     request.extensions_mut().insert(info);
     next.run(request).await
+}
+
+/// What `GET /api/v1/session` and the pages get: who is signed in, their role, how to sign in.
+pub fn session_info(state: &AppState, user: &CurrentUser) -> frontend::api::SessionInfo {
+    let auth = &state.app.config.auth;
+    frontend::api::SessionInfo {
+        user: user.0.as_ref().map(|u| u.login.clone()),
+        role: match &user.0 {
+            Some(u) => Some(u.role),
+            None => crate::auth::anonymous_role(auth),
+        },
+        groups: user
+            .0
+            .as_ref()
+            .map(|u| u.groups.clone())
+            .unwrap_or_default(),
+        csrf_token: None,
+        demo_login: auth.demo,
+        demo_users: auth
+            .demo_users
+            .iter()
+            .map(|u| u.name().to_owned())
+            .collect(),
+        providers: Vec::new(),
+    }
 }
 
 /// Starts a session for `user`, with a fresh session id (no fixation).
@@ -68,7 +109,7 @@ pub async fn sign_in(state: &AppState, session: &Session, user: User) -> Result<
     state
         .app
         .db
-        .record_sign_in(&user.login, &user.provider)
+        .record_sign_in(&user.login, &user.provider, &user.groups)
         .await
         .map_err(WebError::from_db)?;
     tracing::info!(user = %user.login, provider = %user.provider, "signed in");
@@ -92,12 +133,15 @@ pub async fn post_demo_sign_in(
 ) -> Result<Response, WebError> {
     // One person, one login: `ALICE` signs in as alice.
     let login = valid_login(&form.user)?.to_ascii_lowercase();
+    let (role, groups) = crate::auth::demo_user(&state.app.config.auth, &login);
     sign_in(
         &state,
         &session,
         User {
             login,
             provider: "demo".into(),
+            groups,
+            role,
         },
     )
     .await?;
