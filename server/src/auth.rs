@@ -4,6 +4,7 @@
 //! and the one access middleware live in `web::session` and `web::access`.
 
 pub mod guard;
+pub mod oidc;
 pub mod ownership;
 
 use crate::config::{Anonymous, AuthConfig, Config, ConfigError, DemoUser};
@@ -30,7 +31,7 @@ pub struct User {
 pub fn enabled(auth: &AuthConfig, provider: &str) -> bool {
     match provider {
         "demo" => auth.demo,
-        _ => false,
+        name => auth.providers.iter().any(|p| p.name == name),
     }
 }
 
@@ -160,6 +161,35 @@ pub fn check_config(config: &Config) -> Result<(), ConfigError> {
                 "ownership[{i}]: needs at least one namespace and one group"
             )));
         }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for p in &config.auth.providers {
+        let ok = !p.name.is_empty()
+            && p.name.len() <= 32
+            && p.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok || p.name == "demo" || p.name == "logout" || !names.insert(p.name.clone()) {
+            return Err(ConfigError(format!(
+                "auth.providers: `{}` must be a unique name of letters, digits, - and _ (not demo or logout)",
+                p.name
+            )));
+        }
+        if p.kind == crate::config::ProviderKind::Oidc
+            && !(p.issuer.starts_with("https://") || p.issuer.starts_with("http://"))
+        {
+            return Err(ConfigError(format!(
+                "auth.providers.{}: issuer must be an http(s) URL",
+                p.name
+            )));
+        }
+        if p.client_id.is_empty() {
+            return Err(ConfigError(format!(
+                "auth.providers.{}: client_id is needed",
+                p.name
+            )));
+        }
+        p.client_secret()?;
     }
     if config.auth.session_hours == 0 || config.auth.session_max_hours == 0 {
         return Err(ConfigError(

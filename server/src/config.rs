@@ -281,6 +281,97 @@ pub struct AuthConfig {
     pub session_hours: u32,
     /// Sessions end this many hours after sign-in, active or not.
     pub session_max_hours: u32,
+    /// Login providers (`[[auth.providers]]`), each a button on the sign-in page.
+    pub providers: Vec<ProviderConfig>,
+}
+
+/// `[[auth.providers]]`: an OpenID provider, or GitHub's OAuth apps. `Debug` hides the secret.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Shown on the button; the callback path is `/auth/<name>/callback`.
+    pub name: String,
+    #[serde(default)]
+    pub kind: ProviderKind,
+    /// OIDC: the issuer URL; discovery is read from `<issuer>/.well-known/openid-configuration`.
+    #[serde(default)]
+    pub issuer: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret: String,
+    #[serde(default)]
+    pub client_secret_file: PathBuf,
+    /// OIDC: `openid` is always asked for. GitHub: e.g. `read:user`, `user:email`, `read:org`.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// OIDC: the claim holding the user's groups, in the ID token or else from userinfo.
+    #[serde(default = "default_groups_claim")]
+    pub groups_claim: String,
+    /// GitHub: the web and API base URLs (GitHub Enterprise: `https://HOST` and
+    /// `https://HOST/api/v3`).
+    #[serde(default = "default_github_url")]
+    pub github_url: String,
+    #[serde(default = "default_github_api_url")]
+    pub github_api_url: String,
+}
+
+fn default_scopes() -> Vec<String> {
+    ["openid", "profile", "email", "groups"]
+        .map(String::from)
+        .to_vec()
+}
+
+fn default_groups_claim() -> String {
+    "groups".into()
+}
+
+fn default_github_url() -> String {
+    "https://github.com".into()
+}
+
+fn default_github_api_url() -> String {
+    "https://api.github.com".into()
+}
+
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &if self.client_secret.is_empty() {
+                    ""
+                } else {
+                    "***"
+                },
+            )
+            .field("client_secret_file", &self.client_secret_file)
+            .field("scopes", &self.scopes)
+            .field("groups_claim", &self.groups_claim)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProviderConfig {
+    /// The client secret: inline, else the contents of `client_secret_file`.
+    pub fn client_secret(&self) -> Result<String, ConfigError> {
+        secret_value(
+            &format!("auth.providers.{}.client_secret", self.name),
+            &self.client_secret,
+            &self.client_secret_file,
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    #[default]
+    Oidc,
+    Github,
 }
 
 /// An entry of `auth.demo_users`.
@@ -403,6 +494,7 @@ impl Default for Config {
                 secure_cookies: false,
                 session_hours: 24 * 7,
                 session_max_hours: 24 * 30,
+                providers: Vec::new(),
             },
             validation: ValidationConfig::default(),
             environments: std::collections::BTreeMap::new(),

@@ -173,6 +173,60 @@ impl Db {
         Ok(out)
     }
 
+    /// The login of the person `subject` at `provider`: the one given at their first sign-in,
+    /// else `hint` (or `hint-2`, `hint-3`… when someone else has it), recorded now.
+    pub async fn account_login(
+        &self,
+        provider: &str,
+        subject: &str,
+        hint: &str,
+    ) -> Result<String, DbError> {
+        let known: Option<(String,)> = crate::db_run!(
+            self,
+            fetch_optional,
+            (String,),
+            "SELECT login FROM accounts WHERE provider = $1 AND subject = $2",
+            provider,
+            subject
+        )?;
+        if let Some((login,)) = known {
+            return Ok(login);
+        }
+        let mut last = None;
+        for n in 1..=50 {
+            let candidate = if n == 1 {
+                hint.to_owned()
+            } else {
+                format!("{hint}-{n}")
+            };
+            // Taken by another account, or by someone who signed in another way (a demo name).
+            let taken: Option<(String,)> = crate::db_run!(
+                self,
+                fetch_optional,
+                (String,),
+                "SELECT login FROM users WHERE lower(login) = lower($1) AND provider <> $2
+                 UNION SELECT login FROM accounts WHERE lower(login) = lower($1)",
+                &candidate,
+                provider
+            )?;
+            if taken.is_some() {
+                continue;
+            }
+            match crate::db_run!(
+                self,
+                execute,
+                "INSERT INTO accounts (provider, subject, login) VALUES ($1, $2, $3)",
+                provider,
+                subject,
+                &candidate
+            ) {
+                Ok(_) => return Ok(candidate),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(DbError::Query(last.unwrap_or(sqlx::Error::RowNotFound)))
+    }
+
     pub async fn user(&self, login: &str) -> Result<Option<UserRecord>, DbError> {
         let row: Option<(String, String, i64)> = match self {
             Self::Sqlite(pool) => {

@@ -7,6 +7,7 @@ pub mod assets;
 mod changes;
 mod error;
 mod guard;
+mod login;
 mod openapi;
 pub mod session;
 mod status;
@@ -28,6 +29,8 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 pub struct AppState {
     pub app: Arc<App>,
     pub leptos: LeptosOptions,
+    /// The login providers.
+    pub login: Arc<crate::auth::oidc::Providers>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -149,9 +152,28 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
+    let public_url = if app.config.server.public_url.is_empty() {
+        format!("http://{addr}")
+    } else {
+        app.config.server.public_url.clone()
+    };
+    let login = crate::auth::oidc::Providers::new(&app.config.auth, &public_url)
+        .or_else(|e| {
+            tracing::error!(error = %e, "login providers are off");
+            crate::auth::oidc::Providers::new(&crate::config::Config::default().auth, &public_url)
+        })
+        .map(Arc::new);
+    let login = match login {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "no HTTP client for login providers");
+            return Router::new();
+        }
+    };
     let state = AppState {
         app: Arc::clone(&app),
         leptos: leptos.clone(),
+        login,
     };
     let routes = page_routes();
     let backend: frontend::BackendRef =
@@ -166,7 +188,13 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
             app.config.auth.session_hours,
         ))));
 
-    let mut auth = Router::new().route("/auth/logout", post(session::post_logout));
+    let mut auth = Router::new()
+        .route("/auth/logout", post(session::post_logout))
+        .route("/auth/{provider}/login", get(login::get_provider_login))
+        .route(
+            "/auth/{provider}/callback",
+            get(login::get_provider_callback),
+        );
     if app.config.auth.demo {
         auth = auth.route("/auth/demo", post(session::post_demo_sign_in));
     }

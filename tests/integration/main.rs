@@ -15,6 +15,7 @@ mod forms;
 mod grants;
 mod http;
 mod index;
+mod oidc;
 mod pages;
 mod rules;
 mod several;

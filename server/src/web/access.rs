@@ -82,6 +82,8 @@ pub const ROUTES: &[(Verb, &str, Need)] = &[
     (Any, "/api/{*rest}", Public),
     (Post, "/auth/demo", Public),
     (Post, "/auth/logout", Public),
+    (Get, "/auth/{provider}/login", Public),
+    (Get, "/auth/{provider}/callback", Public),
     (Get, "/pkg/{*path}", Public),
     (Get, "/assets/{*path}", Public),
     (Get, "/favicon.ico", Public),

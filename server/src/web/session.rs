@@ -11,6 +11,8 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 const USER_KEY: &str = "user";
+/// When the session was signed in (Unix seconds), for the absolute expiry.
+const SIGNED_IN_AT_KEY: &str = "signed_in_at";
 
 /// The user of the current request, if anyone is signed in. Every route gets it from the
 /// session through [`identify`].
@@ -56,13 +58,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Signed {
 /// Middleware: resolves the user once per request and shares it with handlers and pages.
 pub async fn identify(
     State(state): State<AppState>,
+    session: Session,
     user: CurrentUser,
     mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let auth = &state.app.config.auth;
+    // Sessions end `session_max_hours` after sign-in, however active.
+    let mut user = user;
+    if user.0.is_some() {
+        let at = session.get::<i64>(SIGNED_IN_AT_KEY).await.ok().flatten();
+        let max = i64::from(auth.session_max_hours) * 3600;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        if at.is_none_or(|at| now - at > max) {
+            let _ = session.flush().await;
+            user = CurrentUser(None);
+        }
+    }
     // A session is only as good as the way it was signed in: turning a method off ends its
     // sessions.
-    let auth = &state.app.config.auth;
     let user = CurrentUser(user.0.filter(|u| enabled(auth, &u.provider)).map(|mut u| {
         // Roles follow the configuration as it is now, not as it was at sign-in.
         u.role = crate::auth::role_of(auth, &u);
@@ -95,7 +109,7 @@ pub fn session_info(state: &AppState, user: &CurrentUser) -> frontend::api::Sess
             .iter()
             .map(|u| u.name().to_owned())
             .collect(),
-        providers: Vec::new(),
+        providers: state.login.names(),
     }
 }
 
@@ -104,6 +118,13 @@ pub async fn sign_in(state: &AppState, session: &Session, user: User) -> Result<
     session.cycle_id().await.map_err(WebError::from_session)?;
     session
         .insert(USER_KEY, &user)
+        .await
+        .map_err(WebError::from_session)?;
+    session
+        .insert(
+            SIGNED_IN_AT_KEY,
+            time::OffsetDateTime::now_utc().unix_timestamp(),
+        )
         .await
         .map_err(WebError::from_session)?;
     state
@@ -148,8 +169,28 @@ pub async fn post_demo_sign_in(
     Ok(Redirect::to(local_path(form.next.as_deref())).into_response())
 }
 
-/// `POST /auth/logout`.
-pub async fn post_logout(session: Session) -> Result<Response, WebError> {
+/// `POST /auth/logout`: ends the session; someone who signed in through a provider that has an
+/// end-session endpoint is offered it, to sign out there too.
+pub async fn post_logout(
+    State(state): State<AppState>,
+    session: Session,
+    CurrentUser(user): CurrentUser,
+) -> Result<Response, WebError> {
     session.flush().await.map_err(WebError::from_session)?;
-    Ok(Redirect::to("/").into_response())
+    let Some(user) = user else {
+        return Ok(Redirect::to("/").into_response());
+    };
+    tracing::info!(user = %user.login, provider = %user.provider, "signed out");
+    match state.login.end_session_url(&user.provider).await {
+        Some(url) => Ok(super::login::auth_page(
+            axum::http::StatusCode::OK,
+            "Signed out",
+            &format!(
+                "<p>You are signed out of Tollgate.</p><p><a id=\"end-session\" href=\"{}\">Also sign out of {}</a></p><p><a href=\"/\">Back to Tollgate</a></p>",
+                super::access::html_escape(&url),
+                super::access::html_escape(&user.provider)
+            ),
+        )),
+        None => Ok(Redirect::to("/").into_response()),
+    }
 }
