@@ -3,9 +3,12 @@
 //! sign-in form sends (login names, where to go afterwards). No HTTP here: the session routes
 //! and the one access middleware live in `web::session` and `web::access`.
 
+pub mod audit;
+pub mod github;
 pub mod guard;
 pub mod oidc;
 pub mod ownership;
+pub mod tokens;
 
 use crate::config::{Anonymous, AuthConfig, Config, ConfigError, DemoUser};
 use crate::error::{Code, Error};
@@ -31,6 +34,8 @@ pub struct User {
 pub fn enabled(auth: &AuthConfig, provider: &str) -> bool {
     match provider {
         "demo" => auth.demo,
+        // A token is checked on each request (unexpired, unrevoked) and capped by its owner.
+        "token" => true,
         name => auth.providers.iter().any(|p| p.name == name),
     }
 }
@@ -138,6 +143,14 @@ impl Need {
             ),
         ))
     }
+}
+
+/// 256 random bits as hex: CSRF tokens, API token secrets.
+pub fn random_token() -> String {
+    use rand::RngCore as _;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Checks the access settings at start-up.

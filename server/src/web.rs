@@ -4,6 +4,7 @@
 pub mod access;
 mod api;
 pub mod assets;
+mod audit;
 mod changes;
 mod error;
 mod guard;
@@ -11,13 +12,14 @@ mod login;
 mod openapi;
 pub mod session;
 mod status;
+mod tokens;
 
 pub use error::WebError;
 
 use crate::app::App;
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::sync::Arc;
@@ -248,6 +250,13 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
             "/api/v1/changes/{id}/comments",
             post(changes::comment_change),
         )
+        .route(
+            "/api/v1/tokens",
+            get(tokens::list_tokens).post(tokens::create_token),
+        )
+        .route("/api/v1/tokens/{id}", delete(tokens::revoke_token))
+        .route("/api/v1/audit", get(audit::list_audit))
+        .route("/audit", get(audit::audit_page))
         .route("/api/v1/{*rest}", any(api::not_found))
         .route("/api/{*rest}", any(api::not_found))
         .merge(auth)

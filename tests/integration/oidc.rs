@@ -259,6 +259,7 @@ async fn sign_in_through_an_openid_provider() {
         .client
         .post(app.url("/auth/logout"))
         .header("cookie", &cookie)
+        .form(&[("csrf_token", app.csrf(&cookie).await.expect("csrf token"))])
         .send()
         .await
         .expect("logout");
@@ -410,4 +411,138 @@ async fn what_a_sign_in_must_refuse() {
         assert!(page.to_lowercase().contains(detail), "{mode}: {page}");
     }
     app.stop().await;
+}
+
+/// A small fake of GitHub's OAuth endpoints and the `/user`, `/user/emails` and `/user/teams`
+/// API calls: it checks the PKCE verifier against the challenge and the client secret.
+async fn fake_github() -> (String, tokio::task::JoinHandle<()>) {
+    use axum::extract::{Form, Query};
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::{IntoResponse, Redirect};
+    use axum::routing::{get, post};
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let challenge = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (c1, c2) = (challenge.clone(), challenge.clone());
+    let authed = |h: &HeaderMap| {
+        h.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer gho_fake")
+    };
+    let router = axum::Router::new()
+        .route(
+            "/login/oauth/authorize",
+            get(move |Query(q): Query<HashMap<String, String>>| async move {
+                assert_eq!(q.get("code_challenge_method").map(String::as_str), Some("S256"));
+                assert_eq!(q.get("client_id").map(String::as_str), Some("gh-client"));
+                *c1.lock().unwrap() = q["code_challenge"].clone();
+                Redirect::to(&format!("{}?code=c0de&state={}", q["redirect_uri"], q["state"]))
+            }),
+        )
+        .route(
+            "/login/oauth/access_token",
+            post(move |headers: HeaderMap, Form(f): Form<HashMap<String, String>>| async move {
+                let basic = base64::engine::general_purpose::STANDARD.encode("gh-client:gh-secret");
+                let verifier = f.get("code_verifier").cloned().unwrap_or_default();
+                let hashed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(sha2::Sha256::digest(verifier.as_bytes()));
+                let ok = f.get("code").map(String::as_str) == Some("c0de")
+                    && hashed == *c2.lock().unwrap()
+                    && headers.get("authorization").and_then(|v| v.to_str().ok())
+                        == Some(&format!("Basic {basic}"));
+                if ok {
+                    axum::Json(serde_json::json!({"access_token": "gho_fake", "token_type": "bearer", "scope": "read:user,user:email,read:org"})).into_response()
+                } else {
+                    (StatusCode::BAD_REQUEST, axum::Json(serde_json::json!({"error": "bad_verification_code"}))).into_response()
+                }
+            }),
+        )
+        .route("/user", get(move |h: HeaderMap| async move {
+            if !authed(&h) { return StatusCode::UNAUTHORIZED.into_response(); }
+            axum::Json(serde_json::json!({"id": 4242, "login": "Octo-Cat", "email": null})).into_response()
+        }))
+        .route("/user/emails", get(move |h: HeaderMap| async move {
+            if !authed(&h) { return StatusCode::UNAUTHORIZED.into_response(); }
+            axum::Json(serde_json::json!([
+                {"email": "old@example.test", "primary": false, "verified": true},
+                {"email": "octo@example.test", "primary": true, "verified": true}
+            ])).into_response()
+        }))
+        .route("/user/teams", get(move |h: HeaderMap| async move {
+            if !authed(&h) { return StatusCode::UNAUTHORIZED.into_response(); }
+            axum::Json(serde_json::json!([
+                {"slug": "api-reviewers", "organization": {"login": "acme"}},
+                {"slug": "payments", "organization": {"login": "acme"}}
+            ])).into_response()
+        }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (base, task)
+}
+
+#[tokio::test]
+async fn sign_in_with_github() {
+    let (github, fake) = fake_github().await;
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let gh = github.clone();
+    let app = TestApp::start(
+        move |c| {
+            c.server.bind = format!("127.0.0.1:{port}").parse().expect("addr");
+            c.server.public_url = base;
+            c.auth.providers = vec![ProviderConfig {
+                name: "gh".into(),
+                kind: ProviderKind::Github,
+                client_id: "gh-client".into(),
+                client_secret: "gh-secret".into(),
+                github_url: gh.clone(),
+                github_api_url: gh,
+                ..provider("")
+            }];
+            c.auth.roles = vec![RoleMapping {
+                group: "acme/api-reviewers".into(),
+                role: Role::Approver,
+            }];
+        },
+        true,
+    )
+    .await;
+    let sign_in = |tamper: bool| {
+        let app = &app;
+        async move {
+            let resp = app.get("/auth/gh/login?next=/status").await;
+            assert_eq!(resp.status(), 303);
+            let cookie = set_cookie(&resp).expect("pending");
+            let to = resp.headers()["location"].to_str().expect("loc").to_owned();
+            assert!(
+                to.contains("code_challenge_method=S256") && to.contains("read%3Aorg"),
+                "{to}"
+            );
+            let resp = app.client.get(&to).send().await.expect("github");
+            let mut back = resp.headers()["location"].to_str().expect("loc").to_owned();
+            if tamper {
+                back = back.replace("state=", "state=x");
+            }
+            (callback(app, &back, &cookie).await, cookie)
+        }
+    };
+    let (resp, pending) = sign_in(false).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/status");
+    let cookie = set_cookie(&resp).expect("session");
+    assert_ne!(cookie, pending);
+    let me = who(&app, &cookie).await;
+    assert_eq!(me["user"], "octo-cat", "{me}");
+    assert_eq!(me["role"], "approver", "{me}");
+    assert_eq!(
+        me["groups"],
+        serde_json::json!(["acme/api-reviewers", "acme/payments"])
+    );
+    let (resp, _) = sign_in(true).await;
+    refused(&app, resp, 400, "state mismatch").await;
+    app.stop().await;
+    fake.abort();
 }

@@ -267,9 +267,14 @@ impl TestApp {
         key: Option<&str>,
     ) -> (u16, serde_json::Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let write = method != reqwest::Method::GET;
         let mut req = self.client.request(method, self.url(path));
         if let Some(c) = cookie {
             req = req.header("cookie", c);
+            // A write with the session cookie carries the session's CSRF token.
+            if write && let Some(token) = self.csrf(c).await {
+                req = req.header("x-csrf-token", token);
+            }
         }
         if let Some(k) = key {
             req = req.header("idempotency-key", k);
@@ -284,6 +289,19 @@ impl TestApp {
             status,
             serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
         )
+    }
+
+    /// The CSRF token of `cookie`'s session (`csrf_token` in `GET /api/v1/session`).
+    pub async fn csrf(&self, cookie: &str) -> Option<String> {
+        let resp = self
+            .client
+            .get(self.url("/api/v1/session"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .ok()?;
+        let info: serde_json::Value = resp.json().await.ok()?;
+        info["csrf_token"].as_str().map(str::to_owned)
     }
 
     /// Approves change `id` as `reviewer` and merges it; asserts both worked and returns the

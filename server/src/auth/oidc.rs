@@ -1,4 +1,5 @@
-//! Sign-in through OpenID providers (`[[auth.providers]]`, kind `oidc`): the authorization code
+//! Sign-in through login providers: OpenID providers (`[[auth.providers]]`, kind `oidc`) here,
+//! GitHub's OAuth apps in [`super::github`]. For OpenID providers: the authorization code
 //! flow with PKCE (S256), `state` and `nonce`, and ID token validation (issuer, audience,
 //! expiry, signature from the provider's JWKS) by the `openidconnect` crate. Groups come from
 //! the ID token's `groups_claim`, else from userinfo. The HTTP client follows no redirects.
@@ -6,7 +7,7 @@
 //! [`Providers::start`] gives the URL to send the browser to and what the session must keep
 //! ([`Pending`]); [`Providers::finish`] checks the callback against it and returns who signed in.
 
-use crate::config::{AuthConfig, ConfigError, ProviderConfig};
+use crate::config::{AuthConfig, ConfigError, ProviderConfig, ProviderKind};
 use base64::Engine as _;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
@@ -196,6 +197,9 @@ impl Providers {
     /// Starts a sign-in: the provider's authorization URL, and what to keep until the callback.
     pub async fn start(&self, name: &str, next: &str) -> Result<(String, Pending), LoginError> {
         let p = self.provider(name)?;
+        if p.config.kind == ProviderKind::Github {
+            return super::github::start(&p.config, &p.secret, &self.redirect_url(name), next);
+        }
         let d = self.discover(p).await?;
         let client = self.client(p, &d)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -244,6 +248,13 @@ impl Providers {
         }
         if !constant_time_eq(callback.state.as_deref().unwrap_or(""), &pending.state) {
             return Err(LoginError::WrongState);
+        }
+        if p.config.kind == ProviderKind::Github {
+            let redirect = self.redirect_url(name);
+            return super::github::finish(
+                &self.http, &p.config, &p.secret, &redirect, &pending, callback,
+            )
+            .await;
         }
         let code = callback
             .code
@@ -321,7 +332,10 @@ impl Providers {
 
     /// Where to end the session at the provider too, when it says (RP-initiated logout).
     pub async fn end_session_url(&self, name: &str) -> Option<String> {
-        let p = self.provider(name).ok()?;
+        let p = self
+            .provider(name)
+            .ok()
+            .filter(|p| p.config.kind == ProviderKind::Oidc)?;
         let d = self.discover(p).await.ok()?;
         let end = d.end_session.as_ref()?;
         let mut url = openidconnect::url::Url::parse(end).ok()?;

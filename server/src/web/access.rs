@@ -43,7 +43,7 @@ impl Verb {
     }
 }
 
-use Need::{Admin, Approve, Propose, Public, Read};
+use Need::{Admin, Approve, Propose, Public, Read, SignedIn};
 use Verb::{Any, Delete, Get, Post};
 
 /// Every route and the permission it needs: path as the router spells it.
@@ -77,6 +77,11 @@ pub const ROUTES: &[(Verb, &str, Need)] = &[
     (Post, "/api/v1/changes/{id}/close", Propose),
     (Post, "/api/v1/changes/{id}/rebase", Propose),
     (Post, "/api/v1/changes/{id}/comments", Propose),
+    (Post, "/api/v1/tokens", SignedIn),
+    (Get, "/api/v1/tokens", SignedIn),
+    (Delete, "/api/v1/tokens/{id}", SignedIn),
+    (Get, "/api/v1/audit", Admin),
+    (Get, "/audit", Admin),
     // Unknown API paths answer 404 to everyone.
     (Any, "/api/v1/{*rest}", Public),
     (Any, "/api/{*rest}", Public),
@@ -164,7 +169,89 @@ pub async fn authorize(State(state): State<AppState>, request: Request, next: Ne
         .cloned()
         .unwrap_or_default();
     let (signed_in, role) = role_of_request(&state, &user);
+    let by_token = user.0.as_ref().is_some_and(|u| u.provider == "token");
+    let write = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let audited = write && path != "/auth/demo" && !path.starts_with("/api/v1/hooks/");
+    let (method, uri_path) = (
+        request.method().as_str().to_owned(),
+        request.uri().path().to_owned(),
+    );
+    let response = decide(
+        &state, request, next, &path, need, signed_in, role, by_token,
+    )
+    .await;
+    if audited {
+        let status = response.status();
+        let (action, resource) = super::audit::action_of(&method, &path, &uri_path);
+        let outcome = if status.as_u16() == 401 || status.as_u16() == 403 {
+            "refused"
+        } else if status.is_client_error() || status.is_server_error() {
+            "failed"
+        } else {
+            "ok"
+        };
+        // A preview writes nothing: only its refusals are worth a line.
+        if !(action == "preview" && outcome == "ok") {
+            let code = response
+                .extensions()
+                .get::<super::guard::ErrorNote>()
+                .map(|n| n.code.clone())
+                .unwrap_or_default();
+            let actor = user.0.as_ref().map_or("anonymous", |u| u.login.as_str());
+            crate::auth::audit::record(
+                &state.app.db,
+                actor,
+                &action,
+                &resource,
+                outcome,
+                &code,
+                &super::guard::request_id().unwrap_or_default(),
+            )
+            .await;
+        }
+    }
+    response
+}
+
+/// Lets the request through or refuses it: the route's permission, then (for writes made with
+/// the session cookie) the CSRF token.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site: the middleware above"
+)]
+async fn decide(
+    state: &AppState,
+    request: Request,
+    next: Next,
+    path: &str,
+    need: Need,
+    signed_in: bool,
+    role: Option<Role>,
+    by_token: bool,
+) -> Response {
+    let _ = state;
     match need.check(signed_in, role) {
+        Ok(())
+            if signed_in
+                && !by_token
+                && needs_csrf(request.method(), path)
+                && declared(request.method(), path) =>
+        {
+            let expected = request
+                .extensions()
+                .get::<super::session::SessionCsrf>()
+                .and_then(|c| c.0.clone());
+            match check_csrf(
+                expected.as_deref(),
+                csrf_header(request.headers()).as_deref(),
+            ) {
+                Ok(()) => next.run(request).await,
+                Err(e) => e.into_response(),
+            }
+        }
         Ok(()) => next.run(request).await,
         Err(e) => {
             let api = path.starts_with("/api/") || path == "/metrics";
@@ -182,6 +269,53 @@ pub async fn authorize(State(state): State<AppState>, request: Request, next: Ne
             }
             refused_page(&e.message)
         }
+    }
+}
+
+/// Writes made with the session cookie carry the session's CSRF token in `X-CSRF-Token`. Not
+/// checked here: the demo sign-in (it signs in, with its `Origin` checked by the same-origin
+/// guard), sign-out (its form carries the token, checked by the handler) and Git host webhooks
+/// (signed).
+fn needs_csrf(method: &Method, path: &str) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        && !matches!(path, "/auth/demo" | "/auth/logout")
+        && !path.starts_with("/api/v1/hooks/")
+}
+
+/// Whether the table names this method on this path itself (not a catch-all, not a method the
+/// router answers with 405).
+fn declared(method: &Method, path: &str) -> bool {
+    ROUTES
+        .iter()
+        .any(|(verb, p, _)| *p == path && *verb != Any && verb.matches(method))
+        || path.starts_with("/api/v1/")
+            && !ROUTES.iter().any(|(_, p, _)| *p == path)
+            && path != "/api/v1/{*rest}"
+}
+
+/// The `X-CSRF-Token` header, when sent.
+pub fn csrf_header(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// 403 `csrf` unless `sent` is the session's token.
+pub fn check_csrf(expected: Option<&str>, sent: Option<&str>) -> Result<(), WebError> {
+    let ok = match (expected, sent) {
+        (Some(e), Some(s)) => {
+            e.len() == s.len() && e.bytes().zip(s.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(WebError::forbidden(
+            "csrf",
+            "this write needs the session's CSRF token in the X-CSRF-Token header (see csrf_token in GET /api/v1/session); nothing was changed",
+        ))
     }
 }
 

@@ -38,13 +38,22 @@ pub fn auth_page(status: StatusCode, title: &str, body_html: &str) -> Response {
         .into_response()
 }
 
-fn failed(e: &LoginError) -> Response {
+fn failed(e: &LoginError, audit: impl FnOnce(&'static str)) -> Response {
     let status = match e {
         LoginError::UnknownProvider(_) => StatusCode::NOT_FOUND,
         LoginError::Unavailable(_) => StatusCode::BAD_GATEWAY,
         _ => StatusCode::BAD_REQUEST,
     };
     tracing::info!(error = %e, detail = e.detail().unwrap_or(""), "sign-in failed");
+    let code = match e {
+        LoginError::UnknownProvider(_) => "unknown_provider",
+        LoginError::NotPending => "not_pending",
+        LoginError::WrongState => "wrong_state",
+        LoginError::Refused(_) => "provider_refused",
+        LoginError::Unavailable(_) => "provider_unavailable",
+        LoginError::BadToken(_) => "bad_id_token",
+    };
+    audit(code);
     auth_page(
         status,
         "Sign-in failed",
@@ -70,7 +79,7 @@ pub async fn get_provider_login(
             }
             Redirect::to(&url).into_response()
         }
-        Err(e) => failed(&e),
+        Err(e) => failed(&e, |_| ()),
     }
 }
 
@@ -91,7 +100,21 @@ pub async fn get_provider_callback(
         .map_or_else(|| "/".to_owned(), |p| local_path(Some(&p.next)).to_owned());
     let identity = match state.login.finish(&provider, pending, &callback).await {
         Ok(i) => i,
-        Err(e) => return failed(&e),
+        Err(e) => {
+            let mut refused = None;
+            let page = failed(&e, |code| refused = Some(code));
+            crate::auth::audit::record(
+                &state.app.db,
+                "anonymous",
+                "sign_in",
+                &format!("session/{provider}"),
+                "refused",
+                refused.unwrap_or(""),
+                &super::guard::request_id().unwrap_or_default(),
+            )
+            .await;
+            return page;
+        }
     };
     let hint = crate::auth::oidc::login_from_hint(&identity.login_hint);
     let login = match state

@@ -28,7 +28,11 @@ use utoipa::OpenApi;
         super::changes::comment_change,
         super::changes::resource_changes,
         super::status::get_status,
-        super::status::adopt_drift
+        super::status::adopt_drift,
+        super::tokens::create_token,
+        super::tokens::list_tokens,
+        super::tokens::revoke_token,
+        super::audit::list_audit
     ),
     components(schemas(
         frontend::api::ApiError,
@@ -51,7 +55,10 @@ use utoipa::OpenApi;
         frontend::api::StatusRow,
         frontend::api::ClusterInfo,
         frontend::api::DriftView,
-        frontend::api::StateCount
+        frontend::api::StateCount,
+        frontend::api::Role,
+        frontend::api::OwnerApproval,
+        crate::auth::audit::AuditEntry
     ))
 )]
 pub struct ApiDoc;

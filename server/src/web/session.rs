@@ -11,6 +11,8 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 const USER_KEY: &str = "user";
+/// The session's CSRF token: every write made with the session cookie carries it.
+const CSRF_KEY: &str = "csrf";
 /// When the session was signed in (Unix seconds), for the absolute expiry.
 const SIGNED_IN_AT_KEY: &str = "signed_in_at";
 
@@ -36,6 +38,10 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
         Ok(Self(user))
     }
 }
+
+/// The CSRF token of the request's session (`None` when nobody is signed in).
+#[derive(Debug, Clone, Default)]
+pub struct SessionCsrf(pub Option<String>);
 
 /// The signed-in user, or 401 (`unauthenticated`).
 pub struct Signed(pub User);
@@ -82,7 +88,43 @@ pub async fn identify(
         u.role = crate::auth::role_of(auth, &u);
         u
     }));
-    let info = session_info(&state, &user);
+    // A script's `Authorization: Bearer tg_…` stands for the token's owner (no session, no
+    // CSRF token); an unknown, expired or revoked token is refused outright.
+    let bearer = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned());
+    let user = match bearer {
+        None => user,
+        Some(token) => {
+            match crate::auth::tokens::authenticate(&state.app.db, &token, |owner| {
+                crate::auth::role_of(auth, owner)
+            })
+            .await
+            {
+                Ok(Some((_, u))) => CurrentUser(Some(u)),
+                Ok(None) => {
+                    return WebError::from(crate::error::Error::new(
+                        crate::error::Code::Unauthenticated,
+                        "the token is unknown, expired or revoked",
+                    ))
+                    .into_response();
+                }
+                Err(e) => return WebError::from_db(e).into_response(),
+            }
+        }
+    };
+    let by_token = user.0.as_ref().is_some_and(|u| u.provider == "token");
+    let csrf = match &user.0 {
+        Some(_) if by_token => None,
+        Some(_) => session.get::<String>(CSRF_KEY).await.ok().flatten(),
+        None => None,
+    };
+    let mut info = session_info(&state, &user);
+    info.csrf_token = csrf.clone();
+    request.extensions_mut().insert(SessionCsrf(csrf));
     request.extensions_mut().insert(user);
     request.extensions_mut().insert(info);
     next.run(request).await
@@ -127,6 +169,10 @@ pub async fn sign_in(state: &AppState, session: &Session, user: User) -> Result<
         )
         .await
         .map_err(WebError::from_session)?;
+    session
+        .insert(CSRF_KEY, crate::auth::random_token())
+        .await
+        .map_err(WebError::from_session)?;
     state
         .app
         .db
@@ -134,6 +180,16 @@ pub async fn sign_in(state: &AppState, session: &Session, user: User) -> Result<
         .await
         .map_err(WebError::from_db)?;
     tracing::info!(user = %user.login, provider = %user.provider, "signed in");
+    crate::auth::audit::record(
+        &state.app.db,
+        &user.login,
+        "sign_in",
+        &format!("session/{}", user.provider),
+        "ok",
+        "",
+        &super::guard::request_id().unwrap_or_default(),
+    )
+    .await;
     Ok(())
 }
 
@@ -169,17 +225,33 @@ pub async fn post_demo_sign_in(
     Ok(Redirect::to(local_path(form.next.as_deref())).into_response())
 }
 
+/// The sign-out form.
+#[derive(Debug, Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    pub csrf_token: Option<String>,
+}
+
 /// `POST /auth/logout`: ends the session; someone who signed in through a provider that has an
 /// end-session endpoint is offered it, to sign out there too.
 pub async fn post_logout(
     State(state): State<AppState>,
     session: Session,
     CurrentUser(user): CurrentUser,
+    axum::extract::Extension(SessionCsrf(expected)): axum::extract::Extension<SessionCsrf>,
+    headers: axum::http::HeaderMap,
+    form: Result<Form<LogoutForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, WebError> {
-    session.flush().await.map_err(WebError::from_session)?;
     let Some(user) = user else {
         return Ok(Redirect::to("/").into_response());
     };
+    // A signed-in session ends only with its token: no other site can sign people out.
+    let sent = form
+        .ok()
+        .and_then(|Form(f)| f.csrf_token)
+        .or_else(|| super::access::csrf_header(&headers));
+    super::access::check_csrf(expected.as_deref(), sent.as_deref())?;
+    session.flush().await.map_err(WebError::from_session)?;
     tracing::info!(user = %user.login, provider = %user.provider, "signed out");
     match state.login.end_session_url(&user.provider).await {
         Some(url) => Ok(super::login::auth_page(
