@@ -208,7 +208,9 @@ try {
     const products = await (await fetch(`${base}/api/v1/resources/ApiDefinition/catalog/products`)).json();
     const broken = structuredClone(products.document);
     broken.spec.use_standard_auth = true;
+    const csrf = (await (await page.request.get(`${base}/api/v1/session`)).json()).csrf_token;
     const refused = await page.request.post(`${base}/api/v1/changes`, {
+      headers: { 'x-csrf-token': csrf },
       data: { title: 'Products with two auth modes', edits: [{ kind: 'ApiDefinition', namespace: 'catalog', name: 'products', document: broken }] },
     });
     assert.equal(refused.status(), 422);

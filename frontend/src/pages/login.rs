@@ -27,7 +27,7 @@ pub fn LoginPage() -> impl IntoView {
                             {s.providers.iter().map(|p| {
                                 let name = p.clone();
                                 view! {
-                                    <a class="button primary" href=move || format!("/auth/{}/login?next={}", name, crate::data::encode(&next()))>{format!("Sign in with {p}")}</a>
+                                    <a class="button primary" rel="external" href=move || format!("/auth/{}/login?next={}", name, crate::data::encode(&next()))>{format!("Sign in with {p}")}</a>
                                 }
                             }).collect_view()}
                         </div>

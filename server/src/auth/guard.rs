@@ -112,6 +112,10 @@ pub async fn annotate(app: &App, view: &mut ChangeView) -> Result<(), Error> {
 /// Merging needs an approval from an owner of every owned namespace the change touches.
 pub async fn may_merge(app: &App, id: i64) -> Result<(), Error> {
     let mut view = app.changes.view(id).await?;
+    // What the change service refuses anyway (not open, a stale adoption) it says first.
+    if view.state != "open" || view.adoption.as_ref().is_some_and(|a| a.stale.is_some()) {
+        return Ok(());
+    }
     annotate(app, &mut view).await?;
     check_owner_approvals(&view.owners)
 }
