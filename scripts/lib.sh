@@ -30,11 +30,12 @@ setup_rust() {
 
 # npm packages: binaryen (wasm-opt >= 116; Debian's is too old), esbuild, CodeMirror and yaml
 # (the YAML editor's bundle), playwright-core and axe-core (the accessibility checks of the
-# browser tests).
+# browser tests), oidc-provider and jose (the OpenID provider of the sign-in tests).
 setup_npm() {
     if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] \
         || [ ! -f node_modules/axe-core/axe.min.js ] || [ ! -x node_modules/.bin/esbuild ] \
-        || [ ! -d node_modules/@codemirror/merge ] || [ ! -d node_modules/yaml ]; then
+        || [ ! -d node_modules/@codemirror/merge ] || [ ! -d node_modules/yaml ] \
+        || [ ! -d node_modules/oidc-provider ]; then
         say "Installing npm packages"
         npm ci --no-audit --no-fund
     fi

@@ -292,8 +292,69 @@ pub struct HostCheck {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     pub user: Option<String>,
+    /// What the signed-in user (or an anonymous visitor) may do; `None`: nothing, sign in.
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// The signed-in user's groups (from the login provider, or the demo configuration).
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Send it as `X-CSRF-Token` with every write made with the session cookie.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
     pub demo_login: bool,
     pub demo_users: Vec<String>,
+    /// The configured login providers, by name: each is a button on the sign-in page.
+    #[serde(default)]
+    pub providers: Vec<String>,
+}
+
+/// What someone may do, each role including the ones before it: `viewer` reads everything,
+/// `editor` also proposes and comments, `approver` also approves and merges, `admin` also
+/// adopts drift, reads the audit log and manages everyone's tokens.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    Viewer,
+    Editor,
+    Approver,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Editor, Role::Approver, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Editor => "editor",
+            Self::Approver => "approver",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One namespace a change touches that has owners: which groups own it and which of its
+/// owners approved the change.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OwnerApproval {
+    pub namespace: String,
+    pub groups: Vec<String>,
+    pub approved_by: Vec<String>,
 }
 
 /// One edit of a change: a whole new document, an RFC 7386 merge patch against the resource at
@@ -421,6 +482,10 @@ pub struct ChangeView {
     /// The pull or merge request on the Git host (absent with the built-in local host).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<HostRequest>,
+    /// The owned namespaces the change touches: an owner of each (not the author) must
+    /// approve before it can be merged.
+    #[serde(default)]
+    pub owners: Vec<OwnerApproval>,
 }
 
 /// The drift an adopt change takes into Git, as the cluster had it when the change was made.

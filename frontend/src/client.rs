@@ -214,7 +214,42 @@ pub async fn send<T: DeserializeOwned>(write: Write<T>, key: &str) -> Result<T, 
 }
 
 #[cfg(all(not(feature = "ssr"), feature = "hydrate"))]
+thread_local! {
+    /// The session's CSRF token, read once from `GET /api/v1/session`.
+    static CSRF: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The session's CSRF token (`fresh`: read again, e.g. after signing in elsewhere).
+#[cfg(all(not(feature = "ssr"), feature = "hydrate"))]
+async fn csrf_token(fresh: bool) -> Option<String> {
+    if !fresh && let Some(token) = CSRF.with(|c| c.borrow().clone()) {
+        return Some(token);
+    }
+    let token = crate::data::session().await.ok()?.csrf_token;
+    CSRF.with(|c| *c.borrow_mut() = token.clone());
+    token
+}
+
+/// Sends a write with the session's CSRF token in `X-CSRF-Token`; a refusal for a stale token
+/// is retried once with the current one (the idempotency key keeps that safe).
+#[cfg(all(not(feature = "ssr"), feature = "hydrate"))]
 async fn fetch<T: DeserializeOwned>(write: Write<T>, key: String) -> Result<T, ApiError> {
+    let token = csrf_token(false).await;
+    match fetch_once::<T>(&write, &key, token.as_deref()).await {
+        Err(e) if e.code == "csrf" => {
+            let token = csrf_token(true).await;
+            fetch_once(&write, &key, token.as_deref()).await
+        }
+        answer => answer,
+    }
+}
+
+#[cfg(all(not(feature = "ssr"), feature = "hydrate"))]
+async fn fetch_once<T: DeserializeOwned>(
+    write: &Write<T>,
+    key: &str,
+    csrf: Option<&str>,
+) -> Result<T, ApiError> {
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
     let network = || ApiError::new("network", "the server could not be reached");
@@ -227,9 +262,10 @@ async fn fetch<T: DeserializeOwned>(write: Write<T>, key: String) -> Result<T, A
             .set("content-type", "application/json")
             .map_err(|_| network())?;
     }
-    headers
-        .set("idempotency-key", &key)
-        .map_err(|_| network())?;
+    headers.set("idempotency-key", key).map_err(|_| network())?;
+    if let Some(token) = csrf {
+        headers.set("x-csrf-token", token).map_err(|_| network())?;
+    }
     init.set_headers(&headers);
     let window = web_sys::window().ok_or_else(network)?;
     let response: web_sys::Response =

@@ -77,8 +77,9 @@ pub fn Header() -> impl IntoView {
                         <Suspense fallback=|| ()>
                             {move || session.get().and_then(Result::ok).map(|s| match s.user {
                                 Some(user) => view! {
-                                    <span class="user" title="Signed in">{user}</span>
+                                    <span class="user" title=s.role.map_or_else(|| "Signed in".to_owned(), |r| format!("Signed in ({r})"))>{user}</span>
                                     <form method="post" action="/auth/logout" class="inline">
+                                        <input type="hidden" name="csrf_token" value=s.csrf_token.clone().unwrap_or_default()/>
                                         <button type="submit" class="link">"Sign out"</button>
                                     </form>
                                 }.into_any(),

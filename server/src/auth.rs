@@ -1,27 +1,215 @@
-//! Who people are: the signed-in [`User`], which sign-in methods are on, and the checks on
-//! what a sign-in form sends (login names, where to go afterwards). No HTTP here: the session
-//! routes and middleware live in `web::session`.
-//!
-//! Real OAuth2/OIDC sign-in and roles plug in here later: each method is a `provider`.
+//! Who people are and what they may do: the signed-in [`User`], their [`Role`], the
+//! permission every route needs ([`Need`]), namespace ownership, and the checks on what a
+//! sign-in form sends (login names, where to go afterwards). No HTTP here: the session routes
+//! and the one access middleware live in `web::session` and `web::access`.
 
+pub mod audit;
+pub mod github;
+pub mod guard;
+pub mod oidc;
+pub mod ownership;
+pub mod tokens;
+
+use crate::config::{Anonymous, AuthConfig, Config, ConfigError, DemoUser};
 use crate::error::{Code, Error};
+pub use frontend::api::Role;
 use serde::{Deserialize, Serialize};
 
 /// A signed-in person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub login: String,
-    /// How they signed in (`demo`, later `oidc`, `github`...).
+    /// How they signed in (`demo`, a provider's name, `token`).
     pub provider: String,
+    /// Their groups, as the provider (or the demo configuration) said at sign-in.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Their role; recomputed from the configuration on every request ([`role_of`]).
+    #[serde(default)]
+    pub role: Role,
 }
 
 /// Whether sign-in through `provider` is on: a session is only as good as the way it was
 /// signed in, so turning a method off ends its sessions.
-pub fn enabled(auth: &crate::config::AuthConfig, provider: &str) -> bool {
+pub fn enabled(auth: &AuthConfig, provider: &str) -> bool {
     match provider {
         "demo" => auth.demo,
-        _ => false,
+        // A token is checked on each request (unexpired, unrevoked) and capped by its owner.
+        "token" => true,
+        name => auth.providers.iter().any(|p| p.name == name),
     }
+}
+
+/// The demo person named `login`: a configured entry's role and groups, else an approver with
+/// no groups (so a trial needs no role setup).
+pub fn demo_user(auth: &AuthConfig, login: &str) -> (Role, Vec<String>) {
+    auth.demo_users
+        .iter()
+        .find(|u| u.name().eq_ignore_ascii_case(login))
+        .map_or((Role::Approver, Vec::new()), |u| match u {
+            DemoUser::Name(_) => (Role::Approver, Vec::new()),
+            DemoUser::Entry { role, groups, .. } => (*role, groups.clone()),
+        })
+}
+
+/// The role of a user who signed in through a provider with `groups`: the highest role mapped
+/// from any of their groups, else `auth.default_role`.
+pub fn role_from_groups(auth: &AuthConfig, groups: &[String]) -> Role {
+    auth.roles
+        .iter()
+        .filter(|m| groups.iter().any(|g| g == &m.group))
+        .map(|m| m.role)
+        .max()
+        .unwrap_or(auth.default_role)
+}
+
+/// The role `user` has under the current configuration (a token's role is fixed when it is
+/// made and capped by its owner's role at use).
+pub fn role_of(auth: &AuthConfig, user: &User) -> Role {
+    match user.provider.as_str() {
+        "demo" => demo_user(auth, &user.login).0,
+        _ => role_from_groups(auth, &user.groups),
+    }
+}
+
+/// What visitors who are not signed in may do.
+pub fn anonymous_role(auth: &AuthConfig) -> Option<Role> {
+    match auth.anonymous {
+        Anonymous::None => None,
+        Anonymous::Viewer => Some(Role::Viewer),
+    }
+}
+
+/// The permission a route needs. Every route of the router names one, in one table
+/// (`web::access`); a request is let through or refused there, before any handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Need {
+    /// Anyone: health, assets, sign-in, the OpenAPI document, the session itself.
+    Public,
+    /// Someone signed in, whatever the role (their own tokens, sign-out).
+    SignedIn,
+    /// Read everything: viewer (or anonymous, when `auth.anonymous = "viewer"`).
+    Read,
+    /// Propose and comment: editor.
+    Propose,
+    /// Approve and merge: approver.
+    Approve,
+    /// Adopt drift, the audit log, everyone's tokens: admin.
+    Admin,
+}
+
+impl Need {
+    /// The least role that has this permission (`None`: no role needed).
+    pub fn least_role(self) -> Option<Role> {
+        match self {
+            Self::Public | Self::SignedIn => None,
+            Self::Read => Some(Role::Viewer),
+            Self::Propose => Some(Role::Editor),
+            Self::Approve => Some(Role::Approver),
+            Self::Admin => Some(Role::Admin),
+        }
+    }
+
+    /// Lets `role` (of a signed-in user when `signed_in`) through, or says why not: 401 for
+    /// someone not signed in, 403 for someone whose role is too low.
+    pub fn check(self, signed_in: bool, role: Option<Role>) -> Result<(), Error> {
+        if self == Self::Public {
+            return Ok(());
+        }
+        if self == Self::SignedIn && signed_in {
+            return Ok(());
+        }
+        let least = self.least_role();
+        if let (Some(least), Some(role)) = (least, role)
+            && role >= least
+        {
+            return Ok(());
+        }
+        if !signed_in {
+            return Err(Error::new(Code::Unauthenticated, "sign in first"));
+        }
+        let what = match self {
+            Self::Propose => "propose changes and comment",
+            Self::Approve => "approve and merge changes",
+            Self::Admin => "do this",
+            _ => "see this",
+        };
+        Err(Error::new(
+            Code::Forbidden,
+            format!(
+                "your role ({}) may not {what}; it needs the {} role",
+                role.map_or("none", Role::as_str),
+                least.map_or("signed-in", Role::as_str)
+            ),
+        ))
+    }
+}
+
+/// 256 random bits as hex: CSRF tokens, API token secrets.
+pub fn random_token() -> String {
+    use rand::RngCore as _;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks the access settings at start-up.
+pub fn check_config(config: &Config) -> Result<(), ConfigError> {
+    for u in &config.auth.demo_users {
+        valid_login(u.name()).map_err(|_| {
+            ConfigError(format!(
+                "auth.demo_users: `{}` is not a valid login name",
+                u.name()
+            ))
+        })?;
+    }
+    for m in &config.auth.roles {
+        if m.group.trim().is_empty() {
+            return Err(ConfigError("auth.roles: every entry needs a group".into()));
+        }
+    }
+    for (i, o) in config.ownership.iter().enumerate() {
+        if o.namespaces.is_empty() || o.groups.is_empty() {
+            return Err(ConfigError(format!(
+                "ownership[{i}]: needs at least one namespace and one group"
+            )));
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for p in &config.auth.providers {
+        let ok = !p.name.is_empty()
+            && p.name.len() <= 32
+            && p.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok || p.name == "demo" || p.name == "logout" || !names.insert(p.name.clone()) {
+            return Err(ConfigError(format!(
+                "auth.providers: `{}` must be a unique name of letters, digits, - and _ (not demo or logout)",
+                p.name
+            )));
+        }
+        if p.kind == crate::config::ProviderKind::Oidc
+            && !(p.issuer.starts_with("https://") || p.issuer.starts_with("http://"))
+        {
+            return Err(ConfigError(format!(
+                "auth.providers.{}: issuer must be an http(s) URL",
+                p.name
+            )));
+        }
+        if p.client_id.is_empty() {
+            return Err(ConfigError(format!(
+                "auth.providers.{}: client_id is needed",
+                p.name
+            )));
+        }
+        p.client_secret()?;
+    }
+    if config.auth.session_hours == 0 || config.auth.session_max_hours == 0 {
+        return Err(ConfigError(
+            "auth.session_hours and auth.session_max_hours must be at least 1".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a login name: 1 to 64 characters of letters, digits, `.`, `_`, `-`.
@@ -66,6 +254,49 @@ pub fn local_path(next: Option<&str>) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_order_and_needs() {
+        assert!(Role::Admin > Role::Approver && Role::Approver > Role::Editor);
+        assert!(Role::Editor > Role::Viewer);
+        assert!(Need::Read.check(false, Some(Role::Viewer)).is_ok());
+        let e = Need::Read.check(false, None).err().map(|e| e.code);
+        assert_eq!(e, Some(Code::Unauthenticated));
+        let e = Need::Approve.check(true, Some(Role::Editor)).err();
+        assert_eq!(e.as_ref().map(|e| e.code), Some(Code::Forbidden));
+        assert!(e.is_some_and(|e| e.message.contains("approver")));
+        assert!(Need::SignedIn.check(true, Some(Role::Viewer)).is_ok());
+        assert!(Need::SignedIn.check(false, Some(Role::Viewer)).is_err());
+        assert!(Need::Admin.check(true, Some(Role::Admin)).is_ok());
+    }
+
+    #[test]
+    fn demo_users_and_group_mappings_give_roles() {
+        let mut auth = Config::default().auth;
+        assert_eq!(
+            demo_user(&auth, "Alice"),
+            (Role::Editor, vec!["team-payments".into()])
+        );
+        assert_eq!(demo_user(&auth, "carol").0, Role::Viewer);
+        assert_eq!(demo_user(&auth, "zed"), (Role::Approver, vec![]));
+        auth.demo_users.push(DemoUser::Name("dan".into()));
+        assert_eq!(demo_user(&auth, "dan"), (Role::Approver, vec![]));
+        auth.roles = vec![
+            crate::config::RoleMapping {
+                group: "ops".into(),
+                role: Role::Editor,
+            },
+            crate::config::RoleMapping {
+                group: "platform".into(),
+                role: Role::Admin,
+            },
+        ];
+        assert_eq!(role_from_groups(&auth, &["x".into()]), Role::Viewer);
+        assert_eq!(
+            role_from_groups(&auth, &["ops".into(), "platform".into()]),
+            Role::Admin
+        );
+    }
 
     #[test]
     fn login_names_are_checked() {

@@ -680,6 +680,7 @@ impl ChangeService {
             adoption: None,
             edits: Vec::new(),
             host: None,
+            owners: Vec::new(),
         })
     }
 
@@ -824,6 +825,7 @@ impl ChangeService {
             adoption,
             edits,
             host,
+            owners: Vec::new(),
         })
     }
 

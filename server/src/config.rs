@@ -25,6 +25,8 @@ pub struct Config {
     pub environments: std::collections::BTreeMap<String, EnvironmentConfig>,
     /// The clusters whose live state is compared with Git.
     pub clusters: Vec<ClusterConfig>,
+    /// Which groups own which namespaces (`[[ownership]]`).
+    pub ownership: Vec<OwnershipConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -264,12 +266,163 @@ fn secret_value(key: &str, inline: &str, file: &Path) -> Result<String, ConfigEr
 pub struct AuthConfig {
     /// Sign in by picking a name, with no password. For demos only.
     pub demo: bool,
-    /// Names offered on the demo sign-in page (any name is accepted).
-    pub demo_users: Vec<String>,
+    /// People offered on the demo sign-in page: a plain name signs in as an approver with no
+    /// groups (as does any other name typed in); a table sets the role and groups.
+    pub demo_users: Vec<DemoUser>,
+    /// What visitors who are not signed in may do: `none` or `viewer` (e.g. wall screens).
+    pub anonymous: Anonymous,
+    /// The role of a signed-in user in no group of `roles`.
+    pub default_role: crate::auth::Role,
+    /// Groups → roles; a user gets the highest role of their groups.
+    pub roles: Vec<RoleMapping>,
     /// Mark the session cookie `Secure` (serve over HTTPS).
     pub secure_cookies: bool,
     /// Session lifetime without activity, in hours.
     pub session_hours: u32,
+    /// Sessions end this many hours after sign-in, active or not.
+    pub session_max_hours: u32,
+    /// Login providers (`[[auth.providers]]`), each a button on the sign-in page.
+    pub providers: Vec<ProviderConfig>,
+}
+
+/// `[[auth.providers]]`: an OpenID provider, or GitHub's OAuth apps. `Debug` hides the secret.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Shown on the button; the callback path is `/auth/<name>/callback`.
+    pub name: String,
+    #[serde(default)]
+    pub kind: ProviderKind,
+    /// OIDC: the issuer URL; discovery is read from `<issuer>/.well-known/openid-configuration`.
+    #[serde(default)]
+    pub issuer: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret: String,
+    #[serde(default)]
+    pub client_secret_file: PathBuf,
+    /// OIDC: `openid` is always asked for. GitHub: e.g. `read:user`, `user:email`, `read:org`.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// OIDC: the claim holding the user's groups, in the ID token or else from userinfo.
+    #[serde(default = "default_groups_claim")]
+    pub groups_claim: String,
+    /// GitHub: the web and API base URLs (GitHub Enterprise: `https://HOST` and
+    /// `https://HOST/api/v3`).
+    #[serde(default = "default_github_url")]
+    pub github_url: String,
+    #[serde(default = "default_github_api_url")]
+    pub github_api_url: String,
+}
+
+fn default_scopes() -> Vec<String> {
+    ["openid", "profile", "email", "groups"]
+        .map(String::from)
+        .to_vec()
+}
+
+fn default_groups_claim() -> String {
+    "groups".into()
+}
+
+fn default_github_url() -> String {
+    "https://github.com".into()
+}
+
+fn default_github_api_url() -> String {
+    "https://api.github.com".into()
+}
+
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &if self.client_secret.is_empty() {
+                    ""
+                } else {
+                    "***"
+                },
+            )
+            .field("client_secret_file", &self.client_secret_file)
+            .field("scopes", &self.scopes)
+            .field("groups_claim", &self.groups_claim)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProviderConfig {
+    /// The client secret: inline, else the contents of `client_secret_file`.
+    pub fn client_secret(&self) -> Result<String, ConfigError> {
+        secret_value(
+            &format!("auth.providers.{}.client_secret", self.name),
+            &self.client_secret,
+            &self.client_secret_file,
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    #[default]
+    Oidc,
+    Github,
+}
+
+/// An entry of `auth.demo_users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DemoUser {
+    /// A name: an approver with no groups.
+    Name(String),
+    Entry {
+        name: String,
+        #[serde(default = "approver")]
+        role: crate::auth::Role,
+        #[serde(default)]
+        groups: Vec<String>,
+    },
+}
+
+fn approver() -> crate::auth::Role {
+    crate::auth::Role::Approver
+}
+
+impl DemoUser {
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Name(name) | Self::Entry { name, .. } => name,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Anonymous {
+    #[default]
+    None,
+    Viewer,
+}
+
+/// `[[auth.roles]]`: members of `group` get `role`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleMapping {
+    pub group: String,
+    pub role: crate::auth::Role,
+}
+
+/// `[[ownership]]`: namespaces (globs, `*` any run of characters) owned by groups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnershipConfig {
+    pub namespaces: Vec<String>,
+    pub groups: Vec<String>,
 }
 
 impl Default for Config {
@@ -313,13 +466,40 @@ impl Default for Config {
             },
             auth: AuthConfig {
                 demo: false,
-                demo_users: vec!["alice".into(), "bob".into(), "carol".into()],
+                demo_users: vec![
+                    DemoUser::Entry {
+                        name: "alice".into(),
+                        role: crate::auth::Role::Editor,
+                        groups: vec!["team-payments".into()],
+                    },
+                    DemoUser::Entry {
+                        name: "bob".into(),
+                        role: crate::auth::Role::Approver,
+                        groups: vec!["team-payments".into()],
+                    },
+                    DemoUser::Entry {
+                        name: "carol".into(),
+                        role: crate::auth::Role::Viewer,
+                        groups: Vec::new(),
+                    },
+                    DemoUser::Entry {
+                        name: "dana".into(),
+                        role: crate::auth::Role::Admin,
+                        groups: vec!["platform-team".into()],
+                    },
+                ],
+                anonymous: Anonymous::None,
+                default_role: crate::auth::Role::Viewer,
+                roles: Vec::new(),
                 secure_cookies: false,
                 session_hours: 24 * 7,
+                session_max_hours: 24 * 30,
+                providers: Vec::new(),
             },
             validation: ValidationConfig::default(),
             environments: std::collections::BTreeMap::new(),
             clusters: Vec::new(),
+            ownership: Vec::new(),
             changes: ChangesConfig {
                 approvals_required: 1,
                 api_path: "apis/{namespace}/{name}.yaml".into(),
@@ -333,7 +513,7 @@ impl Default for Config {
 /// A configuration that cannot be used, with the key at fault.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
-pub struct ConfigError(String);
+pub struct ConfigError(pub String);
 
 impl ConfigError {
     pub fn new(message: impl Into<String>) -> Self {
@@ -465,6 +645,7 @@ impl Config {
                 "host.poll_interval_secs must be at least 1".into(),
             ));
         }
+        crate::auth::check_config(&self)?;
         if self.database.max_connections == 0 {
             return Err(ConfigError(
                 "database.max_connections must be at least 1".into(),
@@ -480,6 +661,13 @@ impl Config {
             ..Self::default()
         };
         config.auth.demo = true;
+        // The demo's people: alice (editor) and bob (approver) are the payments team, carol
+        // reads; visitors may look around before signing in.
+        config.auth.anonymous = Anonymous::Viewer;
+        config.ownership = vec![OwnershipConfig {
+            namespaces: vec!["payments".into(), "payments-*".into()],
+            groups: vec!["team-payments".into()],
+        }];
         config
     }
 }

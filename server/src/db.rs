@@ -108,39 +108,123 @@ impl Db {
         }
     }
 
-    /// Records a sign-in: creates the user on first sight, counts later ones.
-    pub async fn record_sign_in(&self, login: &str, provider: &str) -> Result<(), DbError> {
+    /// Records a sign-in: creates the user on first sight, counts later ones, and keeps the
+    /// groups the provider gave.
+    pub async fn record_sign_in(
+        &self,
+        login: &str,
+        provider: &str,
+        groups: &[String],
+    ) -> Result<(), DbError> {
         let now = time::OffsetDateTime::now_utc();
+        let groups = serde_json::to_string(groups).unwrap_or_else(|_| "[]".into());
+        let sql = "INSERT INTO users (login, provider, first_seen, last_seen, groups) VALUES ($1, $2, $3, $3, $4)
+                   ON CONFLICT (login) DO UPDATE SET last_seen = excluded.last_seen,
+                   provider = excluded.provider, groups = excluded.groups,
+                   sign_ins = users.sign_ins + 1";
         match self {
             Self::Sqlite(pool) => {
                 let now = now
                     .format(&time::format_description::well_known::Rfc3339)
                     .unwrap_or_default();
-                sqlx::query(
-                    "INSERT INTO users (login, provider, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
-                     ON CONFLICT (login) DO UPDATE SET last_seen = excluded.last_seen,
-                     provider = excluded.provider, sign_ins = users.sign_ins + 1",
-                )
-                .bind(login)
-                .bind(provider)
-                .bind(now)
-                .execute(pool)
-                .await?;
+                sqlx::query(&sqlite_sql(sql))
+                    .bind(login)
+                    .bind(provider)
+                    .bind(now)
+                    .bind(groups)
+                    .execute(pool)
+                    .await?;
             }
             Self::Postgres(pool) => {
-                sqlx::query(
-                    "INSERT INTO users (login, provider, first_seen, last_seen) VALUES ($1, $2, $3, $3)
-                     ON CONFLICT (login) DO UPDATE SET last_seen = excluded.last_seen,
-                     provider = excluded.provider, sign_ins = users.sign_ins + 1",
-                )
-                .bind(login)
-                .bind(provider)
-                .bind(now)
-                .execute(pool)
-                .await?;
+                sqlx::query(sql)
+                    .bind(login)
+                    .bind(provider)
+                    .bind(now)
+                    .bind(groups)
+                    .execute(pool)
+                    .await?;
             }
         }
         Ok(())
+    }
+
+    /// How each of `logins` last signed in and the groups they had then (unknown: none).
+    pub async fn groups_of(
+        &self,
+        logins: &[String],
+    ) -> Result<Vec<(Option<String>, Vec<String>)>, DbError> {
+        let mut out = Vec::with_capacity(logins.len());
+        for login in logins {
+            let row: Option<(String, String)> = crate::db_run!(
+                self,
+                fetch_optional,
+                (String, String),
+                "SELECT provider, groups FROM users WHERE lower(login) = lower($1)",
+                login
+            )?;
+            out.push(match row {
+                Some((provider, groups)) => (
+                    Some(provider),
+                    serde_json::from_str(&groups).unwrap_or_default(),
+                ),
+                None => (None, Vec::new()),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The login of the person `subject` at `provider`: the one given at their first sign-in,
+    /// else `hint` (or `hint-2`, `hint-3`… when someone else has it), recorded now.
+    pub async fn account_login(
+        &self,
+        provider: &str,
+        subject: &str,
+        hint: &str,
+    ) -> Result<String, DbError> {
+        let known: Option<(String,)> = crate::db_run!(
+            self,
+            fetch_optional,
+            (String,),
+            "SELECT login FROM accounts WHERE provider = $1 AND subject = $2",
+            provider,
+            subject
+        )?;
+        if let Some((login,)) = known {
+            return Ok(login);
+        }
+        let mut last = None;
+        for n in 1..=50 {
+            let candidate = if n == 1 {
+                hint.to_owned()
+            } else {
+                format!("{hint}-{n}")
+            };
+            // Taken by another account, or by someone who signed in another way (a demo name).
+            let taken: Option<(String,)> = crate::db_run!(
+                self,
+                fetch_optional,
+                (String,),
+                "SELECT login FROM users WHERE lower(login) = lower($1) AND provider <> $2
+                 UNION SELECT login FROM accounts WHERE lower(login) = lower($1)",
+                &candidate,
+                provider
+            )?;
+            if taken.is_some() {
+                continue;
+            }
+            match crate::db_run!(
+                self,
+                execute,
+                "INSERT INTO accounts (provider, subject, login) VALUES ($1, $2, $3)",
+                provider,
+                subject,
+                &candidate
+            ) {
+                Ok(_) => return Ok(candidate),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(DbError::Query(last.unwrap_or(sqlx::Error::RowNotFound)))
     }
 
     pub async fn user(&self, login: &str) -> Result<Option<UserRecord>, DbError> {

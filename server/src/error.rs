@@ -18,6 +18,7 @@ pub enum Code {
     // Who is asking.
     Unauthenticated,
     Forbidden,
+    NotOwner,
     SelfApproval,
     // What it asks for.
     NotFound,
@@ -74,6 +75,7 @@ impl Code {
             Self::UnknownKind => "unknown_kind",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
+            Self::NotOwner => "not_owner",
             Self::SelfApproval => "self_approval",
             Self::NotFound => "not_found",
             Self::NotOpen => "not_open",
@@ -133,7 +135,7 @@ impl Code {
             // repo): a bad gateway, for the administrator to fix.
             Self::HostRefused => S::BAD_GATEWAY,
             Self::HostUnavailable => S::SERVICE_UNAVAILABLE,
-            Self::Forbidden | Self::SelfApproval => S::FORBIDDEN,
+            Self::Forbidden | Self::NotOwner | Self::SelfApproval => S::FORBIDDEN,
             Self::NotFound => S::NOT_FOUND,
             Self::NotOpen
             | Self::NotDraft
@@ -243,6 +245,7 @@ mod tests {
             Code::UnknownKind,
             Code::Unauthenticated,
             Code::Forbidden,
+            Code::NotOwner,
             Code::SelfApproval,
             Code::NotFound,
             Code::NotOpen,

@@ -1,22 +1,26 @@
 //! HTTP: the REST API, the server-rendered pages, sign-in, static assets, health.
 //! Handlers stay thin: extract, call one service function, map the result.
 
+pub mod access;
 mod api;
 pub mod assets;
+mod audit;
 mod changes;
 mod error;
 mod guard;
 mod history;
+mod login;
 mod openapi;
 pub mod session;
 mod status;
+mod tokens;
 
 pub use error::WebError;
 
 use crate::app::App;
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::sync::Arc;
@@ -28,6 +32,8 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 pub struct AppState {
     pub app: Arc<App>,
     pub leptos: LeptosOptions,
+    /// The login providers.
+    pub login: Arc<crate::auth::oidc::Providers>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -118,7 +124,11 @@ impl frontend::Backend for PageBackend {
         id: i64,
     ) -> frontend::BoxFuture<Result<frontend::api::ChangeView, frontend::api::ApiError>> {
         let app = Arc::clone(&self.0);
-        Box::pin(async move { app.changes.view(id).await.map_err(Into::into) })
+        Box::pin(async move {
+            let mut view = app.changes.view(id).await?;
+            crate::auth::guard::annotate(&app, &mut view).await?;
+            Ok(view)
+        })
     }
     fn resource_changes(
         &self,
@@ -137,6 +147,22 @@ impl frontend::Backend for PageBackend {
     }
 }
 
+/// The pages of the app, as routes. Listing them renders the app once, and leptos keeps tasks
+/// from that render alive: done once per process, so a restarted server in the same process
+/// leaves nothing behind.
+fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES
+        .get_or_init(|| generate_route_list(frontend::App))
+        .clone()
+}
+
+/// The paths of every page route, as the router spells them (for the route × role test).
+pub fn page_paths() -> Vec<String> {
+    page_routes().iter().map(|r| r.path().to_owned()).collect()
+}
+
 /// The whole router.
 pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
     let names = assets::AssetNames::current();
@@ -147,17 +173,30 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
+    let public_url = if app.config.server.public_url.is_empty() {
+        format!("http://{addr}")
+    } else {
+        app.config.server.public_url.clone()
+    };
+    let login = crate::auth::oidc::Providers::new(&app.config.auth, &public_url)
+        .or_else(|e| {
+            tracing::error!(error = %e, "login providers are off");
+            crate::auth::oidc::Providers::new(&crate::config::Config::default().auth, &public_url)
+        })
+        .map(Arc::new);
+    let login = match login {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "no HTTP client for login providers");
+            return Router::new();
+        }
+    };
     let state = AppState {
         app: Arc::clone(&app),
         leptos: leptos.clone(),
+        login,
     };
-    // Listing the routes renders the app once, and leptos keeps tasks from that render alive:
-    // do it once per process, so a restarted server in the same process leaves nothing behind.
-    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
-        std::sync::OnceLock::new();
-    let routes = ROUTES
-        .get_or_init(|| generate_route_list(frontend::App))
-        .clone();
+    let routes = page_routes();
     let backend: frontend::BackendRef =
         frontend::BackendRef(Arc::new(PageBackend(Arc::clone(&app))));
 
@@ -170,7 +209,13 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
             app.config.auth.session_hours,
         ))));
 
-    let mut auth = Router::new().route("/auth/logout", post(session::post_logout));
+    let mut auth = Router::new()
+        .route("/auth/logout", post(session::post_logout))
+        .route("/auth/{provider}/login", get(login::get_provider_login))
+        .route(
+            "/auth/{provider}/callback",
+            get(login::get_provider_callback),
+        );
     if app.config.auth.demo {
         auth = auth.route("/auth/demo", post(session::post_demo_sign_in));
     }
@@ -239,6 +284,13 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
             post(history::restore),
         )
         .route("/api/v1/history/status", get(history::get_history_status))
+        .route(
+            "/api/v1/tokens",
+            get(tokens::list_tokens).post(tokens::create_token),
+        )
+        .route("/api/v1/tokens/{id}", delete(tokens::revoke_token))
+        .route("/api/v1/audit", get(audit::list_audit))
+        .route("/audit", get(audit::audit_page))
         .route("/api/v1/{*rest}", any(api::not_found))
         .route("/api/{*rest}", any(api::not_found))
         .merge(auth)
@@ -267,6 +319,10 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             frontend::shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::authorize,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

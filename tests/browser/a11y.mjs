@@ -171,8 +171,9 @@ try {
   const oas = await first('TykOasApiDefinition');
   const alice = await request.newContext({ baseURL: base });
   assert.ok((await alice.post('/auth/demo', { form: { user: 'alice' } })).ok());
+  const csrf = (await (await alice.get('/api/v1/session')).json()).csrf_token;
   const created = await alice.post('/api/v1/changes', {
-    headers: { 'content-type': 'application/json', 'idempotency-key': 'a11y-test-change' },
+    headers: { 'content-type': 'application/json', 'idempotency-key': 'a11y-test-change', 'x-csrf-token': csrf },
     data: {
       title: 'Point payments at the v2 service',
       description: 'Made by the accessibility test.',

@@ -97,7 +97,7 @@ try {
     const errors = [];
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     await page.goto(`${base}/login`);
-    await page.getByRole('button', { name: 'Continue as carol' }).click();
+    await page.getByRole('button', { name: 'Continue as alice' }).click();
     await page.waitForSelector('.who .user');
 
     await page.goto(`${base}/policies/catalog/partner-gold/edit`);
@@ -151,7 +151,7 @@ try {
     await page.locator('#sign-in-to-propose').click();
     await page.waitForURL(/\/login\?next=/);
     await page.waitForSelector('body[data-hydrated="true"]');
-    await page.getByRole('button', { name: 'Continue as carol' }).click();
+    await page.getByRole('button', { name: 'Continue as alice' }).click();
     await page.waitForURL(`${base}/apis/new?from=list`);
     await page.waitForSelector('.who .user');
     await page.waitForSelector('#metadata-name');
@@ -208,7 +208,9 @@ try {
     const products = await (await fetch(`${base}/api/v1/resources/ApiDefinition/catalog/products`)).json();
     const broken = structuredClone(products.document);
     broken.spec.use_standard_auth = true;
+    const csrf = (await (await page.request.get(`${base}/api/v1/session`)).json()).csrf_token;
     const refused = await page.request.post(`${base}/api/v1/changes`, {
+      headers: { 'x-csrf-token': csrf },
       data: { title: 'Products with two auth modes', edits: [{ kind: 'ApiDefinition', namespace: 'catalog', name: 'products', document: broken }] },
     });
     assert.equal(refused.status(), 422);

@@ -11,12 +11,12 @@ const here = path.dirname(new URL(import.meta.url).pathname);
 export const output = path.join(here, 'output');
 mkdirSync(output, { recursive: true });
 
-export async function startServer(extraArgs = []) {
+export async function startServer(extraArgs = [], extraEnv = {}) {
   const bin = process.env.TOLLGATE_BIN;
   if (!bin) throw new Error('TOLLGATE_BIN must point at the tollgate binary');
   const data = mkdtempSync(path.join(tmpdir(), 'tollgate-browser-'));
   const server = spawn(bin, ['demo', '--data-dir', data, ...extraArgs], {
-    env: { ...process.env, TOLLGATE__SERVER__BIND: '127.0.0.1:0', TOLLGATE_LOG: 'warn' },
+    env: { ...process.env, TOLLGATE__SERVER__BIND: '127.0.0.1:0', TOLLGATE_LOG: 'warn', ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const base = await new Promise((resolve, reject) => {

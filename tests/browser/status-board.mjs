@@ -94,7 +94,7 @@ try {
 
   // Adopt the drift into Git as a signed-in user: a change request opens.
   await page.goto(`${base}/login`);
-  await page.getByRole('button', { name: 'Continue as alice' }).click();
+  await page.getByRole('button', { name: 'Continue as dana' }).click();
   await page.waitForSelector('.who .user');
   await page.goto(`${base}/status`);
   await page.waitForSelector('body[data-hydrated="true"]');
@@ -120,7 +120,9 @@ try {
   assert.equal(await page.locator('#merge').isDisabled(), true, 'Merge is disabled on a stale change');
   const id = changeUrl.split('/').pop();
   const refused = await page.evaluate(async (id) => {
-    const r = await fetch(`/api/v1/changes/${id}/merge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    // A script on the page sends the session's CSRF token, as the app does.
+    const { csrf_token } = await (await fetch('/api/v1/session')).json();
+    const r = await fetch(`/api/v1/changes/${id}/merge`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf_token }, body: '{}' });
     return { status: r.status, body: await r.json() };
   }, id);
   assert.equal(refused.status, 409);

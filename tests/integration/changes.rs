@@ -145,14 +145,12 @@ async fn propose_review_and_merge() {
         "{description}"
     );
 
-    // Review: the author cannot approve; merging needs an approval.
+    // Review: alice is an editor, who neither approves nor merges; merging needs an approval.
     let (status, err) = app
         .act(&format!("/api/v1/changes/{id}/approve"), &alice)
         .await;
-    assert_eq!((status, err["code"].as_str()), (403, Some("self_approval")));
-    let (status, err) = app
-        .act(&format!("/api/v1/changes/{id}/merge"), &alice)
-        .await;
+    assert_eq!((status, err["code"].as_str()), (403, Some("forbidden")));
+    let (status, err) = app.act(&format!("/api/v1/changes/{id}/merge"), &bob).await;
     assert_eq!(
         (status, err["code"].as_str()),
         (409, Some("approval_required"))
@@ -193,7 +191,14 @@ async fn propose_review_and_merge() {
 
 #[tokio::test]
 async fn create_rename_and_delete() {
-    let app = TestApp::start(|c| c.changes.approvals_required = 0, true).await;
+    let app = TestApp::start(
+        |c| {
+            super::support::everyone_admin(c);
+            c.changes.approvals_required = 0;
+        },
+        true,
+    )
+    .await;
     let alice = app.login("alice").await;
     let new_api = json!({
         "apiVersion": "tyk.tyk.io/v1alpha1", "kind": "ApiDefinition",
@@ -587,7 +592,7 @@ async fn refused_proposals_leave_drafts_their_author_can_view_and_discard() {
 
 #[tokio::test]
 async fn concurrent_edits_merge_cleanly_or_conflict() {
-    let app = TestApp::demo().await;
+    let app = TestApp::start(super::support::everyone_admin, true).await;
     let (alice, bob, carol) = (
         app.login("alice").await,
         app.login("bob").await,

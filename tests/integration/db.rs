@@ -12,11 +12,15 @@ async fn story(db: &Db) {
     db.ping().await.expect("ping");
 
     assert_eq!(db.user("alice").await.expect("query"), None);
-    db.record_sign_in("alice", "demo").await.expect("sign in");
-    db.record_sign_in("alice", "demo")
+    db.record_sign_in("alice", "demo", &[])
+        .await
+        .expect("sign in");
+    db.record_sign_in("alice", "demo", &[])
         .await
         .expect("sign in again");
-    db.record_sign_in("bob", "demo").await.expect("bob");
+    db.record_sign_in("bob", "demo", &["team-x".to_owned()])
+        .await
+        .expect("bob");
     let alice = db
         .user("alice")
         .await
@@ -34,6 +38,18 @@ async fn story(db: &Db) {
         db.user("bob").await.expect("query").map(|u| u.sign_ins),
         Some(1)
     );
+    assert_eq!(
+        db.groups_of(&["BOB".into(), "alice".into(), "nobody".into()])
+            .await
+            .expect("groups"),
+        vec![
+            (Some("demo".to_owned()), vec!["team-x".to_owned()]),
+            (Some("demo".to_owned()), vec![]),
+            (None, vec![])
+        ]
+    );
+
+    access_story(db).await;
 
     let store = db.session_store();
     let mut data = HashMap::new();
@@ -78,6 +94,108 @@ async fn story(db: &Db) {
         "expired sessions do not load"
     );
     store.delete_expired().await.expect("cleanup");
+}
+
+/// Accounts, API tokens and the audit log, the same on both databases.
+async fn access_story(db: &Db) {
+    use tollgate::auth::{Role, User, audit, tokens};
+    // A provider's subject keeps its login; a login taken by someone else gets a suffix.
+    assert_eq!(
+        db.account_login("sso", "s-1", "alice").await.unwrap(),
+        "alice-2",
+        "a demo user has alice"
+    );
+    assert_eq!(db.account_login("sso", "s-2", "zoe").await.unwrap(), "zoe");
+    assert_eq!(
+        db.account_login("sso", "s-1", "other").await.unwrap(),
+        "alice-2"
+    );
+    assert_eq!(db.account_login("gh", "s-1", "zoe").await.unwrap(), "zoe-2");
+
+    let owner = User {
+        login: "zoe".into(),
+        provider: "sso".into(),
+        groups: vec!["g".into()],
+        role: Role::Editor,
+    };
+    let (id, secret) = tokens::create(db, &owner, "ci", Role::Editor, 3)
+        .await
+        .unwrap();
+    let (got, user) = tokens::authenticate(db, &secret, |_| Role::Viewer)
+        .await
+        .unwrap()
+        .expect("valid");
+    assert_eq!(
+        (got, user.login.as_str(), user.role, user.groups.clone()),
+        (id, "zoe", Role::Viewer, vec!["g".to_owned()]),
+        "capped by the owner"
+    );
+    assert_eq!(tokens::list(db, Some("ZOE")).await.unwrap().len(), 1);
+    assert_eq!(tokens::list(db, Some("bob")).await.unwrap().len(), 0);
+    assert_eq!(tokens::list(db, None).await.unwrap().len(), 1);
+    assert!(tokens::revoke(db, id).await.unwrap());
+    assert!(!tokens::revoke(db, id).await.unwrap(), "once");
+    assert!(
+        tokens::authenticate(db, &secret, |_| Role::Admin)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        tokens::get(db, id)
+            .await
+            .unwrap()
+            .and_then(|t| t.revoked_at)
+            .is_some()
+    );
+
+    for (actor, action, outcome) in [
+        ("zoe", "propose", "ok"),
+        ("bob", "approve", "refused"),
+        ("zoe", "merge", "ok"),
+    ] {
+        audit::record(
+            db,
+            actor,
+            action,
+            "change/1",
+            outcome,
+            if outcome == "ok" { "" } else { "forbidden" },
+            "req-1",
+        )
+        .await;
+    }
+    let all = audit::list(db, &audit::AuditQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        vec!["merge", "approve", "propose"]
+    );
+    let q = audit::AuditQuery {
+        actor: Some("ZOE".into()),
+        ..Default::default()
+    };
+    assert_eq!(audit::list(db, &q).await.unwrap().len(), 2);
+    let q = audit::AuditQuery {
+        outcome: Some("refused".into()),
+        ..Default::default()
+    };
+    assert_eq!(audit::list(db, &q).await.unwrap()[0].code, "forbidden");
+    let q = audit::AuditQuery {
+        before: Some(all[0].id),
+        limit: Some(1),
+        ..Default::default()
+    };
+    assert_eq!(
+        audit::list(db, &q)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.action.as_str())
+            .collect::<Vec<_>>(),
+        vec!["approve"]
+    );
 }
 
 #[tokio::test]

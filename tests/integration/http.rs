@@ -422,6 +422,7 @@ async fn demo_sign_in_sets_a_session() {
         .client
         .post(app.url("/auth/logout"))
         .header("cookie", &cookie)
+        .form(&[("csrf_token", app.csrf(&cookie).await.expect("csrf token"))])
         .send()
         .await
         .expect("post");

@@ -3,6 +3,7 @@
 // Test code: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod access;
 mod bundle;
 mod change_list;
 mod changes;
@@ -16,6 +17,7 @@ mod history;
 mod hosts;
 mod http;
 mod index;
+mod oidc;
 mod pages;
 mod rules;
 mod several;

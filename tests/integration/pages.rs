@@ -122,10 +122,10 @@ async fn descriptions_and_comments_are_sanitised_markdown() {
 #[tokio::test]
 async fn change_pages_link_and_explain_disabled_actions() {
     let app = TestApp::demo().await;
-    let (alice, bob, carol) = (
+    let (alice, bob, erin) = (
         app.login("alice").await,
         app.login("bob").await,
-        app.login("carol").await,
+        app.login("erin").await,
     );
     let target = |url: &str| {
         change(
@@ -176,7 +176,7 @@ async fn change_pages_link_and_explain_disabled_actions() {
     assert!(html.contains("Merge needs 1 more approval from someone other than alice."));
     let html = page_as(&app, &path, &alice).await;
     assert!(html.contains("You cannot approve your own change."));
-    let html = page_as(&app, &path, &carol).await;
+    let html = page_as(&app, &path, &erin).await;
     assert!(html.contains("Only the author (alice) and those who approved can close this change."));
 
     let (status, _) = app

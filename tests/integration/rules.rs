@@ -256,7 +256,7 @@ async fn alices_change(app: &TestApp, alice: &str, title: &str, target: &str) ->
 
 #[tokio::test]
 async fn a_login_in_other_case_is_the_same_person() {
-    let app = TestApp::demo().await;
+    let app = TestApp::start(super::support::everyone_admin, true).await;
     let alice = app.login("alice").await;
     let id = alices_change(&app, &alice, "Target v4", "http://v4:1").await;
     let shouting = app.login("ALICE").await;
@@ -287,14 +287,14 @@ async fn a_login_in_other_case_is_the_same_person() {
 #[tokio::test]
 async fn only_the_author_and_approvers_close_a_change() {
     let app = TestApp::demo().await;
-    let (alice, bob, carol) = (
+    let (alice, bob, erin) = (
         app.login("alice").await,
         app.login("bob").await,
-        app.login("carol").await,
+        app.login("erin").await,
     );
     let first = alices_change(&app, &alice, "Target v5", "http://v5:1").await;
     // The page offers Close to the author only (so far); others see it disabled, with why.
-    for (who, offered) in [(&alice, true), (&carol, false)] {
+    for (who, offered) in [(&alice, true), (&erin, false)] {
         let html = app
             .client
             .get(app.url(&format!("/changes/{first}")))
@@ -309,7 +309,7 @@ async fn only_the_author_and_approvers_close_a_change() {
         assert_eq!(html.contains(r#"id="close-why""#), !offered, "{who}");
     }
     let (status, err) = app
-        .act(&format!("/api/v1/changes/{first}/close"), &carol)
+        .act(&format!("/api/v1/changes/{first}/close"), &erin)
         .await;
     assert_eq!(
         (status, err["code"].as_str()),

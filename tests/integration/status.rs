@@ -113,6 +113,7 @@ async fn app_watching(
     let (kc, name) = (kubeconfig.path().to_owned(), name.to_owned());
     let app = TestApp::start(
         move |c| {
+            super::support::everyone_admin(c);
             c.changes.approvals_required = 0;
             c.environments.insert(
                 "main".into(),

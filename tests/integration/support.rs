@@ -121,6 +121,21 @@ where
     }
 }
 
+/// For tests about something other than access: alice, bob and carol are admins and no
+/// namespace has owners, so any of them may propose, approve, merge and adopt.
+pub fn everyone_admin(c: &mut Config) {
+    use tollgate::config::DemoUser;
+    c.auth.demo_users = ["alice", "bob", "carol"]
+        .into_iter()
+        .map(|name| DemoUser::Entry {
+            name: name.into(),
+            role: tollgate::auth::Role::Admin,
+            groups: Vec::new(),
+        })
+        .collect();
+    c.ownership.clear();
+}
+
 /// A running server with its own data folder.
 pub struct TestApp {
     pub running: Option<tollgate::serve::Running>,
@@ -252,9 +267,14 @@ impl TestApp {
         key: Option<&str>,
     ) -> (u16, serde_json::Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let write = method != reqwest::Method::GET;
         let mut req = self.client.request(method, self.url(path));
         if let Some(c) = cookie {
             req = req.header("cookie", c);
+            // A write with the session cookie carries the session's CSRF token.
+            if write && let Some(token) = self.csrf(c).await {
+                req = req.header("x-csrf-token", token);
+            }
         }
         if let Some(k) = key {
             req = req.header("idempotency-key", k);
@@ -269,6 +289,19 @@ impl TestApp {
             status,
             serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
         )
+    }
+
+    /// The CSRF token of `cookie`'s session (`csrf_token` in `GET /api/v1/session`).
+    pub async fn csrf(&self, cookie: &str) -> Option<String> {
+        let resp = self
+            .client
+            .get(self.url("/api/v1/session"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .ok()?;
+        let info: serde_json::Value = resp.json().await.ok()?;
+        info["csrf_token"].as_str().map(str::to_owned)
     }
 
     /// Approves change `id` as `reviewer` and merges it; asserts both worked and returns the

@@ -39,9 +39,11 @@ async fn raw(
 
 #[tokio::test]
 async fn every_error_is_the_json_error_with_a_request_id_and_nothing_internal() {
-    let app = TestApp::demo().await;
+    let app = TestApp::start(super::support::everyone_admin, true).await;
     let alice = app.login("alice").await;
     let cookie = alice.as_str();
+    let csrf = app.csrf(cookie).await.expect("csrf");
+    let csrf = csrf.as_str();
     // (method, path, headers, body, expected status)
     type Case<'a> = (
         &'a str,
@@ -64,7 +66,7 @@ async fn every_error_is_the_json_error_with_a_request_id_and_nothing_internal() 
         (
             "DELETE",
             "/api/v1/repo",
-            vec![("cookie", cookie)],
+            vec![("cookie", cookie), ("x-csrf-token", csrf)],
             None,
             405,
         ),
@@ -87,21 +89,29 @@ async fn every_error_is_the_json_error_with_a_request_id_and_nothing_internal() 
         (
             "POST",
             "/api/v1/changes",
-            vec![("cookie", cookie), ("content-type", "application/json")],
+            vec![
+                ("cookie", cookie),
+                ("x-csrf-token", csrf),
+                ("content-type", "application/json"),
+            ],
             Some("{not json"),
             400,
         ),
         (
             "POST",
             "/api/v1/changes",
-            vec![("cookie", cookie), ("content-type", "application/json")],
+            vec![
+                ("cookie", cookie),
+                ("x-csrf-token", csrf),
+                ("content-type", "application/json"),
+            ],
             Some(r#"{"title": 5}"#),
             400,
         ),
         (
             "POST",
             "/api/v1/changes",
-            vec![("cookie", cookie)],
+            vec![("cookie", cookie), ("x-csrf-token", csrf)],
             Some("title=x"),
             415,
         ),
@@ -110,6 +120,7 @@ async fn every_error_is_the_json_error_with_a_request_id_and_nothing_internal() 
             "/api/v1/changes/1/approve",
             vec![
                 ("cookie", cookie),
+                ("x-csrf-token", csrf),
                 ("content-type", "application/x-www-form-urlencoded"),
             ],
             None,
@@ -118,14 +129,22 @@ async fn every_error_is_the_json_error_with_a_request_id_and_nothing_internal() 
         (
             "POST",
             "/api/v1/status/adopt",
-            vec![("cookie", cookie), ("content-type", "application/json")],
+            vec![
+                ("cookie", cookie),
+                ("x-csrf-token", csrf),
+                ("content-type", "application/json"),
+            ],
             Some(r#"{"cluster": "x", "kind": "ApiDefinition", "namespace": "a", "name": "b"}"#),
             422,
         ),
         (
             "POST",
             "/api/v1/changes",
-            vec![("cookie", cookie), ("content-type", "application/json")],
+            vec![
+                ("cookie", cookie),
+                ("x-csrf-token", csrf),
+                ("content-type", "application/json"),
+            ],
             Some(
                 r#"{"title": "t", "edits": [{"kind": "ApiDefinition", "namespace": "payments", "name": "payments-api", "merge_patch": {"spec": {"proxy": {"target_url": 7}}}}]}"#,
             ),
@@ -278,6 +297,7 @@ async fn writes_from_other_origins_are_refused() {
             ("origin", &own),
             ("sec-fetch-site", "same-origin"),
             ("content-type", "application/json"),
+            ("x-csrf-token", &app.csrf(&bob).await.expect("csrf")),
         ],
         Some("{}"),
     )
@@ -415,6 +435,7 @@ async fn a_checked_out_branch_is_never_moved() {
     let path = repo.path().to_owned();
     let app = TestApp::start(
         move |c| {
+            super::support::everyone_admin(c);
             c.repo.path = path;
             c.changes.approvals_required = 0;
         },
@@ -461,9 +482,11 @@ async fn one_key_one_proposal_whatever_the_races() {
     let app = TestApp::demo().await;
     let alice = app.login("alice").await;
     let body = edit_change("Raced", "http://raced:8080");
+    let csrf = app.csrf(&alice).await.expect("csrf");
     // 20 parallel requests with one key: one change, one proposal, the same answer for all.
     let mut calls = Vec::new();
     for _ in 0..20 {
+        let csrf = csrf.clone();
         let (app_client, url, cookie, body) = (
             app.client.clone(),
             app.url("/api/v1/changes"),
@@ -474,6 +497,7 @@ async fn one_key_one_proposal_whatever_the_races() {
             let resp = app_client
                 .post(url)
                 .header("cookie", cookie)
+                .header("x-csrf-token", csrf)
                 .header("idempotency-key", "race-1")
                 .json(&body)
                 .send()

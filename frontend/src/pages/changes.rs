@@ -230,7 +230,13 @@ pub fn ChangePage() -> impl IntoView {
             {move || change.get().map(|r| match r {
                 Err(error) => view! { <h1>"Change request"</h1><ErrorBox error/> }.into_any(),
                 Ok(c) => {
-                    let me = session.get().and_then(Result::ok).and_then(|s| s.user);
+                    let info = session.get().and_then(Result::ok);
+                    let role = info.as_ref().and_then(|s| s.role);
+                    // Actions show only for the roles that may take them (the server checks too).
+                    let may_propose = role.is_some_and(|r| r >= crate::api::Role::Editor);
+                    let may_approve = role.is_some_and(|r| r >= crate::api::Role::Approver);
+                    let signed_in = info.as_ref().is_some_and(|s| s.user.is_some());
+                    let me = info.and_then(|s| s.user).filter(|_| may_propose);
                     let is_author = me.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(&c.author));
                     // Only the author and those who approved may close (the server checks too).
                     let may_close = is_author
@@ -266,12 +272,12 @@ pub fn ChangePage() -> impl IntoView {
                         {c.adoption.clone().map(|a| view! { <AdoptionPanel adoption=a open/> })}
                         {move || action_error.get().map(|error| view! { <ErrorBox error/> })}
                         <div class="actions" role="group" aria-label="Review">
-                            {(open && me.is_some() && !is_author).then(|| view! {
+                            {(open && may_approve && !is_author).then(|| view! {
                                 <button id="approve" disabled=move || i_approved || reviewing.busy() aria-describedby=i_approved.then_some("approve-why") on:click=move |_| act(ReviewStep::Approve)>"Approve"</button>
                                 {i_approved.then(|| view! { <span class="muted why" id="approve-why">"You approved this."</span> })}
                             })}
                             {(open && is_author).then(|| view! { <span class="muted why" id="approve-why">{why_approve.clone()}</span> })}
-                            {(open && me.is_some()).then(|| view! {
+                            {(open && may_approve).then(|| view! {
                                 <button id="merge" class="primary" disabled=move || !approved || reviewing.busy() aria-describedby=why_merge.is_some().then_some("merge-why") on:click=move |_| act(ReviewStep::Merge)>"Merge"</button>
                                 {why_merge.clone().map(|text| view! { <span class="muted why" id="merge-why">{text}</span> })}
                             })}
@@ -294,7 +300,7 @@ pub fn ChangePage() -> impl IntoView {
                             {(draft && is_author).then(|| view! {
                                 <button id="discard" class="danger" disabled=move || discarding.busy() on:click=discard>"Discard draft"</button>
                             })}
-                            {me.is_none().then(|| view! { <a href=sign_in.clone()>"Sign in to review"</a> })}
+                            {(!signed_in).then(|| view! { <a href=sign_in.clone()>"Sign in to review"</a> })}
                         </div>
                         {draft.then(|| view! {
                             <h2>"Saved edits"</h2>
@@ -307,6 +313,24 @@ pub fn ChangePage() -> impl IntoView {
                                     }
                                 }).collect_view()}
                             </ul>
+                        })}
+                        {(!c.owners.is_empty()).then(|| view! {
+                            <section id="owners" aria-labelledby="owners-heading">
+                                <h2 id="owners-heading">"Owners"</h2>
+                                <p class="muted">"An owner of each namespace, other than the author, must approve."</p>
+                                <ul>
+                                    {c.owners.iter().map(|o| view! {
+                                        <li>
+                                            <code>{o.namespace.clone()}</code> " — owned by " {o.groups.join(", ")} ": "
+                                            {if o.approved_by.is_empty() {
+                                                view! { <span class="badge">"needs an owner's approval"</span> }.into_any()
+                                            } else {
+                                                view! { <span>{format!("approved by {}", o.approved_by.join(", "))}</span> }.into_any()
+                                            }}
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                            </section>
                         })}
                         <h2>"Resources"</h2>
                         <ul class="resources">

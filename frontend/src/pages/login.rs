@@ -17,11 +17,22 @@ pub fn LoginPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || session.get().map(|result| match result {
                 Err(error) => view! { <ErrorBox error/> }.into_any(),
-                Ok(s) if !s.demo_login => view! {
+                Ok(s) if !s.demo_login && s.providers.is_empty() => view! {
                     <p>"No sign-in method is configured on this server."</p>
                 }.into_any(),
                 Ok(s) => view! {
-                    {s.user.map(|u| view! { <p>"You are signed in as " <strong>{u}</strong> "."</p> })}
+                    {s.user.clone().map(|u| view! { <p>"You are signed in as " <strong>{u}</strong> {s.role.map(|r| format!(" ({r})"))} "."</p> })}
+                    {(!s.providers.is_empty()).then(|| view! {
+                        <div class="providers" id="providers">
+                            {s.providers.iter().map(|p| {
+                                let name = p.clone();
+                                view! {
+                                    <a class="button primary" rel="external" href=move || format!("/auth/{}/login?next={}", name, crate::data::encode(&next()))>{format!("Sign in with {p}")}</a>
+                                }
+                            }).collect_view()}
+                        </div>
+                    })}
+                    {s.demo_login.then(|| view! {
                     <p class="muted">"Demo sign-in: choose who you are. There is no password; do not use this in production."</p>
                     <div class="demo-users">
                         {s.demo_users.iter().map(|u| view! {
@@ -38,6 +49,7 @@ pub fn LoginPage() -> impl IntoView {
                         <input id="user" name="user" required pattern="[A-Za-z0-9._\\-]{1,64}" autocomplete="username"/>
                         <button type="submit">"Sign in"</button>
                     </form>
+                    })}
                 }.into_any(),
             })}
         </Suspense>

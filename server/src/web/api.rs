@@ -63,12 +63,13 @@ pub async fn get_repo_status(State(state): State<AppState>) -> Json<RepoStatus> 
 
 /// Who is signed in, and how to sign in.
 #[utoipa::path(get, path = "/api/v1/session", responses((status = 200, body = SessionInfo)))]
-pub async fn get_session(State(state): State<AppState>, user: CurrentUser) -> Json<SessionInfo> {
-    Json(SessionInfo {
-        user: user.0.map(|u| u.login),
-        demo_login: state.app.config.auth.demo,
-        demo_users: state.app.config.auth.demo_users.clone(),
-    })
+pub async fn get_session(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    info: Option<axum::extract::Extension<SessionInfo>>,
+) -> Json<SessionInfo> {
+    // `identify` made it for this request, with the CSRF token.
+    Json(info.map_or_else(|| super::session::session_info(&state, &user), |i| i.0))
 }
 
 pub async fn not_found() -> WebError {

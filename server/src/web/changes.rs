@@ -1,8 +1,9 @@
 //! REST handlers for change requests (`/api/v1/changes`), their live updates, and the Git
 //! host's webhooks (`/api/v1/hooks/{provider}`).
 
-use super::session::CurrentUser;
+use super::session::{CurrentUser, Signed};
 use super::{AppState, WebError};
+use crate::auth::guard as access;
 use axum::Json;
 use axum::extract::{Path, Query, State, rejection::JsonRejection};
 use axum::http::{HeaderMap, StatusCode};
@@ -56,13 +57,14 @@ pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, WebEr
         (status = 422, description = "invalid edits or failed validation (with `issues`)", body = ApiError)))]
 pub async fn create_change(
     State(state): State<AppState>,
-    RequireUser(user): RequireUser,
+    Signed(me): Signed,
     headers: HeaderMap,
     body: Result<Json<CreateChangeRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CreatedChange>), WebError> {
     let req = json_body(body)?;
     let key = idempotency_key(&headers)?;
-    let (_, created) = state.app.changes.create(&user, req, key).await?;
+    access::may_propose(&state.app, &me, &req.edits)?;
+    let (_, created) = state.app.changes.create(&me.login, req, key).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -129,7 +131,9 @@ pub async fn get_change(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Json<ChangeView>, WebError> {
-    Ok(Json(state.app.changes.view(id).await?))
+    let mut view = state.app.changes.view(id).await?;
+    access::annotate(&state.app, &mut view).await?;
+    Ok(Json(view))
 }
 
 /// Discard a draft (its author only): a proposal the server refused, or one never finished.
@@ -157,13 +161,18 @@ pub async fn get_change_description(
 
 /// Approve (not your own change).
 #[utoipa::path(post, path = "/api/v1/changes/{id}/approve", params(("id" = i64, Path)),
-    responses((status = 200, body = ChangeView), (status = 403, body = ApiError), (status = 409, body = ApiError)))]
+    responses((status = 200, body = ChangeView), (status = 401, body = ApiError),
+        (status = 403, description = "not an approver, your own change, or not an owner of a namespace it touches (`not_owner`)", body = ApiError),
+        (status = 409, body = ApiError)))]
 pub async fn approve_change(
     State(state): State<AppState>,
-    RequireUser(user): RequireUser,
+    Signed(me): Signed,
     Path(id): Path<i64>,
 ) -> Result<Json<ChangeView>, WebError> {
-    Ok(Json(state.app.changes.approve(id, &user).await?))
+    access::may_approve(&state.app, &me, id).await?;
+    let mut view = state.app.changes.approve(id, &me.login).await?;
+    access::annotate(&state.app, &mut view).await?;
+    Ok(Json(view))
 }
 
 /// Merge onto the base branch (re-applied if it moved; a conflict if a touched file changed).
@@ -171,10 +180,11 @@ pub async fn approve_change(
     responses((status = 200, body = ChangeView), (status = 409, body = ApiError)))]
 pub async fn merge_change(
     State(state): State<AppState>,
-    RequireUser(user): RequireUser,
+    Signed(me): Signed,
     Path(id): Path<i64>,
 ) -> Result<Json<ChangeView>, WebError> {
-    Ok(Json(state.app.changes.merge(id, &user).await?))
+    access::may_merge(&state.app, id).await?;
+    Ok(Json(state.app.changes.merge(id, &me.login).await?))
 }
 
 /// Close without merging.

@@ -1,6 +1,6 @@
 //! REST handlers for a resource's history, its versions, and restoring one.
 
-use super::changes::{RequireUser, json_body};
+use super::changes::json_body;
 use super::{AppState, WebError};
 use axum::Json;
 use axum::extract::{Path, Query, State, rejection::JsonRejection, rejection::QueryRejection};
@@ -58,11 +58,23 @@ pub async fn get_resource_at(
         (status = 401, body = ApiError), (status = 404, body = ApiError), (status = 422, body = ApiError)))]
 pub async fn restore(
     State(state): State<AppState>,
-    RequireUser(user): RequireUser,
+    super::session::Signed(me): super::session::Signed,
     Path((kind, namespace, name)): Path<(String, String, String)>,
     body: Result<Json<RestoreRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<RestoreResult>), WebError> {
     let req = json_body(body)?;
+    // A restore is a proposal to this resource's namespace: the same ownership rule.
+    let target = frontend::api::EditRequest {
+        kind: kind.clone(),
+        namespace: namespace.clone(),
+        name: name.clone(),
+        document: None,
+        merge_patch: Some(serde_json::json!({})),
+        yaml: None,
+        delete: false,
+    };
+    crate::auth::guard::may_propose(&state.app, &me, std::slice::from_ref(&target))?;
+    let user = me.login;
     let result = state
         .app
         .history

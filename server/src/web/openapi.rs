@@ -33,7 +33,11 @@ use utoipa::OpenApi;
         super::history::get_history,
         super::history::get_resource_at,
         super::history::restore,
-        super::history::get_history_status
+        super::history::get_history_status,
+        super::tokens::create_token,
+        super::tokens::list_tokens,
+        super::tokens::revoke_token,
+        super::audit::list_audit
     ),
     components(schemas(
         frontend::api::ApiError,
@@ -64,7 +68,10 @@ use utoipa::OpenApi;
         frontend::api::history::FieldChange,
         frontend::api::history::HistoryEntry,
         frontend::api::history::PullRequestRef,
-        frontend::api::history::RestoreWarning
+        frontend::api::history::RestoreWarning,
+        frontend::api::Role,
+        frontend::api::OwnerApproval,
+        crate::auth::audit::AuditEntry
     ))
 )]
 pub struct ApiDoc;
