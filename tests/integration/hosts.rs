@@ -74,6 +74,8 @@ async fn setup(flavour: Flavour) -> Setup {
             c.host.webhook_secret = SECRET.into();
             // Webhooks carry the updates; the poll is only the fallback.
             c.host.poll_interval_secs = 60;
+            // Approvals come from the host's reviewers, who have no groups in Tollgate.
+            c.ownership.clear();
         },
         false,
     )
@@ -227,9 +229,10 @@ async fn propose_review_and_merge(flavour: Flavour) {
     assert_eq!(view["host"]["kind"], kind(flavour).as_str());
 
     // Not approved: Tollgate refuses to merge.
+    let bob = s.app.login("bob").await;
     let (status, refused) = s
         .app
-        .act(&format!("/api/v1/changes/{id}/merge"), &alice)
+        .act(&format!("/api/v1/changes/{id}/merge"), &bob)
         .await;
     assert_eq!(
         (status, refused["code"].as_str()),
@@ -274,10 +277,11 @@ async fn propose_review_and_merge(flavour: Flavour) {
     assert_eq!(forged.status(), 401);
     assert_eq!(s.view(&id).await["state"], "open");
 
-    // Merge through Tollgate: the host's main has the change, and Tollgate's index moves.
+    // Merge through Tollgate (bob is an approver): the host's main has the change, and
+    // Tollgate's index moves.
     let (status, merged) = s
         .app
-        .act(&format!("/api/v1/changes/{id}/merge"), &alice)
+        .act(&format!("/api/v1/changes/{id}/merge"), &bob)
         .await;
     assert_eq!(
         (status, merged["state"].as_str()),
@@ -605,9 +609,12 @@ async fn the_start_checks_the_token_and_the_repo() {
         ),
         (Flavour::Gitea, REPO, "wrong-token", "token"),
     ] {
-        let mut config =
-            tollgate::config::Config::demo(dir.path().join(flavour.prefix().replace('/', "-")));
+        let data = dir.path().join(flavour.prefix().replace('/', "-"));
+        std::fs::create_dir_all(&data).expect("data dir");
+        let mut config = tollgate::config::Config::demo(data.clone());
         config.server.bind = "127.0.0.1:0".parse().expect("addr");
+        config.repo.path = data.join("mirror.git");
+        config.database.url = format!("sqlite://{}", data.join("tollgate.db").display());
         config.host.kind = kind(flavour);
         config.host.api_url = host.api_url(flavour);
         config.host.repo = repo.into();

@@ -94,6 +94,8 @@ pub const ROUTES: &[(Verb, &str, Need)] = &[
         Propose,
     ),
     (Get, "/api/v1/history/status", Read),
+    // Git host webhooks: anyone may deliver; the signature is checked before anything is read.
+    (Post, "/api/v1/hooks/{provider}", Public),
     (Post, "/api/v1/tokens", SignedIn),
     (Get, "/api/v1/tokens", SignedIn),
     (Delete, "/api/v1/tokens/{id}", SignedIn),
