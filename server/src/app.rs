@@ -116,10 +116,9 @@ impl App {
             // The first fetch: the pages need the branch. A mirror fetched before keeps the
             // server usable while the host is down.
             if let Err(e) = changes.sync_mirror().await {
-                if changes.host().kind() != HostKind::Local
-                    && crate::repo::ConfigRepo::open(&config.repo.path)
-                        .and_then(|r| r.head_of(&config.repo.branch))
-                        .is_err()
+                if crate::repo::ConfigRepo::open(&config.repo.path)
+                    .and_then(|r| r.head_of(&config.repo.branch))
+                    .is_err()
                 {
                     anyhow::bail!("host: cannot fetch {}: {e}", config.host.clone_url());
                 }

@@ -206,6 +206,24 @@ impl HostError {
     }
 }
 
+/// Before a branch is replaced: it must still be at `expected` (`found` is its head now), or
+/// someone moved it meanwhile.
+fn still_at(branch: &str, expected: &str, found: Option<&str>) -> Result<(), HostError> {
+    match found {
+        Some(found) if found == expected => Ok(()),
+        Some(found) => Err(HostError::new(
+            HostErrorKind::HeadMoved,
+            format!(
+                "the branch {branch} moved to {found} (expected {expected}); read it again before replacing it"
+            ),
+        )),
+        None => Err(HostError::new(
+            HostErrorKind::HeadMoved,
+            format!("the branch {branch} no longer exists (expected it at {expected})"),
+        )),
+    }
+}
+
 /// A verified webhook delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {

@@ -291,16 +291,7 @@ impl Host for Gitea {
     ) -> Result<Published, HostError> {
         if let Some(old) = replace {
             let head = self.branch_head(&p.branch).await?;
-            if head.as_deref() != Some(old) {
-                return Err(HostError::new(
-                    HostErrorKind::HeadMoved,
-                    format!(
-                        "the branch {} is at {} on Gitea, not {old}; read it again before replacing it",
-                        p.branch,
-                        head.as_deref().unwrap_or("nothing")
-                    ),
-                ));
-            }
+            super::still_at(&p.branch, old, head.as_deref())?;
         }
         // Gitea cannot move a branch to an unrelated commit: it is made afresh. Deleting it
         // closes its open pull request, which is reopened once the branch is back.

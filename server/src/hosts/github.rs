@@ -300,9 +300,7 @@ impl Host for Github {
     ) -> Result<Published, HostError> {
         if let Some(old) = replace {
             let head = self.branch_head(&p.branch).await?;
-            if head.as_deref() != Some(old) {
-                return Err(moved(&p.branch, old, head.as_deref()));
-            }
+            super::still_at(&p.branch, old, head.as_deref())?;
         }
         let tree = self.tree(p).await?;
         let commit = self.commit(p, &tree).await?;
@@ -440,18 +438,6 @@ impl Host for Github {
             base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{token}"));
         Ok(Some((self.clone_url.clone(), format!("Basic {basic}"))))
     }
-}
-
-fn moved(branch: &str, expected: &str, found: Option<&str>) -> HostError {
-    HostError::new(
-        HostErrorKind::HeadMoved,
-        match found {
-            Some(found) => format!(
-                "the branch {branch} moved to {found} (expected {expected}); read it again before replacing it"
-            ),
-            None => format!("the branch {branch} no longer exists (expected it at {expected})"),
-        },
-    )
 }
 
 #[derive(Deserialize)]

@@ -210,16 +210,7 @@ impl Host for Gitlab {
     ) -> Result<Published, HostError> {
         if let Some(old) = replace {
             let head = self.branch_head(&p.branch).await?;
-            if head.as_deref() != Some(old) {
-                return Err(HostError::new(
-                    HostErrorKind::HeadMoved,
-                    format!(
-                        "the branch {} is at {} on GitLab, not {old}; read it again before replacing it",
-                        p.branch,
-                        head.as_deref().unwrap_or("nothing")
-                    ),
-                ));
-            }
+            super::still_at(&p.branch, old, head.as_deref())?;
         }
         let mut body = json!({
             "branch": p.branch,
