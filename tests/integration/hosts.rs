@@ -94,6 +94,14 @@ async fn setup(flavour: Flavour) -> Setup {
     }
 }
 
+/// Where a flavour creates and lists its pull or merge requests.
+fn requests_path(flavour: Flavour) -> &'static str {
+    match flavour {
+        Flavour::GitLab => "/merge_requests",
+        _ => "/pulls",
+    }
+}
+
 fn one_field_change() -> Value {
     change(
         "Point payments at v2",
@@ -324,10 +332,7 @@ async fn gitea_propose_review_and_merge() {
 async fn lost_answer(flavour: Flavour) {
     let s = setup(flavour).await;
     let alice = s.app.login("alice").await;
-    let create_path = match flavour {
-        Flavour::GitLab => "/merge_requests",
-        _ => "/pulls",
-    };
+    let create_path = requests_path(flavour);
     // The create is done and its answer lost (a 502 after the write): the client finds the
     // request it made, in the same call or on the retry.
     let mut fault = Fault::status("POST", create_path, 502);
@@ -405,10 +410,7 @@ async fn gitea_down_keeps_browsing_and_the_draft() {
 async fn failed_open(flavour: Flavour) {
     let s = setup(flavour).await;
     let alice = s.app.login("alice").await;
-    let create_path = match flavour {
-        Flavour::GitLab => "/merge_requests",
-        _ => "/pulls",
-    };
+    let create_path = requests_path(flavour);
     let mut refused = Fault::status("POST", create_path, 500);
     refused.times = None;
     s.host.inject_fault(refused);
