@@ -272,7 +272,9 @@ impl HistoryService {
             items.push(self.entry(row).await?);
         }
         let state = store::state(&self.db, &self.branch).await.map_err(db_err)?;
-        if total == 0 && state.is_some() {
+        // "Never changed" is an answer only once the index has reached the branch head: while it
+        // is still catching up (at start, or after a push) the resource may just not be read yet.
+        if total == 0 && state.is_some() && self.caught_up(state.as_ref()).await? {
             return Err(Error::new(
                 Code::NotFound,
                 format!(
@@ -291,6 +293,18 @@ impl HistoryService {
             items,
             indexed_commit: state.map(|s| s.head),
         })
+    }
+
+    /// Whether the index holds every commit up to the branch head.
+    async fn caught_up(&self, state: Option<&store::State>) -> Result<bool, Error> {
+        let Some(state) = state else { return Ok(false) };
+        let repo = self.repo.clone();
+        let branch = self.branch.clone();
+        let head = tokio::task::spawn_blocking(move || repo.head_of(&branch))
+            .await
+            .map_err(join_err)?
+            .map_err(repo_err)?;
+        Ok(head.to_string() == state.head)
     }
 
     /// A stored row as the wire shows it, with the change request it came from.

@@ -148,6 +148,8 @@ pub fn ResourceHistory(kind: String, namespace: String, name: String) -> impl In
             <h2 id="history-title">"History"</h2>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || history.get().map(|result| match result {
+                    // The page's subject exists; a missing history is not a missing page (no 404).
+                    Err(error) if error.code == "not_found" => view! { <p class="muted">{error.message}</p> }.into_any(),
                     Err(error) => view! { <ErrorBox error/> }.into_any(),
                     Ok(h) => {
                         let more = h.page * h.per_page < h.total;
