@@ -488,6 +488,7 @@ impl HistoryService {
     /// than the one being undone also changed are left out, and listed as warnings, unless the
     /// request names them in `fields`; with such warnings and no `fields`, nothing is created
     /// and the answer is a preview.
+    #[expect(clippy::too_many_arguments, reason = "the resource's three names, the request and its retry key")]
     pub async fn restore(
         &self,
         changes: &ChangeService,
@@ -496,6 +497,7 @@ impl HistoryService {
         namespace: &str,
         name: &str,
         req: RestoreRequest,
+        idempotency_key: Option<&str>,
     ) -> Result<RestoreResult, Error> {
         let key = key_of(kind, namespace, name)?;
         self.update().await?;
@@ -539,7 +541,7 @@ impl HistoryService {
                 ),
                 edits: vec![edit],
             };
-            let (_, created) = changes.create(author, request, None).await?;
+            let (_, created) = changes.create(author, request, idempotency_key).await?;
             return Ok(RestoreResult {
                 created: Some(created),
                 fields,
@@ -638,7 +640,7 @@ impl HistoryService {
                 delete: false,
             }],
         };
-        let (_, created) = changes.create(author, request, None).await?;
+        let (_, created) = changes.create(author, request, idempotency_key).await?;
         Ok(RestoreResult {
             created: Some(created),
             fields: chosen,

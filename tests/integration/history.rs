@@ -176,14 +176,16 @@ async fn history_follows_the_document_not_the_file() {
         .await;
     assert_eq!(status, 404);
 
-    // The History section of the API's and the policy's pages, rendered on the server.
-    let (status, html) = app.html("/apis/shop/cart").await;
+    // The History tab of the API's and the policy's pages, rendered on the server.
+    let (status, html) = app.html("/apis/shop/cart?tab=history").await;
     assert_eq!(status, 200);
     assert!(html.contains("id=\"history\""), "{html}");
     assert!(html.contains("Bring cart back") && html.contains("Restore this version"));
     assert!(html.contains("spec.proxy.target_url") && html.contains("#7"));
-    let (_, html) = app.html("/policies/shop/gold").await;
+    let (_, html) = app.html("/policies/shop/gold?tab=history").await;
     assert!(html.contains("Add cart, orders and gold"));
+    let (_, html) = app.html("/policies/shop/gold").await;
+    assert!(!html.contains("Add cart, orders and gold"), "history shows only on its tab");
     app.stop().await;
 }
 
@@ -321,13 +323,33 @@ async fn restoring_a_one_field_change_is_a_one_line_diff() {
             "/api/v1/resources/ApiDefinition/payments/payments-api/restore",
             Some(&alice),
             Some(json!({"commit": before})),
-            None,
+            Some("restore-payments-1"),
         )
         .await;
     assert_eq!(status, 201, "{restored}");
     assert_eq!(restored["warnings"], json!([]));
     assert_eq!(restored["fields"][0]["path"], "spec.proxy.target_url");
     let id = &restored["created"]["id"];
+    // A double click (or a retry after a lost answer) sends the same key: the same change.
+    let (status, again) = app
+        .call(
+            "POST",
+            "/api/v1/resources/ApiDefinition/payments/payments-api/restore",
+            Some(&alice),
+            Some(json!({"commit": before})),
+            Some("restore-payments-1"),
+        )
+        .await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(&again["created"]["id"], id, "one change request per key");
+    let (_, all) = app.json("/api/v1/changes").await;
+    let restores = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["title"].as_str().is_some_and(|t| t.starts_with("Restore")))
+        .count();
+    assert_eq!(restores, 1, "{all}");
     let (_, view) = app.json(&format!("/api/v1/changes/{id}")).await;
     let lines = diff_lines(&view);
     assert_eq!(lines.len(), 2, "one line out, one line in: {lines:?}");

@@ -257,6 +257,26 @@ async fn pages_render_their_data_on_the_server() {
     ] {
         assert!(html.contains(text), "API page lacks {text:?}");
     }
+    // The overview is the default tab; History is a link to its own address.
+    assert!(html.contains(r#"href="/apis/payments/payments-api?tab=history""#));
+    assert!(!html.contains("history-entry"), "history shows only on its tab");
+    // Once the index has read the branch, the History tab lists the seed commit.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.json("/api/v1/history/status").await.1["commits"] == 0 {
+        assert!(std::time::Instant::now() < deadline, "the history index never read the branch");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (status, html) = app.html("/apis/payments/payments-api?tab=history").await;
+    assert_eq!(status, 200);
+    for text in [
+        "1 commit changed it",
+        "history-entry action-created",
+        "Seed the example config repo",
+        "Restore this version",
+    ] {
+        assert!(html.contains(text), "history tab lacks {text:?}");
+    }
+    assert!(html.contains(r#"id="overview" hidden"#), "the overview is hidden on the history tab");
 
     let (_, html) = app.html("/policies").await;
     assert!(html.contains("partner-gold") && html.contains("jwt-default"));

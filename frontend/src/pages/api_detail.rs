@@ -211,17 +211,22 @@ pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView
 #[component]
 fn Detail(kind: &'static str) -> impl IntoView {
     let detail = detail_resource(kind);
+    let history = super::history::history_tab();
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || detail.get().map(|result| match result {
                 Err(error) => view! { <h1>"API"</h1><ErrorBox error/> }.into_any(),
-                Ok(d) => view! {
+                Ok(d) => {
+                    let (k, ns, n) = (d.summary.kind.clone(), d.summary.namespace.clone(), d.summary.name.clone());
+                    view! {
                     <Heading summary=d.summary.clone() tyk_id=d.tyk_id.clone() label="API"/>
                     <div class="badges">
                         <ActiveBadge active=d.summary.active/>
                         <AuthBadge mode=d.summary.auth_mode.clone()/>
                     </div>
                     <EditLinks kind=d.summary.kind.clone() namespace=d.summary.namespace.clone() name=d.summary.name.clone()/>
+                    <super::history::ResourceTabs/>
+                    <div id="overview" hidden=history>
                     <ClusterStates kind=d.summary.kind.clone() namespace=d.summary.namespace.clone() name=d.summary.name.clone()/>
                     <div class="columns">
                         <section aria-labelledby="fields-title">
@@ -262,8 +267,12 @@ fn Detail(kind: &'static str) -> impl IntoView {
                         </section>
                     </div>
                     <YamlBlock yaml=d.yaml.clone() path=d.summary.path.clone() line=d.summary.line/>
-                    <super::history::ResourceHistory kind=d.summary.kind.clone() namespace=d.summary.namespace.clone() name=d.summary.name.clone()/>
-                }.into_any(),
+                    </div>
+                    {move || history().then(|| view! {
+                        <super::history::ResourceHistory kind=k.clone() namespace=ns.clone() name=n.clone()/>
+                    })}
+                    }.into_any()
+                }
             })}
         </Transition>
     }

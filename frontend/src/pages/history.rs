@@ -6,6 +6,29 @@ use crate::client::{self, Action};
 use crate::data::{self, encode};
 use crate::ui::ErrorBox;
 use leptos::prelude::*;
+use leptos_router::hooks::{use_location, use_navigate, use_query_map};
+
+/// Whether the page shows its *History* tab (`?tab=history`) rather than its overview.
+pub fn history_tab() -> impl Fn() -> bool + Copy + Send + Sync + 'static {
+    let query = use_query_map();
+    move || query.read().get("tab").as_deref() == Some("history")
+}
+
+/// The tabs of an API or policy page, as links: each tab has its own address, works without
+/// JavaScript, and the current one is marked for assistive technology.
+#[component]
+pub fn ResourceTabs() -> impl IntoView {
+    let history = history_tab();
+    let path = use_location().pathname;
+    view! {
+        <nav class="tabs" aria-label="Sections of this page">
+            <a id="overview-tab" href=move || path.get()
+                aria-current=move || (!history()).then_some("page")>"Overview"</a>
+            <a id="history-tab" href=move || format!("{}?tab=history", path.get())
+                aria-current=move || history().then_some("page")>"History"</a>
+        </nav>
+    }
+}
 
 fn show(value: &Option<serde_json::Value>) -> String {
     match value {
@@ -62,6 +85,7 @@ fn Entry(kind: String, namespace: String, name: String, entry: HistoryEntry) -> 
     let action = Action::new();
     let answer: RwSignal<Option<Result<RestoreResult, crate::api::ApiError>>> = RwSignal::new(None);
     let deleted = entry.action == "deleted";
+    let navigate = use_navigate();
     let restore = {
         let (kind, namespace, name, commit) = (
             kind.clone(),
@@ -79,7 +103,14 @@ fn Entry(kind: String, namespace: String, name: String, entry: HistoryEntry) -> 
                     fields,
                 },
             );
-            action.run(write, move |result| answer.set(Some(result)));
+            let navigate = navigate.clone();
+            action.run(write, move |result| match result {
+                // Prepared: go to the change request, as proposing does.
+                Ok(RestoreResult { created: Some(created), .. }) => {
+                    navigate(&format!("/changes/{}", created.id), Default::default());
+                }
+                other => answer.set(Some(other)),
+            });
         }
     };
     let restore_all = restore.clone();
@@ -155,7 +186,7 @@ pub fn ResourceHistory(kind: String, namespace: String, name: String) -> impl In
                         let more = h.page * h.per_page < h.total;
                         let (kind, namespace, name) = (kind.clone(), namespace.clone(), name.clone());
                         view! {
-                            <p class="sub">{format!("{} commits changed it", h.total)}</p>
+                            <p class="sub" id="history-count">{if h.total == 1 { "1 commit changed it".to_owned() } else { format!("{} commits changed it", h.total) }}</p>
                             <ol class="history">
                                 {h.items.into_iter().map(|entry| view! {
                                     <Entry kind=kind.clone() namespace=namespace.clone() name=name.clone() entry/>

@@ -51,7 +51,8 @@ pub async fn get_resource_at(
 /// values (a deleted resource is recreated). When a commit after the undone one changed a same
 /// field and `fields` is absent, nothing is created: the answer (200) lists the warnings.
 #[utoipa::path(post, path = "/api/v1/resources/{kind}/{namespace}/{name}/restore",
-    params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path)),
+    params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Send the same key to retry safely: one change request")),
     request_body = RestoreRequest,
     responses((status = 201, description = "change created", body = RestoreResult),
         (status = 200, description = "preview: confirm the fields a later commit changed", body = RestoreResult),
@@ -60,9 +61,11 @@ pub async fn restore(
     State(state): State<AppState>,
     super::session::Signed(me): super::session::Signed,
     Path((kind, namespace, name)): Path<(String, String, String)>,
+    headers: axum::http::HeaderMap,
     body: Result<Json<RestoreRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<RestoreResult>), WebError> {
     let req = json_body(body)?;
+    let key = super::changes::idempotency_key(&headers)?;
     // A restore is a proposal to this resource's namespace: the same ownership rule.
     let target = frontend::api::EditRequest {
         kind: kind.clone(),
@@ -78,7 +81,7 @@ pub async fn restore(
     let result = state
         .app
         .history
-        .restore(&state.app.changes, &user, &kind, &namespace, &name, req)
+        .restore(&state.app.changes, &user, &kind, &namespace, &name, req, key)
         .await?;
     let status = if result.created.is_some() {
         StatusCode::CREATED
