@@ -221,54 +221,93 @@ where
     db.close().await;
 }
 
-/// Runs `story` on PostgreSQL from `TOLLGATE_TEST_POSTGRES_URL` (the test command sets it), in
-/// a fresh database dropped afterwards. Without the variable it says it is skipped, except in
-/// CI, where that is a failure.
+/// A fresh PostgreSQL database for one test, made from `TOLLGATE_TEST_POSTGRES_URL` (the test
+/// command sets it) and dropped by [`Scratch::drop`]. Without the variable it says the test is
+/// skipped, except in CI, where that is a failure.
+pub struct Scratch {
+    admin: Db,
+    name: String,
+    pub url: String,
+}
+
+impl Scratch {
+    pub async fn create() -> Option<Self> {
+        let Ok(admin_url) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") else {
+            if std::env::var("CI").is_ok() {
+                panic!("TOLLGATE_TEST_POSTGRES_URL must be set in CI");
+            }
+            eprintln!(
+                "skipped: TOLLGATE_TEST_POSTGRES_URL is not set, so this PostgreSQL half did not run"
+            );
+            return None;
+        };
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "tollgate_test_{}_{}_{}",
+            std::process::id(),
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000,
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let admin = Db::connect(&admin_url, 1)
+            .await
+            .expect("connect to the admin database");
+        let Db::Postgres(admin_pool) = &admin else {
+            panic!("a postgres URL")
+        };
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(admin_pool)
+            .await
+            .expect("create database");
+        let url = match admin_url.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => panic!("URL without a database name"),
+        };
+        Some(Self { admin, name, url })
+    }
+
+    pub async fn drop(self) {
+        let Db::Postgres(admin_pool) = &self.admin else {
+            unreachable!("made from a postgres URL")
+        };
+        // FORCE: the server may not have ended the closed pool's sessions yet.
+        sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
+            .execute(admin_pool)
+            .await
+            .expect("drop database");
+        self.admin.close().await;
+    }
+}
+
+/// Runs `story` on a fresh PostgreSQL database (see [`Scratch`]).
 pub async fn on_postgres<F, Fut>(story: F)
 where
     F: FnOnce(Db) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let Ok(admin_url) = std::env::var("TOLLGATE_TEST_POSTGRES_URL") else {
-        if std::env::var("CI").is_ok() {
-            panic!("TOLLGATE_TEST_POSTGRES_URL must be set in CI");
-        }
-        eprintln!(
-            "skipped: TOLLGATE_TEST_POSTGRES_URL is not set, so this PostgreSQL half did not run"
-        );
+    let Some(scratch) = Scratch::create().await else {
         return;
     };
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let name = format!(
-        "tollgate_test_{}_{}_{}",
-        std::process::id(),
-        time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000,
-        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    );
-    let admin = Db::connect(&admin_url, 1)
-        .await
-        .expect("connect to the admin database");
-    let Db::Postgres(admin_pool) = &admin else {
-        panic!("a postgres URL")
-    };
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(admin_pool)
-        .await
-        .expect("create database");
-    let url = match admin_url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => panic!("URL without a database name"),
-    };
-    let db = Db::connect(&url, 4).await.expect("connect");
+    let db = Db::connect(&scratch.url, 4).await.expect("connect");
     // On a task of its own, so a failing story still has its database dropped.
     let ran = tokio::spawn(story(db.clone())).await;
     db.close().await;
-    // FORCE: the server may not have ended the closed pool's sessions yet.
-    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(admin_pool)
-        .await
-        .expect("drop database");
-    admin.close().await;
+    scratch.drop().await;
+    if let Err(failed) = ran {
+        std::panic::resume_unwind(failed.into_panic());
+    }
+}
+
+/// Runs `story` with the URL of a fresh PostgreSQL database (see [`Scratch`]): for a whole app.
+pub async fn with_postgres_url<F, Fut>(story: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Some(scratch) = Scratch::create().await else {
+        return;
+    };
+    let ran = tokio::spawn(story(scratch.url.clone())).await;
+    scratch.drop().await;
     if let Err(failed) = ran {
         std::panic::resume_unwind(failed.into_panic());
     }

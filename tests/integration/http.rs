@@ -272,11 +272,12 @@ async fn pages_render_their_data_on_the_server() {
         "1 commit changed it",
         "history-entry action-created",
         "Seed the example config repo",
-        "Restore this version",
+        "Current version",
     ] {
         assert!(html.contains(text), "history tab lacks {text:?}");
     }
     assert!(html.contains(r#"id="overview" hidden"#), "the overview is hidden on the history tab");
+    assert!(!html.contains("Restore this version"), "nothing to restore the current version to");
 
     let (_, html) = app.html("/policies").await;
     assert!(html.contains("partner-gold") && html.contains("jwt-default"));

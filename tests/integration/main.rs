@@ -19,6 +19,7 @@ mod http;
 mod index;
 mod oidc;
 mod pages;
+mod postgres;
 mod rules;
 mod several;
 mod status;

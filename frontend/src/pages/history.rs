@@ -57,7 +57,14 @@ fn FieldTable(fields: Vec<FieldChange>) -> impl IntoView {
 }
 
 #[component]
-fn Entry(kind: String, namespace: String, name: String, entry: HistoryEntry) -> impl IntoView {
+fn Entry(
+    kind: String,
+    namespace: String,
+    name: String,
+    entry: HistoryEntry,
+    /// The newest entry: the version at the branch head, which there is nothing to restore to.
+    current: bool,
+) -> impl IntoView {
     let short: String = entry.commit.chars().take(10).collect();
     let version_href = format!(
         "/api/v1/resources/{}/{}/{}/at/{}",
@@ -130,10 +137,11 @@ fn Entry(kind: String, namespace: String, name: String, entry: HistoryEntry) -> 
                 {entry.moved_from.clone().map(|from| view! { " (moved from " <code>{from}</code> ")" })}
             </div>
             <details>
-                <summary>{format!("{} field(s) changed", entry.fields.len())}</summary>
+                <summary>{match entry.fields.len() { 1 => "1 field changed".to_owned(), n => format!("{n} fields changed") }}</summary>
                 <FieldTable fields=entry.fields.clone()/>
             </details>
-            {(!deleted).then(|| view! {
+            {current.then(|| view! { <span class="badge current">"Current version"</span> })}
+            {(!deleted && !current).then(|| view! {
                 <button type="button" class="restore" disabled=move || action.busy()
                     on:click=move |_| restore_all(None)>"Restore this version"</button>
             })}
@@ -188,8 +196,9 @@ pub fn ResourceHistory(kind: String, namespace: String, name: String) -> impl In
                         view! {
                             <p class="sub" id="history-count">{if h.total == 1 { "1 commit changed it".to_owned() } else { format!("{} commits changed it", h.total) }}</p>
                             <ol class="history">
-                                {h.items.into_iter().map(|entry| view! {
-                                    <Entry kind=kind.clone() namespace=namespace.clone() name=name.clone() entry/>
+                                {h.items.into_iter().enumerate().map(|(i, entry)| {
+                                    let current = h.page == 1 && i == 0 && entry.action != "deleted";
+                                    view! { <Entry kind=kind.clone() namespace=namespace.clone() name=name.clone() entry current/> }
                                 }).collect_view()}
                             </ol>
                             <nav class="pager">

@@ -30,6 +30,16 @@ pub fn action_of(method: &str, route: &str, uri_path: &str) -> (String, String) 
         ("POST", "/api/v1/changes/{id}/rebase") => ("rebase", format!("change/{}", id())),
         ("POST", "/api/v1/changes/{id}/comments") => ("comment", format!("change/{}", id())),
         ("POST", "/api/v1/status/adopt") => ("adopt", "status".to_owned()),
+        ("POST", "/api/v1/resources/{kind}/{namespace}/{name}/restore") => (
+            "restore",
+            // kind/namespace/name, as the path names them.
+            uri_path
+                .split('/')
+                .skip(4)
+                .take(3)
+                .collect::<Vec<_>>()
+                .join("/"),
+        ),
         ("POST", "/api/v1/tokens") => ("token_create", "tokens".to_owned()),
         ("DELETE", "/api/v1/tokens/{id}") => ("token_revoke", format!("token/{}", id())),
         ("POST", "/auth/logout") => ("sign_out", "session".to_owned()),
