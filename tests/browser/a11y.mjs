@@ -187,6 +187,7 @@ try {
   const pages = [
     ['apis', '/apis'],
     ['api-detail', '/apis/payments/payments-api'],
+    ['api-history', '/apis/payments/payments-api?tab=history'],
     ['api-new', '/apis/new'],
     ['api-edit', '/apis/payments/payments-api/edit'],
     ['policies', '/policies'],
