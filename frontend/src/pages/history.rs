@@ -98,6 +98,13 @@ fn Entry(kind: String, namespace: String, name: String, entry: HistoryEntry) -> 
                 " · " <code>{entry.path.clone()}</code>
                 {entry.moved_from.clone().map(|from| view! { " (moved from " <code>{from}</code> ")" })}
             </div>
+            {(!entry.live.is_empty()).then(|| view! {
+                <div class="sub live-in">
+                    {entry.live.iter().map(|l| view! {
+                        <span class="live" data-cluster=l.cluster.clone()>"live in " <strong>{l.cluster.clone()}</strong> " since " <crate::ui::Time at=l.since.clone()/></span> " "
+                    }).collect_view()}
+                </div>
+            })}
             <details>
                 <summary>{format!("{} field(s) changed", entry.fields.len())}</summary>
                 <FieldTable fields=entry.fields.clone()/>
