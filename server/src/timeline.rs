@@ -88,6 +88,7 @@ impl TimelineService {
         let mut tracker = Tracker::new(recorded, self.settle);
         let mut gone = tracker.forget_clusters(&status.current(), OffsetDateTime::now_utc());
         let mut versions = status.subscribe();
+        let mut last = None;
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -100,7 +101,13 @@ impl TimelineService {
                 _ = tick.tick() => {}
             }
             let now = OffsetDateTime::now_utc();
-            tracker.observe(&status.current(), now);
+            let board = status.current();
+            // A board that says what the last one said changes no candidate: only time passes.
+            let seen = looked_at(&board);
+            if last.as_ref() != Some(&seen) {
+                tracker.observe(&board, now);
+                last = Some(seen);
+            }
             let mut ops = std::mem::take(&mut gone);
             ops.extend(tracker.settled(now));
             if ops.is_empty() {
@@ -322,9 +329,26 @@ impl TimelineService {
     }
 }
 
+/// What of a board the recorder reads: its version (every cell change makes one) and each
+/// cluster's info but its last-seen time (reachability and revisions may change without one).
+fn looked_at(board: &crate::status::Board) -> (u64, Vec<frontend::api::ClusterInfo>) {
+    (
+        board.version,
+        board
+            .clusters
+            .iter()
+            .map(|c| frontend::api::ClusterInfo {
+                last_seen: None,
+                ..c.clone()
+            })
+            .collect(),
+    )
+}
+
 /// When `commit` (a commit of the indexed `branch` that changed the resource) went live in each
 /// cluster: the first applied revision containing it, once the resource was synced there (for
-/// a deletion, once that revision was applied).
+/// a deletion, once that revision was applied). Only revisions on the indexed branch count: a
+/// cluster following another branch has none.
 pub async fn went_live(
     db: &Db,
     branch: &str,

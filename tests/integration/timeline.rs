@@ -585,6 +585,62 @@ async fn store_story(db: &Db) {
     assert_eq!(live("c2").await, vec![triple("c2", 30)]);
     assert_eq!(live("c3").await, vec![]);
 
+    // Proposals and merges of changes, filtered by the resources they touch.
+    let changes =
+        tollgate::changes::store::insert_draft(db, "v2", "", "alice", "[]", "c1", None, None)
+            .await
+            .expect("draft");
+    let touched = frontend::api::ChangedResource {
+        kind: "ApiDefinition".into(),
+        namespace: "payments".into(),
+        name: "payments-api".into(),
+        action: "update".into(),
+        path: "apis/payments/payments-api.yaml".into(),
+    };
+    tollgate::changes::store::set_proposed(
+        db,
+        changes,
+        "c1",
+        "tollgate/1",
+        "h1",
+        &[touched],
+        "[]",
+        "alice",
+        1,
+        "{}",
+    )
+    .await
+    .expect("propose");
+    tollgate::changes::store::set_merged(db, changes, "c2", "bob")
+        .await
+        .expect("merge");
+    let events = |namespace: &'static str, kind: &'static str| async move {
+        store::change_activity(db, namespace, kind, 10)
+            .await
+            .expect("change activity")
+            .into_iter()
+            .map(|e| (e.event, e.author, e.change_id, e.title))
+            .collect::<Vec<_>>()
+    };
+    let both = vec![
+        (
+            "merge".to_owned(),
+            "bob".to_owned(),
+            changes,
+            "v2".to_owned(),
+        ),
+        (
+            "propose".to_owned(),
+            "alice".to_owned(),
+            changes,
+            "v2".to_owned(),
+        ),
+    ];
+    assert_eq!(events("", "").await, both);
+    assert_eq!(events("payments", "ApiDefinition").await, both);
+    assert_eq!(events("payments", "SecurityPolicy").await, vec![]);
+    assert_eq!(events("other", "").await, vec![]);
+
     store::apply(
         db,
         &[Op::Close {
