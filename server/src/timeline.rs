@@ -277,18 +277,22 @@ impl TimelineService {
             let mut touched: std::collections::HashMap<i64, Vec<ResourceRef>> =
                 std::collections::HashMap::new();
             for row in rows {
-                if !touched.contains_key(&row.change_id) {
+                if let std::collections::hash_map::Entry::Vacant(slot) =
+                    touched.entry(row.change_id)
+                {
                     let resources = crate::changes::store::resources(&self.db, row.change_id)
                         .await
-                        .map_err(db_err)?
-                        .into_iter()
-                        .map(|r| ResourceRef {
-                            kind: r.kind,
-                            namespace: r.namespace,
-                            name: r.name,
-                        })
-                        .collect();
-                    touched.insert(row.change_id, resources);
+                        .map_err(db_err)?;
+                    slot.insert(
+                        resources
+                            .into_iter()
+                            .map(|r| ResourceRef {
+                                kind: r.kind,
+                                namespace: r.namespace,
+                                name: r.name,
+                            })
+                            .collect(),
+                    );
                 }
                 let merged = row.event == "merge";
                 items.push((
@@ -312,7 +316,7 @@ impl TimelineService {
                 ));
             }
         }
-        items.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+        items.sort_by_key(|(at, id, _)| std::cmp::Reverse((*at, *id)));
         let skip = (page - 1) * per_page;
         let more = items.len() > skip + per_page;
         Ok(ActivityPage {

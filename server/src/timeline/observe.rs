@@ -279,7 +279,7 @@ impl Tracker {
             };
             ops.push((c.since, op));
         }
-        ops.sort_by(|a, b| a.0.cmp(&b.0));
+        ops.sort_by_key(|(at, _)| *at);
         ops.into_iter().map(|(_, op)| op).collect()
     }
 
