@@ -393,7 +393,33 @@ async fn the_timeline_answers_what_was_live_across_a_rollout_and_a_drift() {
         .expect("chunk")
         .expect("data");
     assert!(String::from_utf8_lossy(&next).contains("event: activity"));
+    // A proposal is announced too.
+    let (status, proposed) = app.call("POST", "/api/v1/changes", Some(&alice), Some(json!({"title": "Payments v3", "edits": [{"kind": "ApiDefinition", "namespace": "payments", "name": "payments-api", "merge_patch": {"spec": {"proxy": {"target_url": "http://payments-v3:8080"}}}}]})), None).await;
+    assert_eq!(status, 201, "{proposed}");
+    let next = tokio::time::timeout(Duration::from_secs(10), events.chunk())
+        .await
+        .expect("announced in time")
+        .expect("chunk")
+        .expect("data");
+    assert!(String::from_utf8_lossy(&next).contains("event: activity"));
     drop(events);
+    let newest = activity(&app, "namespace=payments&per_page=5").await;
+    assert!(
+        newest
+            .iter()
+            .any(|i| i["kind"] == "proposed" && i["change"]["id"] == proposed["id"]),
+        "{newest:?}"
+    );
+
+    // The REST routes are documented.
+    let (_, doc) = app.json("/api/openapi.json").await;
+    assert!(doc["paths"]["/api/v1/resources/{kind}/{namespace}/{name}/live"]["get"].is_object());
+    assert!(doc["paths"]["/api/v1/activity"]["get"].is_object());
+    assert!(
+        doc["components"]["schemas"]["ActivityPage"].is_object(),
+        "{}",
+        doc["components"]["schemas"]
+    );
     let open = wait_recorded(&app, &head, "drifted").await;
     let since = open["state_since"].as_str().expect("since").to_owned();
 
