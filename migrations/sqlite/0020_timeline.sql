@@ -6,7 +6,7 @@
 --                failed, missing, orphaned; `detail`: JSON with the drifted fields and their
 --                field managers, or the operator's error).
 -- Cluster-wide tracks leave the resource columns empty. At most one episode per cluster, track
--- and resource is open. Times are RFC 3339 UTC with microseconds, so text order is time order.
+-- and resource is open (an index says so). Times are RFC 3339 UTC with microseconds, so text order is time order.
 CREATE TABLE timeline_episodes (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     cluster TEXT NOT NULL,
@@ -22,4 +22,5 @@ CREATE TABLE timeline_episodes (
 CREATE INDEX timeline_by_resource ON timeline_episodes (kind, namespace, name, cluster, started_at);
 CREATE INDEX timeline_by_track ON timeline_episodes (cluster, track, started_at);
 CREATE INDEX timeline_by_start ON timeline_episodes (started_at);
-CREATE INDEX timeline_open ON timeline_episodes (ended_at);
+-- One open episode per track, whichever replica writes it.
+CREATE UNIQUE INDEX timeline_one_open ON timeline_episodes (cluster, track, kind, namespace, name) WHERE ended_at IS NULL;

@@ -521,6 +521,26 @@ async fn store_story(db: &Db) {
     )
     .await
     .expect("rollout");
+    // A second replica (or a retry) writing the same change a moment later changes nothing.
+    store::apply(
+        db,
+        &[open(&api, "synced", "", 21), open(&applied, "c2", "", 31)],
+    )
+    .await
+    .expect("the same again");
+    assert_eq!(
+        store::episodes(db, &applied).await.expect("episodes").len(),
+        2
+    );
+    // The database holds one open episode per track, whoever writes.
+    assert!(
+        tollgate::db_run!(
+            db,
+            execute,
+            "INSERT INTO timeline_episodes (cluster, track, state, started_at) VALUES ('prod', 'applied', 'c9', 'x')"
+        )
+        .is_err()
+    );
 
     let covering = |track: &Track, at: i64| {
         let track = track.clone();

@@ -1,5 +1,7 @@
 //! The timeline in the database. Every statement is written once for SQLite and PostgreSQL; a
-//! batch of writes is one transaction, so an episode is never closed without its successor.
+//! batch of writes is one transaction, so an episode is never closed without its successor. The
+//! writes are idempotent: replicas recording the same clusters, or a retried batch, leave one
+//! episode per change (and the database allows one open episode per track).
 
 use super::observe::{Observation, Op, Track};
 use crate::db::{Db, DbError};
@@ -73,22 +75,28 @@ pub async fn apply(db: &Db, ops: &[Op]) -> Result<(), DbError> {
                     observation,
                     at,
                 } => {
+                    // Written so that a second replica recording the same change (or a retry)
+                    // finds it done: only a different state is closed, and a new episode opens
+                    // only where none is.
                     let at = stamp(*at);
                     tx_run!(
                         tx,
                         D,
-                        CLOSE,
+                        "UPDATE timeline_episodes SET ended_at = $6 WHERE cluster = $1 AND track = $2 AND kind = $3 AND namespace = $4 AND name = $5 AND ended_at IS NULL AND state <> $7",
                         &track.cluster,
                         track.track,
                         &track.kind,
                         &track.namespace,
                         &track.name,
-                        &at
+                        &at,
+                        &observation.state
                     )?;
                     tx_run!(
                         tx,
                         D,
-                        "INSERT INTO timeline_episodes (cluster, track, kind, namespace, name, state, detail, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        "INSERT INTO timeline_episodes (cluster, track, kind, namespace, name, state, detail, started_at)
+                         SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE NOT EXISTS (SELECT 1 FROM timeline_episodes
+                         WHERE cluster = $1 AND track = $2 AND kind = $3 AND namespace = $4 AND name = $5 AND ended_at IS NULL)",
                         &track.cluster,
                         track.track,
                         &track.kind,
@@ -97,6 +105,17 @@ pub async fn apply(db: &Db, ops: &[Op]) -> Result<(), DbError> {
                         &observation.state,
                         &observation.detail,
                         &at
+                    )?;
+                    tx_run!(
+                        tx,
+                        D,
+                        "UPDATE timeline_episodes SET detail = $6 WHERE cluster = $1 AND track = $2 AND kind = $3 AND namespace = $4 AND name = $5 AND ended_at IS NULL",
+                        &track.cluster,
+                        track.track,
+                        &track.kind,
+                        &track.namespace,
+                        &track.name,
+                        &observation.detail
                     )?;
                 }
                 Op::Close { track, at } => {
