@@ -78,9 +78,10 @@ async fn drift_by_kubectl(apis: &kube::Api<DynamicObject>, target: &str) {
 #[tokio::test]
 async fn the_timeline_answers_what_was_live_across_a_rollout_and_a_drift() {
     let store = store_with_crds();
-    let emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
+    let mut emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
         .await
         .expect("serves");
+    let addr = emulator.addr;
     let (app, _kubeconfig) = app_watching(
         &emulator,
         "staging",
@@ -466,6 +467,55 @@ async fn the_timeline_answers_what_was_live_across_a_rollout_and_a_drift() {
             .all(|i| i["ended_at"].is_string()),
         "{drifts:?}"
     );
+
+    // The cluster goes away and comes back: an unreachable period, while the resource's last
+    // known state goes on.
+    emulator.stop();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let away = loop {
+        let live = live_at(&app, &now()).await;
+        if live["reachable"] == false {
+            break live;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never recorded away: {live}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(away["state"], "synced", "{away}");
+    let t_away = now();
+    emulator = Emulator::serve(addr, Arc::clone(&store))
+        .await
+        .expect("serves again");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while live_at(&app, &now()).await["reachable"] == false {
+        assert!(std::time::Instant::now() < deadline, "never back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let at = live_at(&app, &t_away).await;
+    assert_eq!(
+        (at["reachable"].as_bool(), at["state"].as_str()),
+        (Some(false), Some("synced")),
+        "{at}"
+    );
+    let outages = activity(&app, "cluster=staging").await;
+    let outage = outages
+        .iter()
+        .find(|i| i["kind"] == "unreachable")
+        .expect("the outage is in the feed");
+    assert!(
+        outage["ended_at"].is_string() && outage["error"].is_string(),
+        "{outage}"
+    );
+    assert!(
+        activity(&app, "namespace=payments")
+            .await
+            .iter()
+            .all(|i| i["kind"] != "unreachable"),
+        "cluster-wide"
+    );
+    drop(emulator);
     app.stop().await;
 }
 
