@@ -202,6 +202,39 @@ pub async fn history(
     }
 }
 
+pub async fn activity(
+    query: crate::api::timeline::ActivityQuery,
+) -> Result<crate::api::timeline::ActivityPage, ApiError> {
+    #[cfg(feature = "ssr")]
+    {
+        backend()?.0.activity(query).await
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        get_json(&activity_url(&query)).await
+    }
+}
+
+/// `GET /api/v1/activity` with the query's filters.
+pub fn activity_url(query: &crate::api::timeline::ActivityQuery) -> String {
+    let mut params = Vec::new();
+    for (key, value) in [
+        ("namespace", &query.namespace),
+        ("cluster", &query.cluster),
+        ("kind", &query.kind),
+    ] {
+        if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+            params.push(format!("{key}={}", encode(v)));
+        }
+    }
+    for (key, value) in [("page", query.page), ("per_page", query.per_page)] {
+        if let Some(v) = value {
+            params.push(format!("{key}={v}"));
+        }
+    }
+    format!("/api/v1/activity?{}", params.join("&"))
+}
+
 pub async fn sync_status(
     query: crate::api::StatusQuery,
 ) -> Result<crate::api::StatusReport, ApiError> {

@@ -64,6 +64,7 @@ pub fn Header() -> impl IntoView {
                         <a href="/changes" aria-current=move || current("/changes")>"Changes"</a>
                         <crate::pages::BasketLink/>
                         <a href="/status" aria-current=move || current("/status")>"Status"</a>
+                        <a href="/activity" aria-current=move || current("/activity")>"Activity"</a>
                         <a href="/problems" aria-current=move || current("/problems")>
                             "Repo problems"
                             <Suspense fallback=|| ()>

@@ -61,6 +61,14 @@ pub trait Backend: Send + Sync {
         let _ = (kind, namespace, name, page);
         Box::pin(async { Err(api::ApiError::new("not_found", "no history here")) })
     }
+    /// A page of the activity feed, newest first.
+    fn activity(
+        &self,
+        query: api::timeline::ActivityQuery,
+    ) -> BoxFuture<Result<api::timeline::ActivityPage, api::ApiError>> {
+        let _ = query;
+        Box::pin(async { Err(api::ApiError::new("not_found", "no activity here")) })
+    }
 }
 
 /// A boxed future the backend returns for database-backed data.
@@ -160,6 +168,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/policies/:namespace/:name/edit") view=pages::PolicyEditPage/>
                     <Route path=path!("/problems") view=pages::ProblemsPage/>
                     <Route path=path!("/status") view=pages::StatusPage/>
+                    <Route path=path!("/activity") view=pages::ActivityPage/>
                     <Route path=path!("/login") view=pages::LoginPage/>
                 </Routes>
             </main>

@@ -1,5 +1,6 @@
 //! The pages, one file each.
 
+mod activity;
 mod api_detail;
 mod api_edit;
 mod apis;
@@ -19,6 +20,7 @@ mod propose;
 mod status;
 mod yaml_edit;
 
+pub use activity::ActivityPage;
 pub use api_detail::{ApiDetailPage, OasDetailPage};
 pub use api_edit::ApiEditPage;
 pub use apis::ApisPage;

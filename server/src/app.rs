@@ -19,6 +19,8 @@ pub struct App {
     pub status: Arc<crate::status::StatusService>,
     /// The history index of the branch (resource history, versions, restore).
     pub history: Arc<crate::history::HistoryService>,
+    /// What the status engine observed over time (rollouts, drift, failures, outages).
+    pub timeline: Arc<crate::timeline::TimelineService>,
     /// Set when the server stops, so long-lived responses (event streams) end.
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// Background work (indexing, session clean-up); ends with [`App::stop`].
@@ -135,6 +137,10 @@ impl App {
                 schemas.add_cluster(&cluster.config.name, &env.path, cluster.schema_slot());
             }
         }
+        let timeline = Arc::new(crate::timeline::TimelineService::new(
+            db.clone(),
+            config.clusters.iter().map(|c| c.name.clone()).collect(),
+        ));
         Ok(Arc::new(Self {
             config,
             db,
@@ -142,6 +148,7 @@ impl App {
             changes,
             status,
             history,
+            timeline,
             stopping: tokio::sync::watch::channel(false).0,
             workers: crate::tasks::Tasks::default(),
         }))
@@ -179,6 +186,11 @@ impl App {
         let every = Duration::from_secs(self.config.repo.poll_interval_secs);
         self.workers
             .spawn(async move { crate::history::run(history, every).await });
+        if self.status.has_clusters() {
+            let (timeline, status) = (Arc::clone(&self.timeline), Arc::clone(&self.status));
+            self.workers
+                .spawn(async move { timeline.record(status).await });
+        }
         let sessions = self.db.session_store();
         self.workers.spawn(async move {
             loop {

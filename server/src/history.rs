@@ -269,7 +269,17 @@ impl HistoryService {
         .map_err(db_err)?;
         let mut items = Vec::with_capacity(rows.len());
         for row in rows {
-            items.push(self.entry(row).await?);
+            let mut entry = self.entry(row).await?;
+            entry.live = crate::timeline::went_live(
+                &self.db,
+                &self.branch,
+                (kind, namespace, name),
+                &entry.commit,
+                entry.action == "deleted",
+            )
+            .await
+            .map_err(db_err)?;
+            items.push(entry);
         }
         let state = store::state(&self.db, &self.branch).await.map_err(db_err)?;
         // "Never changed" is an answer only once the index has reached the branch head: while it
@@ -304,7 +314,7 @@ impl HistoryService {
             .await
             .map_err(join_err)?
             .map_err(repo_err)?;
-        Ok(head.to_string() == state.head)
+        Ok(ObjectId::from_hex(state.head.as_bytes()).ok() == Some(head))
     }
 
     /// A stored row as the wire shows it, with the change request it came from.
@@ -376,6 +386,7 @@ impl HistoryService {
             path: row.path,
             moved_from: row.moved_from,
             pull_request: pull,
+            live: Vec::new(),
         })
     }
 

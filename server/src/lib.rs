@@ -25,5 +25,6 @@ pub mod serve;
 pub mod status;
 pub mod sync;
 pub mod tasks;
+pub mod timeline;
 pub mod web;
 pub mod yaml;

@@ -13,6 +13,7 @@ mod login;
 mod openapi;
 pub mod session;
 mod status;
+mod timeline;
 mod tokens;
 
 pub use error::WebError;
@@ -61,6 +62,14 @@ impl frontend::Backend for PageBackend {
                 .await
                 .map_err(Into::into)
         })
+    }
+    fn activity(
+        &self,
+        query: frontend::api::timeline::ActivityQuery,
+    ) -> frontend::BoxFuture<Result<frontend::api::timeline::ActivityPage, frontend::api::ApiError>>
+    {
+        let app = Arc::clone(&self.0);
+        Box::pin(async move { app.timeline.activity(&query).await.map_err(Into::into) })
     }
     fn list(
         &self,
@@ -284,6 +293,12 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
             post(history::restore),
         )
         .route("/api/v1/history/status", get(history::get_history_status))
+        .route(
+            "/api/v1/resources/{kind}/{namespace}/{name}/live",
+            get(timeline::get_live),
+        )
+        .route("/api/v1/activity", get(timeline::list_activity))
+        .route("/api/v1/activity/events", get(timeline::activity_events))
         .route(
             "/api/v1/tokens",
             get(tokens::list_tokens).post(tokens::create_token),

@@ -25,4 +25,5 @@ mod several;
 mod status;
 mod store;
 mod support;
+mod timeline;
 mod trust;

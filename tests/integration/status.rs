@@ -12,7 +12,7 @@ use std::time::Duration;
 use tollgate::config::{AgentConfig, AgentKind, ClusterConfig, EnvironmentConfig};
 use tollgate_emulator::{Emulator, Store};
 
-fn store_with_crds() -> Arc<Store> {
+pub(crate) fn store_with_crds() -> Arc<Store> {
     let store = Arc::new(Store::new());
     for doc in fixture_crds("crds/tyk-operator.yaml")
         .into_iter()
@@ -23,7 +23,7 @@ fn store_with_crds() -> Arc<Store> {
     store
 }
 
-async fn kube_api(
+pub(crate) async fn kube_api(
     emulator: &Emulator,
     gvk: GroupVersionKind,
     plural: &str,
@@ -39,7 +39,7 @@ async fn kube_api(
     Api::namespaced_with(client, ns, &ApiResource::from_gvk_with_plural(&gvk, plural))
 }
 
-async fn cell(app: &TestApp, resource: &str, cluster: &str) -> Value {
+pub(crate) async fn cell(app: &TestApp, resource: &str, cluster: &str) -> Value {
     let (_, report) = app.json(&format!("/api/v1/status?cluster={cluster}")).await;
     report["rows"]
         .as_array()
@@ -57,7 +57,7 @@ async fn cell(app: &TestApp, resource: &str, cluster: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-async fn wait_state(
+pub(crate) async fn wait_state(
     app: &TestApp,
     resource: &str,
     cluster: &str,
@@ -80,7 +80,7 @@ async fn wait_state(
 
 /// Does what Argo CD does for one resource: server-side applies the document Git has (as the
 /// REST API shows it) with field manager `argocd-controller`. Returns that document.
-async fn apply_from_git(
+pub(crate) async fn apply_from_git(
     app: &TestApp,
     api: &Api<DynamicObject>,
     kind: &str,
@@ -103,7 +103,7 @@ async fn apply_from_git(
 
 /// Starts Tollgate (seeded, no approvals needed) watching one emulated cluster, `name`, that
 /// follows the repo's `main` branch; the kubeconfig file lives as long as the returned handle.
-async fn app_watching(
+pub(crate) async fn app_watching(
     emulator: &Emulator,
     name: &str,
     agent: AgentConfig,
@@ -160,7 +160,7 @@ async fn adopt(app: &TestApp, session: &str, body: Value) -> (Value, String, Vec
 
 /// Waits for the first cluster's agent to report `revision` as applied (the agent's object is
 /// its own event, so it may trail the objects it applied by a moment).
-async fn wait_applied(app: &TestApp, revision: &str) -> Value {
+pub(crate) async fn wait_applied(app: &TestApp, revision: &str) -> Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
         let (_, report) = app.json("/api/v1/status").await;

@@ -59,6 +59,10 @@ pub struct HistoryEntry {
     /// The commit on the host, when the host has web pages.
     #[serde(default)]
     pub commit_url: Option<String>,
+    /// When it went live in each cluster, from the cluster timeline (clusters where it has not
+    /// yet are left out).
+    #[serde(default)]
+    pub live: Vec<super::timeline::LiveIn>,
 }
 
 /// `GET /api/v1/resources/{kind}/{ns}/{name}/history`.

@@ -136,6 +136,13 @@ fn Entry(
                 " · " <code>{entry.path.clone()}</code>
                 {entry.moved_from.clone().map(|from| view! { " (moved from " <code>{from}</code> ")" })}
             </div>
+            {(!entry.live.is_empty()).then(|| view! {
+                <div class="sub live-in">
+                    {entry.live.iter().map(|l| view! {
+                        <span class="live" data-cluster=l.cluster.clone()>"live in " <strong>{l.cluster.clone()}</strong> " since " <crate::ui::Time at=l.since.clone()/></span> " "
+                    }).collect_view()}
+                </div>
+            })}
             <details>
                 <summary>{match entry.fields.len() { 1 => "1 field changed".to_owned(), n => format!("{n} fields changed") }}</summary>
                 <FieldTable fields=entry.fields.clone()/>

@@ -94,6 +94,13 @@ pub const ROUTES: &[(Verb, &str, Need)] = &[
         Propose,
     ),
     (Get, "/api/v1/history/status", Read),
+    (
+        Get,
+        "/api/v1/resources/{kind}/{namespace}/{name}/live",
+        Read,
+    ),
+    (Get, "/api/v1/activity", Read),
+    (Get, "/api/v1/activity/events", Read),
     // Git host webhooks: anyone may deliver; the signature is checked before anything is read.
     (Post, "/api/v1/hooks/{provider}", Public),
     (Post, "/api/v1/tokens", SignedIn),
@@ -131,6 +138,7 @@ pub const ROUTES: &[(Verb, &str, Need)] = &[
     (Get, "/policies/{namespace}/{name}/edit", Read),
     (Get, "/problems", Read),
     (Get, "/status", Read),
+    (Get, "/activity", Read),
 ];
 
 /// The permission `method` on the route `path` needs; `None` when the table does not say.
