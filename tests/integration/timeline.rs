@@ -264,7 +264,7 @@ async fn the_timeline_answers_what_was_live_across_a_rollout_and_a_drift() {
             && oldest["since"].as_str() <= Some(t_synced.as_str()),
         "{oldest}"
     );
-    let (_, html) = app.html("/apis/payments/payments-api").await;
+    let (_, html) = app.html("/apis/payments/payments-api?tab=history").await;
     assert!(
         html.contains("live in <strong>staging"),
         "the history tab shows it"
