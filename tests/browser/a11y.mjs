@@ -201,6 +201,7 @@ try {
     ['change-new', '/changes/new'],
     ['problems', '/problems'],
     ['status', '/status'],
+    ['activity', '/activity'],
     ['login', '/login'],
     ['not-found', '/no/such/page'],
   ];
