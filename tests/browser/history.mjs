@@ -1,6 +1,7 @@
 // Browser test of an API's history and going back: alice changes the refunds target and bob
 // merges it; the API's History tab lists both versions with the field diff; restoring the first
-// version opens a change request whose diff is the one line back. Real headless Chromium
+// version opens a change request whose diff is the one line back, and the activity feed, open
+// meanwhile, shows it arrive. Real headless Chromium
 // against the real `tollgate demo` server; screenshots saved.
 //
 //   TOLLGATE_BIN=path/to/tollgate node tests/browser/history.mjs
@@ -75,6 +76,14 @@ try {
   assert.equal(await row.locator('td.added').textContent(), 'http://refunds-v2.payments.svc:8080');
   await shot('history');
 
+  // The activity feed lists the proposal and the merge, and takes new items live.
+  const feed = await signIn('carol');
+  await feed.goto(`${base}/activity`);
+  await feed.waitForSelector('body[data-hydrated="true"]');
+  const proposedItems = () => feed.locator('#activity li[data-kind="proposed"]').count();
+  assert.equal(await proposedItems(), 1, 'the proposal is in the feed');
+  assert.equal(await feed.locator('#activity li[data-kind="merged"]').count(), 1, 'the merge is in the feed');
+
   // Restore the first version: a change request whose diff is that one line back.
   const oldest = alice.locator('.history-entry').last();
   assert.match(await oldest.locator('.entry-head').textContent(), /created/);
@@ -91,6 +100,10 @@ try {
   const changes = await (await fetch(`${base}/api/v1/changes`)).json();
   assert.equal(changes.filter((c) => c.title.startsWith('Restore')).length, 1, 'a double click restores once');
   await shot('history-restored');
+  // The open feed shows the restore's proposal without a reload.
+  await feed.waitForFunction(() => document.querySelectorAll('#activity li[data-kind="proposed"]').length === 2, null, { timeout: 10_000 });
+  assert.match(await feed.locator('#activity li[data-kind="proposed"]').first().textContent(), /Restore/);
+  await feed.screenshot({ path: path.join(output, 'activity.png'), fullPage: true });
   assert.deepEqual(errors, []);
   console.log('history browser test passed');
 } finally {
