@@ -15,6 +15,7 @@ mod forms;
 mod grants;
 mod history;
 mod hosts;
+mod hostuser;
 mod http;
 mod index;
 mod oidc;
