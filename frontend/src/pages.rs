@@ -17,6 +17,7 @@ mod policy_edit;
 mod problems;
 mod propose;
 mod status;
+mod tokens;
 mod yaml_edit;
 
 pub use api_detail::{ApiDetailPage, OasDetailPage};
@@ -31,6 +32,7 @@ pub use policy_detail::PolicyDetailPage;
 pub use policy_edit::PolicyEditPage;
 pub use problems::ProblemsPage;
 pub use status::StatusPage;
+pub use tokens::TokensPage;
 pub use yaml_edit::YamlEditPage;
 
 use leptos::prelude::*;

@@ -22,7 +22,7 @@ const REPO: &str = "acme/config";
 const SECRET: &str = "webhook-secret-for-tests";
 const KEY: &str = "5f2b8c0e1d4a69b7c3e8f01a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e";
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -121,28 +121,36 @@ fn session_cookie(resp: &reqwest::Response) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// `login` signs in at the emulated host, then in Tollgate through its OAuth app (the login
+/// provider `gh`); returns the session cookie.
+pub async fn sign_in_through_github(app: &TestApp, host: &GitHost, login: &str) -> String {
+    host.sign_in_at_host(login);
+    let resp = app.get("/auth/gh/login?next=/changes").await;
+    assert_eq!(resp.status(), 303);
+    let pending = session_cookie(&resp).expect("pending sign-in");
+    let to = resp.headers()["location"].to_str().expect("loc").to_owned();
+    let resp = app.client.get(&to).send().await.expect("authorize");
+    assert_eq!(resp.status(), 302, "{:?}", resp.text().await);
+    let back = resp.headers()["location"].to_str().expect("loc").to_owned();
+    let resp = app
+        .client
+        .get(&back)
+        .header("cookie", &pending)
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(resp.status(), 303, "{:?}", resp.text().await);
+    session_cookie(&resp).expect("session")
+}
+
 impl Setup {
-    /// `login` signs in at the host, then in Tollgate through the host's OAuth app.
+    /// `login` signs in at the host, then in Tollgate through the host's OAuth app, which asks
+    /// for the repository scope.
     async fn sign_in_through_host(&self, login: &str) -> String {
-        self.host.sign_in_at_host(login);
-        let resp = self.app.get("/auth/gh/login?next=/changes").await;
-        assert_eq!(resp.status(), 303);
-        let pending = session_cookie(&resp).expect("pending sign-in");
+        let resp = self.app.get("/auth/gh/login").await;
         let to = resp.headers()["location"].to_str().expect("loc").to_owned();
         assert!(to.contains("repo"), "the repository scope is asked: {to}");
-        let resp = self.app.client.get(&to).send().await.expect("authorize");
-        assert_eq!(resp.status(), 302, "{:?}", resp.text().await);
-        let back = resp.headers()["location"].to_str().expect("loc").to_owned();
-        let resp = self
-            .app
-            .client
-            .get(&back)
-            .header("cookie", &pending)
-            .send()
-            .await
-            .expect("callback");
-        assert_eq!(resp.status(), 303, "{:?}", resp.text().await);
-        session_cookie(&resp).expect("session")
+        sign_in_through_github(&self.app, &self.host, login).await
     }
 
     async fn propose(&self, cookie: &str, title: &str, target: &str) -> Value {

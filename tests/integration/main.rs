@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod access;
+mod actions;
 mod bundle;
 mod change_list;
 mod changes;

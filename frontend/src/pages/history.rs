@@ -34,7 +34,14 @@ fn FieldTable(fields: Vec<FieldChange>) -> impl IntoView {
 }
 
 #[component]
-fn Entry(kind: String, namespace: String, name: String, entry: HistoryEntry) -> impl IntoView {
+fn Entry(
+    kind: String,
+    namespace: String,
+    name: String,
+    entry: HistoryEntry,
+    /// Whether *Restore* is offered (not to those who may not propose changes here).
+    may_restore: bool,
+) -> impl IntoView {
     let short: String = entry.commit.chars().take(10).collect();
     let version_href = format!(
         "/api/v1/resources/{}/{}/{}/at/{}",
@@ -102,7 +109,7 @@ fn Entry(kind: String, namespace: String, name: String, entry: HistoryEntry) -> 
                 <summary>{format!("{} field(s) changed", entry.fields.len())}</summary>
                 <FieldTable fields=entry.fields.clone()/>
             </details>
-            {(!deleted).then(|| view! {
+            {(!deleted && may_restore).then(|| view! {
                 <button type="button" class="restore" disabled=move || action.busy()
                     on:click=move |_| restore_all(None)>"Restore this version"</button>
             })}
@@ -143,6 +150,15 @@ pub fn ResourceHistory(kind: String, namespace: String, name: String) -> impl In
         move || page.get(),
         move |p| data::history(k.clone(), ns.clone(), n.clone(), p),
     );
+    // Restoring proposes a change: not offered to those who may not propose here.
+    let session = Resource::new(|| (), |_| data::session());
+    let ns_of_session = namespace.clone();
+    let may_restore = move || {
+        session
+            .get()
+            .and_then(Result::ok)
+            .is_none_or(|s| s.user.is_none() || s.may_propose_in(&ns_of_session))
+    };
     view! {
         <section id="history" aria-labelledby="history-title">
             <h2 id="history-title">"History"</h2>
@@ -154,11 +170,12 @@ pub fn ResourceHistory(kind: String, namespace: String, name: String) -> impl In
                     Ok(h) => {
                         let more = h.page * h.per_page < h.total;
                         let (kind, namespace, name) = (kind.clone(), namespace.clone(), name.clone());
+                        let may_restore = may_restore();
                         view! {
                             <p class="sub">{format!("{} commits changed it", h.total)}</p>
                             <ol class="history">
                                 {h.items.into_iter().map(|entry| view! {
-                                    <Entry kind=kind.clone() namespace=namespace.clone() name=name.clone() entry/>
+                                    <Entry kind=kind.clone() namespace=namespace.clone() name=name.clone() entry may_restore/>
                                 }).collect_view()}
                             </ol>
                             <nav class="pager">

@@ -131,6 +131,7 @@ pub const ROUTES: &[(Verb, &str, Need)] = &[
     (Get, "/policies/{namespace}/{name}/edit", Read),
     (Get, "/problems", Read),
     (Get, "/status", Read),
+    (Get, "/settings/tokens", SignedIn),
 ];
 
 /// The permission `method` on the route `path` needs; `None` when the table does not say.

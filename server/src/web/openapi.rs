@@ -71,6 +71,7 @@ use utoipa::OpenApi;
         frontend::api::history::RestoreWarning,
         frontend::api::Role,
         frontend::api::OwnerApproval,
+        frontend::api::OwnershipRule,
         crate::auth::audit::AuditEntry
     ))
 )]
