@@ -326,6 +326,87 @@ async fn an_expiring_user_token_is_refreshed_before_it_is_used() {
     s.app.stop().await;
 }
 
+/// Each provider's client, driven directly: with a user's token the request's author and the
+/// approval's reviewer are that user; a refused user token is an `Unauthorized` error (the
+/// change flow then falls back to the service token); owners are requested as team reviewers
+/// where the host can (GitHub, Gitea), and GitLab asks nobody.
+#[tokio::test]
+async fn every_host_opens_and_approves_as_the_user() {
+    use tollgate::hosts::{HostErrorKind, Publication};
+    for flavour in [Flavour::GitHub, Flavour::GitLab, Flavour::Gitea] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let host = GitHost::start(&dir.path().join("host"))
+            .await
+            .expect("emulator");
+        host.create_repo(REPO, &[("README.md", "hello\n")])
+            .expect("repo");
+        let service = host.add_user("tollgate-bot");
+        let (octo, hubert) = (host.add_user("octo"), host.add_user("hubert"));
+        host.push_files(REPO, "tollgate/1-add-a", &[("a.txt", Some("a\n"))], "Add a", "tollgate-bot")
+            .expect("branch");
+        let mut config = Config::default().host;
+        config.kind = match flavour {
+            Flavour::GitHub => HostKind::Github,
+            Flavour::GitLab => HostKind::Gitlab,
+            Flavour::Gitea => HostKind::Gitea,
+        };
+        config.api_url = host.api_url(flavour);
+        config.repo = REPO.into();
+        config.token = service;
+        config.webhook_secret = SECRET.into();
+        let client = tollgate::hosts::remote(&config).expect("client");
+        let null = gix::ObjectId::null(gix::hash::Kind::Sha1);
+        let p = Publication {
+            change: 1,
+            branch: "tollgate/1-add-a".into(),
+            base_branch: "main".into(),
+            base: null,
+            base_tree: null,
+            files: Vec::new(),
+            message: "Add a".into(),
+            author: tollgate::repo::Person {
+                name: "octo".into(),
+                email: "octo@example.test".into(),
+            },
+            title: "Add a".into(),
+            body: "Proposed by octo".into(),
+        };
+        let opened = client
+            .open_as(&p, &AsUser::new(&octo))
+            .await
+            .unwrap_or_else(|e| panic!("{flavour:?}: {e}"));
+        assert_eq!(host.pulls(REPO)[0].author, "octo", "{flavour:?}");
+        // Opening again finds it, whoever asks.
+        assert_eq!(client.open(&p).await.expect("found").number, opened.number);
+        let wrong = client
+            .approve_as(opened.number, "Approved in Tollgate.", &AsUser::new("not-a-token"))
+            .await
+            .expect_err("a wrong token");
+        assert_eq!(wrong.kind, HostErrorKind::Unauthorized, "{flavour:?}: {wrong}");
+        assert!(!wrong.message.contains("not-a-token"), "{wrong}");
+        client
+            .approve_as(opened.number, "Approved in Tollgate.", &AsUser::new(&hubert))
+            .await
+            .unwrap_or_else(|e| panic!("{flavour:?}: {e}"));
+        let read = client.read(opened.number).await.expect("read");
+        assert_eq!(read.approvers().collect::<Vec<_>>(), vec!["hubert"], "{flavour:?}");
+        let asked = client
+            .request_reviews(
+                opened.number,
+                &["acme/payments".into(), "other/ops".into(), "plain".into()],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{flavour:?}: {e}"));
+        let teams = host.pulls(REPO)[0].requested_teams.clone();
+        if flavour == Flavour::GitLab {
+            assert!(asked.is_empty() && teams.is_empty());
+        } else {
+            assert_eq!(asked, vec!["acme/payments".to_owned()], "{flavour:?}");
+            assert_eq!(teams, vec!["payments".to_owned()], "{flavour:?}");
+        }
+    }
+}
+
 /// A configuration with the linked provider and a key, for the store alone.
 fn store_config() -> Config {
     let mut c = Config::default();
