@@ -42,6 +42,15 @@ async fn a_viewer_sees_no_edit_actions_and_an_owner_does() {
             assert!(!html.contains(action), "{who} is offered {action}");
         }
     }
+    // Restoring a version proposes a change: offered to alice, not to carol.
+    crate::support::wait_for(
+        "the history index",
+        std::time::Duration::from_secs(20),
+        || async { page(&app, API, Some(&alice)).await.1.contains("Restore this version") },
+    )
+    .await;
+    let (_, html) = page(&app, API, Some(&carol)).await;
+    assert!(html.contains(r#"id="history""#) && !html.contains("Restore this version"));
     // Someone signed out is offered the edit: the form asks them to sign in.
     let (_, html) = page(&app, API, None).await;
     assert!(html.contains(r#"id="edit""#));
