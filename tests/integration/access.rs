@@ -611,7 +611,7 @@ async fn writes_need_the_csrf_token_and_a_same_origin() {
 }
 
 /// Log lines written while the guard lives (the app's request tasks run on the test's thread).
-struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+pub struct Sink(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl std::io::Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

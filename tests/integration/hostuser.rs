@@ -305,6 +305,14 @@ async fn pull_requests_and_approvals_are_made_as_the_user_who_signed_in_through_
 
 #[tokio::test]
 async fn an_expiring_user_token_is_refreshed_before_it_is_used() {
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&logs);
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || crate::access::Sink(std::sync::Arc::clone(&sink)))
+        .with_ansi(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
     // Tokens live 30 s: within the refresh margin, so the first use refreshes.
     let s = setup(Some(30)).await;
     let octo = s.sign_in_through_host("octo").await;
@@ -324,6 +332,15 @@ async fn an_expiring_user_token_is_refreshed_before_it_is_used() {
         }
     }
     s.app.stop().await;
+    drop(guard);
+    // Signing in, refreshing and acting as the user logged none of the user's tokens, nor the
+    // OAuth app's secret.
+    let logs = String::from_utf8_lossy(&logs.lock().expect("lock")).into_owned();
+    assert!(logs.contains("refreshed the user's host token"), "the logs were captured");
+    assert!(logs.contains("opened the request as its author"), "{logs}");
+    for secret in issued.iter().map(String::as_str).chain(["tg-secret"]) {
+        assert!(!logs.contains(secret), "a secret in the logs");
+    }
 }
 
 /// Each provider's client, driven directly: with a user's token the request's author and the
