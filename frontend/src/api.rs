@@ -307,6 +307,92 @@ pub struct SessionInfo {
     /// The configured login providers, by name: each is a button on the sign-in page.
     #[serde(default)]
     pub providers: Vec<String>,
+    /// Which groups own which namespaces (`[[ownership]]`), so pages offer an edit only to
+    /// those who may propose it. Empty for visitors who are not signed in.
+    #[serde(default)]
+    pub ownership: Vec<OwnershipRule>,
+}
+
+/// `POST /api/v1/tokens`: a token for scripts and CI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CreateTokenRequest {
+    /// What it is for, e.g. `ci-deploy` (1 to 100 characters).
+    pub name: String,
+    /// At most your own role.
+    pub role: Role,
+    /// 1 to 365.
+    pub expires_in_days: u32,
+}
+
+/// The new token: its secret is shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CreatedToken {
+    pub id: i64,
+    /// `tg_…`: send it as `Authorization: Bearer tg_…`.
+    pub token: String,
+}
+
+/// A token as listed (never its secret): `GET /api/v1/tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TokenView {
+    pub id: i64,
+    pub name: String,
+    pub owner: String,
+    pub role: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// One `[[ownership]]` rule: namespaces (globs, `*` any run of characters) owned by groups.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OwnershipRule {
+    pub namespaces: Vec<String>,
+    pub groups: Vec<String>,
+}
+
+/// Whether `text` matches `pattern`, where `*` stands for any run of characters.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, rest)) => {
+            let Some(tail) = text.strip_prefix(head) else {
+                return false;
+            };
+            (0..=tail.len())
+                .filter(|&i| tail.is_char_boundary(i))
+                .any(|i| glob(rest, &tail[i..]))
+        }
+    }
+}
+
+impl SessionInfo {
+    /// Signed in with at least `role` (what the server checks for a write).
+    pub fn at_least(&self, role: Role) -> bool {
+        self.user.is_some() && self.role.is_some_and(|r| r >= role)
+    }
+
+    /// May propose changes to `namespace`: an editor who owns it (or it has no owners), or an
+    /// admin. The server checks the same rules.
+    pub fn may_propose_in(&self, namespace: &str) -> bool {
+        if !self.at_least(Role::Editor) {
+            return false;
+        }
+        let owners: Vec<&String> = self
+            .ownership
+            .iter()
+            .filter(|o| o.namespaces.iter().any(|p| glob(p, namespace)))
+            .flat_map(|o| o.groups.iter())
+            .collect();
+        self.role == Some(Role::Admin)
+            || owners.is_empty()
+            || owners.iter().any(|o| self.groups.contains(o))
+    }
 }
 
 /// What someone may do, each role including the ones before it: `viewer` reads everything,

@@ -96,6 +96,16 @@ pub fn review(id: i64, step: ReviewStep) -> Write<ChangeView> {
     )
 }
 
+/// `POST /api/v1/tokens`: a token for scripts (its secret comes back once).
+pub fn create_token(req: &crate::api::CreateTokenRequest) -> Write<crate::api::CreatedToken> {
+    Write::post("/api/v1/tokens".into(), req)
+}
+
+/// `DELETE /api/v1/tokens/{id}`: revoke a token.
+pub fn revoke_token(id: i64) -> Write<()> {
+    Write::new("DELETE", format!("/api/v1/tokens/{id}"), None)
+}
+
 /// `DELETE /api/v1/changes/{id}`: discard a draft.
 pub fn discard(id: i64) -> Write<()> {
     Write::new("DELETE", format!("/api/v1/changes/{id}"), None)

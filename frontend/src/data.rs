@@ -93,6 +93,26 @@ pub async fn repo_status() -> Result<RepoStatus, ApiError> {
     }
 }
 
+/// `GET /api/v1/tokens`: the signed-in user's API tokens (an admin's: everyone's).
+pub async fn tokens() -> Result<Vec<crate::api::TokenView>, ApiError> {
+    #[cfg(feature = "ssr")]
+    {
+        let me = session().await?;
+        let Some(login) = me.user.clone() else {
+            return Err(ApiError::new(
+                "unauthenticated",
+                "Sign in to manage your tokens.",
+            ));
+        };
+        let owner = (me.role != Some(crate::api::Role::Admin)).then_some(login);
+        backend()?.0.tokens(owner).await
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        get_json("/api/v1/tokens").await
+    }
+}
+
 pub async fn session() -> Result<SessionInfo, ApiError> {
     #[cfg(feature = "ssr")]
     {

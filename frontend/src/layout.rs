@@ -79,6 +79,7 @@ pub fn Header() -> impl IntoView {
                             {move || session.get().and_then(Result::ok).map(|s| match s.user {
                                 Some(user) => view! {
                                     <span class="user" title=s.role.map_or_else(|| "Signed in".to_owned(), |r| format!("Signed in ({r})"))>{user}</span>
+                                    <a href="/settings/tokens" id="nav-tokens" aria-current=move || current("/settings")>"Tokens"</a>
                                     <form method="post" action="/auth/logout" class="inline">
                                         <input type="hidden" name="csrf_token" value=s.csrf_token.clone().unwrap_or_default()/>
                                         <button type="submit" class="link">"Sign out"</button>

@@ -50,6 +50,14 @@ pub trait Backend: Send + Sync {
         namespace: String,
         name: String,
     ) -> BoxFuture<Result<Vec<api::ChangeSummary>, api::ApiError>>;
+    /// API tokens: `owner`'s, or everyone's (`None`, for an admin), newest first.
+    fn tokens(
+        &self,
+        owner: Option<String>,
+    ) -> BoxFuture<Result<Vec<api::TokenView>, api::ApiError>> {
+        let _ = owner;
+        Box::pin(async { Err(api::ApiError::new("not_found", "no tokens here")) })
+    }
     /// A page of a resource's history, newest first.
     fn history(
         &self,
@@ -170,6 +178,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/status") view=pages::StatusPage/>
                     <Route path=path!("/activity") view=pages::ActivityPage/>
                     <Route path=path!("/login") view=pages::LoginPage/>
+                    <Route path=path!("/settings/tokens") view=pages::TokensPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

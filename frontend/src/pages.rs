@@ -18,6 +18,7 @@ mod policy_edit;
 mod problems;
 mod propose;
 mod status;
+mod tokens;
 mod yaml_edit;
 
 pub use activity::ActivityPage;
@@ -33,6 +34,7 @@ pub use policy_detail::PolicyDetailPage;
 pub use policy_edit::PolicyEditPage;
 pub use problems::ProblemsPage;
 pub use status::StatusPage;
+pub use tokens::TokensPage;
 pub use yaml_edit::YamlEditPage;
 
 use leptos::prelude::*;

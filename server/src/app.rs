@@ -16,6 +16,8 @@ pub struct App {
     pub db: Db,
     pub catalog: Arc<Catalog>,
     pub changes: ChangeService,
+    /// The users' own Git-host tokens (acting as them on the host).
+    pub host_tokens: Arc<crate::auth::host_tokens::HostTokens>,
     pub status: Arc<crate::status::StatusService>,
     /// The history index of the branch (resource history, versions, restore).
     pub history: Arc<crate::history::HistoryService>,
@@ -80,7 +82,9 @@ impl App {
                 oas: config.changes.oas_path.clone(),
             },
             public_url: config.server.public_url.clone(),
+            ownership: config.ownership.clone(),
         };
+        let host_tokens = Arc::new(crate::auth::host_tokens::HostTokens::new(&config, db.clone())?);
         let status = crate::status::StatusService::start(
             &config,
             repo.clone(),
@@ -113,6 +117,7 @@ impl App {
             Arc::clone(&status),
             host,
             config.host.repo.clone(),
+            Arc::clone(&host_tokens),
         );
         if changes.host().follows() {
             // The first fetch: the pages need the branch. A mirror fetched before keeps the
@@ -146,6 +151,7 @@ impl App {
             db,
             catalog,
             changes,
+            host_tokens,
             status,
             history,
             timeline,

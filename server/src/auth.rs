@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod github;
 pub mod guard;
+pub mod host_tokens;
 pub mod oidc;
 pub mod ownership;
 pub mod tokens;
@@ -204,10 +205,64 @@ pub fn check_config(config: &Config) -> Result<(), ConfigError> {
         }
         p.client_secret()?;
     }
+    check_host_provider(config)?;
     if config.auth.session_hours == 0 || config.auth.session_max_hours == 0 {
         return Err(ConfigError(
             "auth.session_hours and auth.session_max_hours must be at least 1".into(),
         ));
+    }
+    Ok(())
+}
+
+/// The scopes that let a user's token open pull requests and review on a host of `kind`
+/// (any one of them).
+pub fn repo_scopes(kind: crate::hosts::HostKind) -> &'static [&'static str] {
+    use crate::hosts::HostKind;
+    match kind {
+        HostKind::Github => &["repo", "public_repo"],
+        HostKind::Gitlab => &["api"],
+        HostKind::Gitea => &["write:repository"],
+        HostKind::Local => &[],
+    }
+}
+
+/// The provider marked `host = true` must be the configured host's own login, ask for a scope
+/// that lets the user's token open pull requests, and have a key to seal the tokens with.
+fn check_host_provider(config: &Config) -> Result<(), ConfigError> {
+    use crate::config::ProviderKind;
+    use crate::hosts::HostKind;
+    let linked: Vec<_> = config.auth.providers.iter().filter(|p| p.host).collect();
+    let Some(p) = linked.first() else {
+        return Ok(());
+    };
+    let name = &p.name;
+    if linked.len() > 1 {
+        return Err(ConfigError(
+            "auth.providers: only one provider may have host = true".into(),
+        ));
+    }
+    let fits = matches!(
+        (config.host.kind, p.kind),
+        (HostKind::Github, ProviderKind::Github)
+            | (HostKind::Gitlab | HostKind::Gitea, ProviderKind::Oidc)
+    );
+    if !fits {
+        return Err(ConfigError(format!(
+            "auth.providers.{name}: host = true needs the Git host's own login: kind = \"github\" for host.kind = \"github\", kind = \"oidc\" (the instance as issuer) for gitlab or gitea; host.kind is \"{}\"",
+            config.host.kind.as_str()
+        )));
+    }
+    let wanted = repo_scopes(config.host.kind);
+    if !github::scopes(p).iter().any(|s| wanted.contains(&s.as_str())) {
+        return Err(ConfigError(format!(
+            "auth.providers.{name}: host = true needs a repository scope in `scopes` ({})",
+            wanted.join(" or ")
+        )));
+    }
+    if config.auth.token_key()?.is_none() {
+        return Err(ConfigError(format!(
+            "auth.providers.{name}: host = true needs auth.token_key (or auth.token_key_file): 32 bytes that seal the users' host tokens"
+        )));
     }
     Ok(())
 }

@@ -47,6 +47,14 @@ pub struct ChangeSettings {
     pub templates: PathTemplates,
     /// Base URL for links back to Tollgate in commit messages.
     pub public_url: String,
+    /// Who owns which namespaces: named in the description, asked to review on the host.
+    pub ownership: Vec<crate::config::OwnershipConfig>,
+}
+
+/// One touched namespace and the groups that own it (any one of them approves for it).
+pub struct OwnerLine {
+    pub namespace: String,
+    pub groups: String,
 }
 
 #[derive(Template)]
@@ -66,6 +74,7 @@ struct ChangeDescription<'a> {
     description: &'a str,
     resources: &'a [ChangedResource],
     issues: &'a [Issue],
+    owners: Vec<OwnerLine>,
     author: &'a str,
     link: String,
 }
@@ -177,6 +186,8 @@ pub struct ChangeService {
     status: Arc<crate::status::StatusService>,
     /// One writer per repository: branch, commit and merge never interleave.
     writer: tokio::sync::Mutex<()>,
+    /// The users' own host tokens: their requests and approvals are made as them.
+    tokens: Arc<crate::auth::host_tokens::HostTokens>,
 }
 
 /// What runs on blocking threads: the repo and what reading it needs.
@@ -227,6 +238,7 @@ impl ChangeService {
         status: Arc<crate::status::StatusService>,
         host: Arc<dyn Host>,
         host_repo: String,
+        tokens: Arc<crate::auth::host_tokens::HostTokens>,
     ) -> Self {
         let git = Arc::new(GitSide {
             repo,
@@ -243,6 +255,7 @@ impl ChangeService {
             updates: tokio::sync::broadcast::channel(64).0,
             status,
             writer: tokio::sync::Mutex::new(()),
+            tokens,
         }
     }
 
@@ -491,16 +504,17 @@ impl ChangeService {
                 return Err(e);
             }
         };
-        let request = match self.host.open(&publication).await {
+        let request = match self.open_request(&publication, &row.author).await {
             Ok(r) => r,
             Err(e) => {
-                let e = host_err(e);
                 store::set_error(&self.db, id, Some(&e.message), &issues_json)
                     .await
                     .map_err(db_err)?;
                 return Err(e);
             }
         };
+        self.request_owner_reviews(id, request.number, &planned.resources)
+            .await;
         // The diff is read from the mirror: bring the new branch in.
         if let Err(e) = self.sync_mirror().await {
             tracing::warn!(change = id, error = %e, "cannot fetch the proposed branch");
@@ -529,6 +543,88 @@ impl ChangeService {
         })
     }
 
+    /// The user's own host token, when they signed in through the host's login and it still
+    /// works. A token the host refused is forgotten; any failure means "act as Tollgate".
+    async fn user_token(&self, login: &str) -> Option<crate::hosts::AsUser> {
+        if !self.host.follows() {
+            return None;
+        }
+        match self.tokens.for_user(login).await {
+            Ok(token) => token,
+            Err(e) => {
+                tracing::warn!(user = login, error = %e, "cannot use the user's host token");
+                None
+            }
+        }
+    }
+
+    /// After the host refused a user's token: forget it when it is no longer valid.
+    async fn refused_token(&self, login: &str, e: &HostError) {
+        tracing::warn!(user = login, error = %e, "the host refused the user's token; acting with Tollgate's own");
+        if e.kind == HostErrorKind::Unauthorized
+            && let Err(e) = self.tokens.forget(login).await
+        {
+            tracing::warn!(user = login, error = %e, "cannot forget the user's host token");
+        }
+    }
+
+    /// Opens the change request as its author, with their own token when they have one (the
+    /// host shows them as the author), else with Tollgate's token (the description names them).
+    async fn open_request(&self, p: &Publication, author: &str) -> Result<RequestState, Error> {
+        if let Some(user) = self.user_token(author).await {
+            match self.host.open_as(p, &user).await {
+                Ok(r) => {
+                    tracing::info!(change = p.change, user = author, number = r.number, "opened the request as its author");
+                    return Ok(r);
+                }
+                Err(e) if matches!(e.kind, HostErrorKind::Unauthorized | HostErrorKind::Forbidden) => {
+                    self.refused_token(author, &e).await;
+                }
+                Err(e) => return Err(host_err(e)),
+            }
+        }
+        self.host.open(p).await.map_err(host_err)
+    }
+
+    /// The owners of the namespaces `resources` touch, one line per owned namespace.
+    fn owner_lines(&self, resources: &[ChangedResource]) -> Vec<OwnerLine> {
+        let ownership = crate::auth::ownership::Ownership(&self.settings.ownership);
+        let namespaces: std::collections::BTreeSet<&str> =
+            resources.iter().map(|r| r.namespace.as_str()).collect();
+        namespaces
+            .into_iter()
+            .filter_map(|ns| {
+                let groups = ownership.owners(ns);
+                (!groups.is_empty()).then(|| OwnerLine {
+                    namespace: ns.to_owned(),
+                    groups: groups.join(", "),
+                })
+            })
+            .collect()
+    }
+
+    /// Asks the owners of the touched namespaces to review, where the host can. Their review
+    /// is already named in the description, so a host that refuses is only logged.
+    async fn request_owner_reviews(&self, id: i64, number: u64, resources: &[ChangedResource]) {
+        if !self.host.follows() {
+            return;
+        }
+        let ownership = crate::auth::ownership::Ownership(&self.settings.ownership);
+        let mut groups: Vec<String> = resources
+            .iter()
+            .flat_map(|r| ownership.owners(&r.namespace))
+            .collect();
+        groups.sort();
+        groups.dedup();
+        if groups.is_empty() {
+            return;
+        }
+        match self.host.request_reviews(number, &groups).await {
+            Ok(asked) => tracing::info!(change = id, number, ?asked, "asked the owners to review"),
+            Err(e) => tracing::warn!(change = id, number, error = %e, "cannot ask the owners to review"),
+        }
+    }
+
     /// What the host publishes for a planned draft.
     async fn publication(
         &self,
@@ -542,6 +638,7 @@ impl ChangeService {
             description: &row.description,
             resources: &planned.resources,
             issues: &planned.issues,
+            owners: self.owner_lines(&planned.resources),
             author: &row.author,
             link: self.link(row.id),
         }
@@ -857,6 +954,7 @@ impl ChangeService {
             description: &view.description,
             resources: &view.resources,
             issues: &view.issues,
+            owners: self.owner_lines(&view.resources),
             author: &view.author,
             link: self.link(id),
         }
@@ -885,6 +983,7 @@ impl ChangeService {
         if store::add_event(&self.db, id, "approval", user, "")
             .await
             .map_err(db_err)?
+            && !self.approve_on_host(&row, user).await
         {
             // Reviewers on the host see who approved in Tollgate.
             self.tell_host(&row, &format!("Approved in Tollgate by **{user}**."))
@@ -910,6 +1009,31 @@ impl ChangeService {
         )
         .await;
         self.view(id).await
+    }
+
+    /// Approves the change's request on the host as `user`, with their own token: true when
+    /// the host took it (it shows them as the reviewer).
+    async fn approve_on_host(&self, row: &store::ChangeRow, user: &str) -> bool {
+        let Some(number) = row.host_number.and_then(|n| u64::try_from(n).ok()) else {
+            return false;
+        };
+        let Some(token) = self.user_token(user).await else {
+            return false;
+        };
+        match self.host.approve_as(number, "Approved in Tollgate.", &token).await {
+            Ok(()) => {
+                tracing::info!(change = row.id, user, number, "approved on the host as the user");
+                true
+            }
+            Err(e) if matches!(e.kind, HostErrorKind::Unauthorized | HostErrorKind::Forbidden) => {
+                self.refused_token(user, &e).await;
+                false
+            }
+            Err(e) => {
+                tracing::warn!(change = row.id, user, error = %e, "the host did not take the approval; naming the user in a comment instead");
+                false
+            }
+        }
     }
 
     /// Posts a comment on the change's request on a remote host. The comment is Tollgate's

@@ -283,6 +283,51 @@ pub struct AuthConfig {
     pub session_max_hours: u32,
     /// Login providers (`[[auth.providers]]`), each a button on the sign-in page.
     pub providers: Vec<ProviderConfig>,
+    /// The key that seals the Git-host OAuth tokens of people who signed in through the
+    /// provider marked `host = true`: 32 bytes as 64 hex digits or base64. Needed only then.
+    pub token_key: TokenKey,
+    /// A file holding `token_key` (used when `token_key` is empty).
+    pub token_key_file: PathBuf,
+}
+
+/// `auth.token_key`: `Debug` never shows it.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TokenKey(pub String);
+
+impl std::fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "***" })
+    }
+}
+
+impl AuthConfig {
+    /// The key of `auth.token_key` (or `auth.token_key_file`): 32 bytes, given as 64 hex
+    /// digits or as base64. `None` when neither is set.
+    pub fn token_key(&self) -> Result<Option<[u8; 32]>, ConfigError> {
+        let text = secret_value("auth.token_key", &self.token_key.0, &self.token_key_file)?;
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        use base64::Engine as _;
+        let bytes = hex::decode(text)
+            .ok()
+            .or_else(|| base64::engine::general_purpose::STANDARD.decode(text).ok())
+            .unwrap_or_default();
+        <[u8; 32]>::try_from(bytes.as_slice()).map(Some).map_err(|_| {
+            ConfigError(
+                "auth.token_key must be 32 bytes, as 64 hex digits or base64 (e.g. `openssl rand -hex 32`)"
+                    .into(),
+            )
+        })
+    }
+
+    /// The provider marked `host = true`: signing in through it lets Tollgate act as the user
+    /// on the Git host.
+    pub fn host_provider(&self) -> Option<&ProviderConfig> {
+        self.providers.iter().find(|p| p.host)
+    }
 }
 
 /// `[[auth.providers]]`: an OpenID provider, or GitHub's OAuth apps. `Debug` hides the secret.
@@ -313,6 +358,12 @@ pub struct ProviderConfig {
     pub github_url: String,
     #[serde(default = "default_github_api_url")]
     pub github_api_url: String,
+    /// This provider is the configured Git host's own login (kind `github` for a GitHub host;
+    /// kind `oidc` with the GitLab or Gitea/Forgejo instance as issuer for those hosts): people
+    /// who sign in through it, with repository scope, open their pull requests and post their
+    /// approvals on the host as themselves, with their own token (sealed with `auth.token_key`).
+    #[serde(default)]
+    pub host: bool,
 }
 
 fn default_scopes() -> Vec<String> {
@@ -351,6 +402,7 @@ impl std::fmt::Debug for ProviderConfig {
             .field("client_secret_file", &self.client_secret_file)
             .field("scopes", &self.scopes)
             .field("groups_claim", &self.groups_claim)
+            .field("host", &self.host)
             .finish_non_exhaustive()
     }
 }
@@ -495,6 +547,8 @@ impl Default for Config {
                 session_hours: 24 * 7,
                 session_max_hours: 24 * 30,
                 providers: Vec::new(),
+                token_key: TokenKey::default(),
+                token_key_file: PathBuf::new(),
             },
             validation: ValidationConfig::default(),
             environments: std::collections::BTreeMap::new(),

@@ -224,6 +224,35 @@ fn still_at(branch: &str, expected: &str, found: Option<&str>) -> Result<(), Hos
     }
 }
 
+/// A user's own token on the host, to act as them (open their pull requests, post their
+/// reviews). `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AsUser(String);
+
+impl AsUser {
+    pub fn new(token: &str) -> Self {
+        Self(token.to_owned())
+    }
+
+    /// `Authorization: Bearer <token>`, the header every host takes for OAuth tokens.
+    pub fn authorization(&self) -> Result<(::http::HeaderName, ::http::HeaderValue), HostError> {
+        let mut value = ::http::HeaderValue::from_str(&format!("Bearer {}", self.0)).map_err(|_| {
+            HostError::new(
+                HostErrorKind::Unauthorized,
+                "the user's host token holds characters an HTTP header cannot carry",
+            )
+        })?;
+        value.set_sensitive(true);
+        Ok((::http::header::AUTHORIZATION, value))
+    }
+}
+
+impl std::fmt::Debug for AsUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AsUser(***)")
+    }
+}
+
 /// A verified webhook delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
@@ -285,6 +314,30 @@ pub trait Host: Send + Sync + 'static {
     /// The change request for `p.branch`: found (open, closed or merged) when one exists,
     /// opened otherwise.
     async fn open(&self, p: &Publication) -> Result<RequestState, HostError>;
+
+    /// [`Host::open`], with the user's own token, so the host shows them as the author. A
+    /// host that cannot act as a user opens it with its own token.
+    async fn open_as(&self, p: &Publication, user: &AsUser) -> Result<RequestState, HostError> {
+        let _ = user;
+        self.open(p).await
+    }
+
+    /// Approves request `number` as the user (a review with `body`), so the host shows them as
+    /// the reviewer. A host that cannot answers [`HostErrorKind::Rejected`].
+    async fn approve_as(&self, number: u64, body: &str, user: &AsUser) -> Result<(), HostError> {
+        let _ = (number, body, user);
+        Err(HostError::new(
+            HostErrorKind::Rejected,
+            "this host takes no reviews from Tollgate",
+        ))
+    }
+
+    /// Asks the owners (`groups`, e.g. GitHub's `org/team`) to review request `number`, where
+    /// the host can. Returns the groups it asked; the others are only named in the description.
+    async fn request_reviews(&self, number: u64, groups: &[String]) -> Result<Vec<String>, HostError> {
+        let _ = (number, groups);
+        Ok(Vec::new())
+    }
 
     /// Reads one request's state, reviews and checks.
     async fn read(&self, number: u64) -> Result<RequestState, HostError>;

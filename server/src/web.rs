@@ -47,6 +47,33 @@ impl FromRef<AppState> for LeptosOptions {
 struct PageBackend(Arc<App>);
 
 impl frontend::Backend for PageBackend {
+    fn tokens(
+        &self,
+        owner: Option<String>,
+    ) -> frontend::BoxFuture<Result<Vec<frontend::api::TokenView>, frontend::api::ApiError>> {
+        let app = Arc::clone(&self.0);
+        Box::pin(async move {
+            let rows = crate::auth::tokens::list(&app.db, owner.as_deref())
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "cannot list tokens");
+                    frontend::api::ApiError::new("database", "the tokens cannot be read now")
+                })?;
+            Ok(rows
+                .into_iter()
+                .map(|t| frontend::api::TokenView {
+                    id: t.id,
+                    name: t.name,
+                    owner: t.owner,
+                    role: t.role,
+                    created_at: t.created_at,
+                    expires_at: t.expires_at,
+                    revoked_at: t.revoked_at,
+                })
+                .collect())
+        })
+    }
+
     fn history(
         &self,
         kind: String,

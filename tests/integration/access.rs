@@ -611,7 +611,7 @@ async fn writes_need_the_csrf_token_and_a_same_origin() {
 }
 
 /// Log lines written while the guard lives (the app's request tasks run on the test's thread).
-struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+pub struct Sink(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl std::io::Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -657,7 +657,43 @@ async fn tokens_audit_and_no_secrets_anywhere() {
         .with_max_level(tracing::Level::DEBUG)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    let app = TestApp::start(roles_config, true).await;
+    // Login providers with client secrets: GitHub's OAuth app on the emulated host (a user
+    // OAuth token passes through the sign-in) and an OpenID provider that cannot be reached.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let host = tollgate_emulator::githost::GitHost::start(&dir.path().join("host"))
+        .await
+        .expect("emulator");
+    host.register_oauth_app("gh-client", "gh-client-secret-value", Some(3600));
+    let (web, api) = (host.url(), host.api_url(tollgate_emulator::githost::Flavour::GitHub));
+    let port = crate::hostuser::free_port();
+    let app = TestApp::start(
+        move |c| {
+            roles_config(c);
+            c.server.bind = format!("127.0.0.1:{port}").parse().expect("addr");
+            c.server.public_url = format!("http://127.0.0.1:{port}");
+            c.auth.providers = vec![
+                tollgate::config::ProviderConfig {
+                    name: "gh".into(),
+                    kind: tollgate::config::ProviderKind::Github,
+                    client_id: "gh-client".into(),
+                    client_secret: "gh-client-secret-value".into(),
+                    github_url: web,
+                    github_api_url: api,
+                    ..crate::oidc::provider("")
+                },
+                tollgate::config::ProviderConfig {
+                    client_secret: "oidc-client-secret-value".into(),
+                    ..crate::oidc::provider("http://127.0.0.1:9/realms/none")
+                },
+            ];
+        },
+        true,
+    )
+    .await;
+    let octo = crate::hostuser::sign_in_through_github(&app, &host, "octo").await;
+    assert_eq!(host.oauth_tokens().len(), 1, "a user token was issued to Tollgate");
+    let resp = app.get("/auth/sso/login").await;
+    assert_eq!(resp.status(), 502, "the OpenID provider cannot be reached");
     let (alice, bob, vic, dana) = (
         app.login("alice").await,
         app.login("bob").await,
@@ -972,7 +1008,19 @@ async fn tokens_audit_and_no_secrets_anywhere() {
             dana.split('=').nth(1).expect("value").to_owned(),
         ),
         ("a CSRF token", csrf.clone()),
-    ] {
+        (
+            "a session cookie",
+            octo.split('=').nth(1).expect("value").to_owned(),
+        ),
+        ("a GitHub client secret", "gh-client-secret-value".to_owned()),
+        ("an OpenID client secret", "oidc-client-secret-value".to_owned()),
+    ]
+    .into_iter()
+    .chain(
+        host.oauth_tokens()
+            .into_iter()
+            .map(|t| ("a user's OAuth token", t)),
+    ) {
         assert!(!everything.contains(&secret), "{what} leaked");
     }
     app.stop().await;

@@ -32,7 +32,7 @@ fn kind(flavour: Flavour) -> HostKind {
 }
 
 /// The demo repo's files, read from a seeded repo with the git CLI.
-fn demo_files() -> Vec<(String, String)> {
+pub fn demo_files() -> Vec<(String, String)> {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("seed.git");
     tollgate::repo::seed_demo_repo(&path, "main").expect("seed");

@@ -568,6 +568,24 @@ async fn signed_out_forms_ask_for_sign_in_and_come_back() {
         .await
         .expect("text");
     assert!(!html.contains("sign-in-notice"), "{html}");
+    // Signed in, carol is a viewer: the form says her role may not propose, and keeps it off.
+    assert!(html.contains(r#"id="propose-role""#), "{html}");
+    assert!(
+        html.contains(r#"<button type="button" id="preview" disabled>"#),
+        "{html}"
+    );
+    let alice = app.login("alice").await;
+    let html = app
+        .client
+        .get(app.url("/apis/new"))
+        .header("cookie", &alice)
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(!html.contains("sign-in-notice") && !html.contains(r#"id="propose-role""#));
     assert!(
         html.contains(r#"<button type="button" id="preview">"#),
         "{html}"

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod access;
+mod actions;
 mod bundle;
 mod change_list;
 mod changes;
@@ -15,6 +16,7 @@ mod forms;
 mod grants;
 mod history;
 mod hosts;
+mod hostuser;
 mod http;
 mod index;
 mod oidc;

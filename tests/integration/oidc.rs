@@ -90,6 +90,7 @@ pub fn provider(issuer: &str) -> ProviderConfig {
         groups_claim: "groups".into(),
         github_url: String::new(),
         github_api_url: String::new(),
+        host: false,
     }
 }
 

@@ -76,13 +76,13 @@ pub fn ClusterStates(kind: String, namespace: String, name: String) -> impl Into
         move || tick.get(),
         move |_| data::sync_status(query.clone()),
     );
-    // Adopting drift proposes a change: offered to someone signed in, as on the board.
-    let signed_in = crate::ui::signed_in();
+    // Adopting drift is for admins, as on the board (the server checks too).
+    let session = Resource::new(|| (), |_| data::session());
     view! {
         <Transition fallback=|| ()>
             {move || report.get().and_then(Result::ok).filter(|r| !r.clusters.is_empty()).map(|r| {
                 let cells = r.rows.iter().find(|row| row.kind == kind && row.name == name).map(|row| row.cells.clone()).unwrap_or_default();
-                let can_adopt = signed_in.get().flatten() == Some(true);
+                let can_adopt = session.get().and_then(Result::ok).is_some_and(|s| s.at_least(crate::api::Role::Admin));
                 let adopt = |cluster: &str| crate::api::AdoptRequest { cluster: cluster.to_owned(), kind: kind.clone(), namespace: namespace.clone(), name: name.clone() };
                 view! {
                     <section aria-labelledby="clusters-title" class="cluster-states">
@@ -153,6 +153,15 @@ pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView
     };
     let key = (kind.clone(), namespace.clone(), name.clone());
     let kind_of_api = kind.clone();
+    // Offered to someone signed out (the form asks them to sign in) and to those who may
+    // propose changes to this namespace; not to a viewer or a non-owner (the server checks too).
+    let session = Resource::new(|| (), |_| data::session());
+    let offered = move || {
+        session
+            .get()
+            .and_then(Result::ok)
+            .map(|s| s.user.is_none() || s.may_propose_in(&namespace))
+    };
     let delete = move |_| {
         let navigate = navigate.clone();
         deleting.run(
@@ -163,7 +172,18 @@ pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView
             },
         );
     };
-    view! {
+    let actions = move || {
+        if offered() != Some(true) {
+            return None;
+        }
+        let (form, yaml, delete, key, kind_of_api) = (
+            form.clone(),
+            yaml.clone(),
+            delete.clone(),
+            key.clone(),
+            kind_of_api.clone(),
+        );
+        Some(view! {
         <div class="actions edit-links">
             {form.map(|href| view! { <a class="button primary" id="edit" href=href>"Edit"</a> })}
             <a class="button" id="edit-yaml" href=yaml>"Edit YAML"</a>
@@ -184,6 +204,10 @@ pub fn EditLinks(kind: String, namespace: String, name: String) -> impl IntoView
                 view! { <button type="button" id="delete" disabled=signed_out title=move || signed_out().then_some("Sign in to propose changes") on:click=move |_| confirming.set(true)>"Delete…"</button> }.into_any()
             }}
         </div>
+        })
+    };
+    view! {
+        <Suspense fallback=|| ()>{actions}</Suspense>
         {move || failed.get().map(|error| view! { <ErrorBox error/> })}
         <Suspense fallback=|| ()>
             {move || open.get().and_then(Result::ok).map(|changes| {

@@ -234,7 +234,11 @@ pub fn ChangePage() -> impl IntoView {
                     let role = info.as_ref().and_then(|s| s.role);
                     // Actions show only for the roles that may take them (the server checks too).
                     let may_propose = role.is_some_and(|r| r >= crate::api::Role::Editor);
-                    let may_approve = role.is_some_and(|r| r >= crate::api::Role::Approver);
+                    // ...and approving needs an owner of a namespace it touches, when it touches owned ones.
+                    let owns_one = c.owners.is_empty()
+                        || info.as_ref().is_some_and(|s| c.owners.iter().any(|o| s.may_propose_in(&o.namespace)));
+                    let may_merge = role.is_some_and(|r| r >= crate::api::Role::Approver);
+                    let may_approve = may_merge && owns_one;
                     let signed_in = info.as_ref().is_some_and(|s| s.user.is_some());
                     let me = info.and_then(|s| s.user).filter(|_| may_propose);
                     let is_author = me.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(&c.author));
@@ -277,7 +281,7 @@ pub fn ChangePage() -> impl IntoView {
                                 {i_approved.then(|| view! { <span class="muted why" id="approve-why">"You approved this."</span> })}
                             })}
                             {(open && is_author).then(|| view! { <span class="muted why" id="approve-why">{why_approve.clone()}</span> })}
-                            {(open && may_approve).then(|| view! {
+                            {(open && may_merge).then(|| view! {
                                 <button id="merge" class="primary" disabled=move || !approved || reviewing.busy() aria-describedby=why_merge.is_some().then_some("merge-why") on:click=move |_| act(ReviewStep::Merge)>"Merge"</button>
                                 {why_merge.clone().map(|text| view! { <span class="muted why" id="merge-why">{text}</span> })}
                             })}

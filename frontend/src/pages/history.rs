@@ -64,6 +64,8 @@ fn Entry(
     entry: HistoryEntry,
     /// The newest entry: the version at the branch head, which there is nothing to restore to.
     current: bool,
+    /// Whether *Restore* is offered (not to those who may not propose changes here).
+    may_restore: bool,
 ) -> impl IntoView {
     let short: String = entry.commit.chars().take(10).collect();
     let version_href = format!(
@@ -148,7 +150,7 @@ fn Entry(
                 <FieldTable fields=entry.fields.clone()/>
             </details>
             {current.then(|| view! { <span class="badge current">"Current version"</span> })}
-            {(!deleted && !current).then(|| view! {
+            {(!deleted && !current && may_restore).then(|| view! {
                 <button type="button" class="restore" disabled=move || action.busy()
                     on:click=move |_| restore_all(None)>"Restore this version"</button>
             })}
@@ -189,6 +191,15 @@ pub fn ResourceHistory(kind: String, namespace: String, name: String) -> impl In
         move || page.get(),
         move |p| data::history(k.clone(), ns.clone(), n.clone(), p),
     );
+    // Restoring proposes a change: not offered to those who may not propose here.
+    let session = Resource::new(|| (), |_| data::session());
+    let ns_of_session = namespace.clone();
+    let may_restore = move || {
+        session
+            .get()
+            .and_then(Result::ok)
+            .is_none_or(|s| s.user.is_none() || s.may_propose_in(&ns_of_session))
+    };
     view! {
         <section id="history" aria-labelledby="history-title">
             <h2 id="history-title">"History"</h2>
@@ -200,12 +211,13 @@ pub fn ResourceHistory(kind: String, namespace: String, name: String) -> impl In
                     Ok(h) => {
                         let more = h.page * h.per_page < h.total;
                         let (kind, namespace, name) = (kind.clone(), namespace.clone(), name.clone());
+                        let may_restore = may_restore();
                         view! {
                             <p class="sub" id="history-count">{if h.total == 1 { "1 commit changed it".to_owned() } else { format!("{} commits changed it", h.total) }}</p>
                             <ol class="history">
                                 {h.items.into_iter().enumerate().map(|(i, entry)| {
                                     let current = h.page == 1 && i == 0 && entry.action != "deleted";
-                                    view! { <Entry kind=kind.clone() namespace=namespace.clone() name=name.clone() entry current/> }
+                                    view! { <Entry kind=kind.clone() namespace=namespace.clone() name=name.clone() entry current may_restore/> }
                                 }).collect_view()}
                             </ol>
                             <nav class="pager">

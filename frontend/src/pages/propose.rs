@@ -146,9 +146,28 @@ pub(super) fn ProposeBox(
     // Required fields not touched yet say nothing at the field: the status says why.
     let waiting = move || form.is_some_and(|form| issues.with(|i| form.waiting(i)));
     let signed_out = move || signed_in.get().flatten() != Some(true);
+    // A signed-in viewer may not propose: the buttons say so rather than fail (the server
+    // checks too, and names the namespace's owners to a non-owner).
+    let session = Resource::new(|| (), |_| crate::data::session());
+    let role_refusal = move || {
+        session
+            .get()
+            .and_then(Result::ok)
+            .filter(|s| s.user.is_some() && !s.at_least(crate::api::Role::Editor))
+            .map(|s| {
+                format!(
+                    "Your role ({}) may not propose changes.",
+                    s.role.map_or("none", crate::api::Role::as_str)
+                )
+            })
+    };
+    let refused = move || role_refusal().is_some();
     view! {
         <fieldset>
             <legend>"Propose"</legend>
+            <Suspense fallback=|| ()>
+                {move || role_refusal().map(|text| view! { <p class="notice" id="propose-role">{text}</p> })}
+            </Suspense>
             <div class="field">
                 <label for="change-title">"Change title"</label>
                 <input id="change-title" type="text" prop:value=move || title.get() on:input=move |ev| typed.set(Some(event_target_value(&ev)))/>
@@ -161,8 +180,8 @@ pub(super) fn ProposeBox(
                 }}
             </p>
             <div class="actions">
-                <button type="button" id="preview" on:click=on_preview disabled=move || previewing.busy() || signed_out()>"Preview"</button>
-                <button type="button" id="propose" class="primary" on:click=on_propose disabled=move || { proposing.busy() || errors() > 0 || signed_out() }>"Propose change"</button>
+                <button type="button" id="preview" on:click=on_preview disabled=move || previewing.busy() || signed_out() || refused()>"Preview"</button>
+                <button type="button" id="propose" class="primary" on:click=on_propose disabled=move || { proposing.busy() || errors() > 0 || signed_out() || refused() }>"Propose change"</button>
                 {(!collected).then(|| view! {
                     <button type="button" id="add-to-change" on:click=on_add disabled=move || { errors() > 0 }>"Add to change"</button>
                 })}

@@ -162,7 +162,8 @@ fn pager(
     }
 }
 
-/// "Adopt into Git": the live values become a change request (signed-in users).
+/// "Adopt into Git": the live values become a change request (admins; the pages offer it
+/// only to them).
 #[component]
 pub(crate) fn AdoptButton(request: crate::api::AdoptRequest) -> impl IntoView {
     let failed = RwSignal::new(None::<crate::api::ApiError>);
@@ -207,6 +208,8 @@ pub fn StatusPage() -> impl IntoView {
             })
         },
     );
+    // Adopting drift is for admins (the server checks too): a viewer's board has no buttons.
+    let session = Resource::new(|| (), |_| data::session());
     view! {
         <Title text="Status"/>
         <h1>"Status"</h1>
@@ -219,6 +222,7 @@ pub fn StatusPage() -> impl IntoView {
                 Ok(report) => {
                     let (ns, st, cl) = params();
                     let clusters = report.clusters.clone();
+                    let can_adopt = session.get().and_then(Result::ok).is_some_and(|s| s.at_least(crate::api::Role::Admin));
                     view! {
                         <div class="clusters" role="list" aria-label="Clusters">
                             {clusters.iter().map(|c| view! {
@@ -262,7 +266,7 @@ pub fn StatusPage() -> impl IntoView {
                                         }}</td>
                                         {row.cells.iter().map(|c| {
                                             let detail = cell_detail(c);
-                                            let adopt = (c.state == "drifted").then(|| {
+                                            let adopt = (can_adopt && c.state == "drifted").then(|| {
                                                 let request = crate::api::AdoptRequest { cluster: c.cluster.clone(), kind: row.kind.clone(), namespace: row.namespace.clone(), name: row.name.clone() };
                                                 view! { <AdoptButton request/> }
                                             });

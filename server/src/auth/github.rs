@@ -29,12 +29,17 @@ fn client(p: &ProviderConfig, secret: &str, redirect: &str) -> Result<Client, Lo
         .set_redirect_uri(RedirectUrl::new(redirect.to_owned()).map_err(|e| bad(&e))?))
 }
 
-fn scopes(p: &ProviderConfig) -> Vec<String> {
-    if p.scopes.iter().any(|s| s == "openid") {
-        SCOPES.map(String::from).to_vec()
-    } else {
-        p.scopes.clone()
+/// The scopes asked for: GitHub's for the OIDC defaults (with `repo` when the provider acts
+/// on the Git host), else the configured ones. OpenID providers ask for the configured ones.
+pub fn scopes(p: &ProviderConfig) -> Vec<String> {
+    if p.kind != crate::config::ProviderKind::Github || !p.scopes.iter().any(|s| s == "openid") {
+        return p.scopes.clone();
     }
+    let mut scopes = SCOPES.map(String::from).to_vec();
+    if p.host {
+        scopes.push("repo".into());
+    }
+    scopes
 }
 
 /// The authorization URL and what the session keeps until the callback.
@@ -156,9 +161,19 @@ pub async fn finish(
     } else {
         login
     };
+    let grant = super::host_tokens::Grant::from_response(
+        p,
+        access,
+        token.refresh_token().map(|r| r.secret().as_str()),
+        token.expires_in(),
+        token
+            .scopes()
+            .map(|s| s.iter().map(|s| s.to_string()).collect()),
+    );
     Ok(Identity {
         subject: id.to_string(),
         login_hint,
         groups,
+        grant,
     })
 }

@@ -38,6 +38,8 @@ pub struct Identity {
     /// A login name to start from (preferred username, else the email's local part).
     pub login_hint: String,
     pub groups: Vec<String>,
+    /// The user's token, kept when the provider is the Git host's own login (`host = true`).
+    pub grant: Option<super::host_tokens::Grant>,
 }
 
 /// Why a sign-in failed: each is a page saying so, with nothing signed in.
@@ -323,10 +325,20 @@ impl Providers {
                     .map(|e| e.as_str().split('@').next().unwrap_or("").to_owned())
             })
             .unwrap_or_else(|| subject.clone());
+        let grant = super::host_tokens::Grant::from_response(
+            &p.config,
+            token.access_token().secret(),
+            token.refresh_token().map(|r| r.secret().as_str()),
+            token.expires_in(),
+            token
+                .scopes()
+                .map(|s| s.iter().map(|s| s.to_string()).collect()),
+        );
         Ok(Identity {
             subject,
             login_hint,
             groups,
+            grant,
         })
     }
 

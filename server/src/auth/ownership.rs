@@ -10,20 +10,7 @@ use crate::config::OwnershipConfig;
 use crate::error::{Code, Error};
 use frontend::api::OwnerApproval;
 
-/// Whether `text` matches `pattern`, where `*` stands for any run of characters.
-pub fn glob(pattern: &str, text: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == text,
-        Some((head, rest)) => {
-            let Some(tail) = text.strip_prefix(head) else {
-                return false;
-            };
-            (0..=tail.len())
-                .filter(|&i| tail.is_char_boundary(i))
-                .any(|i| glob(rest, &tail[i..]))
-        }
-    }
-}
+pub use frontend::api::glob;
 
 /// Someone whose approval may count: their login, role and groups.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 use super::http::{self, HostClient, Req, Timing, Token};
 use super::remote::{Secret, branch_of, delivery_id, header, latest_reviews, payload};
 use super::{
-    Check, CheckState, Delivery, FileChange, Hook, HookError, Host, HostError, HostErrorKind,
+    AsUser, Check, CheckState, Delivery, FileChange, Hook, HookError, Host, HostError, HostErrorKind,
     HostKind, Publication, Published, RequestState, RequestStatus, Review, ReviewState,
 };
 use crate::config::{ConfigError, HostConfig, MergeMethod};
@@ -157,7 +157,11 @@ impl Gitea {
         Err(self.http.error(&resp))
     }
 
-    async fn open_request(&self, p: &Publication) -> Result<RequestState, HostError> {
+    async fn open_request(
+        &self,
+        p: &Publication,
+        auth: Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
+    ) -> Result<RequestState, HostError> {
         if let Some(pr) = self.find(p).await? {
             return Ok(pr.state());
         }
@@ -165,7 +169,11 @@ impl Gitea {
             self.url("/pulls"),
             json!({"head": p.branch, "base": p.base_branch, "title": p.title, "body": p.body}),
         );
-        let lost = match self.http.send_once(req).await {
+        let sent = match auth {
+            Some(auth) => self.http.send_as(req, auth, false).await,
+            None => self.http.send_once(req).await,
+        };
+        let lost = match sent {
             Ok(resp) if resp.is_success() => return Ok(resp.json::<Pull>()?.state()),
             Ok(resp) if resp.status == 409 => self.http.error(&resp),
             Ok(resp) => return Err(self.http.error(&resp)),
@@ -316,7 +324,47 @@ impl Host for Gitea {
     }
 
     async fn open(&self, p: &Publication) -> Result<RequestState, HostError> {
-        self.open_request(p).await
+        self.open_request(p, None).await
+    }
+
+    async fn open_as(&self, p: &Publication, user: &AsUser) -> Result<RequestState, HostError> {
+        self.open_request(p, Some(user.authorization()?)).await
+    }
+
+    async fn approve_as(&self, number: u64, body: &str, user: &AsUser) -> Result<(), HostError> {
+        let req = Req::post(
+            self.url(&format!("/pulls/{number}/reviews")),
+            json!({"event": "APPROVED", "body": body}),
+        );
+        let resp = self.http.send_as(req, user.authorization()?, false).await?;
+        self.http.expect_ok(resp)
+    }
+
+    /// Gitea asks teams of the repository's organisation by name (`org/team` groups with `org`
+    /// the owner), as GitHub does.
+    async fn request_reviews(&self, number: u64, groups: &[String]) -> Result<Vec<String>, HostError> {
+        let owner = self.http.repo().split('/').next().unwrap_or_default().to_owned();
+        let teams: Vec<(&String, &str)> = groups
+            .iter()
+            .filter_map(|g| {
+                let (org, team) = g.split_once('/')?;
+                (org.eq_ignore_ascii_case(&owner) && !team.is_empty() && !team.contains('/'))
+                    .then_some((g, team))
+            })
+            .collect();
+        if teams.is_empty() {
+            return Ok(Vec::new());
+        }
+        let names: Vec<&str> = teams.iter().map(|(_, t)| *t).collect();
+        let resp = self
+            .http
+            .send_retrying(Req::post(
+                self.url(&format!("/pulls/{number}/requested_reviewers")),
+                json!({"reviewers": [], "team_reviewers": names}),
+            ))
+            .await?;
+        self.http.expect_ok(resp)?;
+        Ok(teams.into_iter().map(|(g, _)| g.clone()).collect())
     }
 
     async fn read(&self, number: u64) -> Result<RequestState, HostError> {

@@ -8,7 +8,7 @@ mod hook;
 use super::http::{self, HostClient, Req, Resp, Timing, Token};
 use super::remote::{Secret, latest_reviews, with_co_author};
 use super::{
-    Check, CheckState, Delivery, FileChange, HookError, Host, HostError, HostErrorKind, HostKind,
+    AsUser, Check, CheckState, Delivery, FileChange, HookError, Host, HostError, HostErrorKind, HostKind,
     Publication, Published, RequestState, RequestStatus, Review, ReviewState,
 };
 use crate::config::{ConfigError, HostConfig, MergeMethod};
@@ -78,6 +78,40 @@ impl Github {
             secret,
             http,
         })
+    }
+
+    /// Finds or opens the pull request for `p.branch`, with `auth` (the user's) or the
+    /// service credentials.
+    async fn open_with(
+        &self,
+        p: &Publication,
+        auth: Option<(HeaderName, HeaderValue)>,
+    ) -> Result<RequestState, HostError> {
+        if let Some(pr) = self.find(p).await? {
+            return Ok(pr.state());
+        }
+        let req = Req::post(
+            self.url("/pulls"),
+            json!({"title": p.title, "head": p.branch, "base": p.base_branch, "body": p.body}),
+        );
+        let sent = match auth {
+            Some(auth) => self.http.send_as(req, auth, false).await,
+            None => self.http.send_once(req).await,
+        };
+        let lost = match sent {
+            Ok(resp) if resp.is_success() => return Ok(resp.json::<Pull>()?.state()),
+            Ok(resp) if resp.status == 422 && resp.message().contains("already exists") => {
+                self.http.error(&resp)
+            }
+            Ok(resp) => return Err(self.http.error(&resp)),
+            Err(e) if e.kind == HostErrorKind::Unavailable => e,
+            Err(e) => return Err(e),
+        };
+        // Made by an earlier try whose answer was lost: find it.
+        match self.find(p).await? {
+            Some(pr) => Ok(pr.state()),
+            None => Err(lost),
+        }
     }
 
     fn url(&self, rest: &str) -> String {
@@ -325,27 +359,46 @@ impl Host for Github {
     }
 
     async fn open(&self, p: &Publication) -> Result<RequestState, HostError> {
-        if let Some(pr) = self.find(p).await? {
-            return Ok(pr.state());
-        }
+        self.open_with(p, None).await
+    }
+
+    async fn open_as(&self, p: &Publication, user: &AsUser) -> Result<RequestState, HostError> {
+        self.open_with(p, Some(user.authorization()?)).await
+    }
+
+    async fn approve_as(&self, number: u64, body: &str, user: &AsUser) -> Result<(), HostError> {
         let req = Req::post(
-            self.url("/pulls"),
-            json!({"title": p.title, "head": p.branch, "base": p.base_branch, "body": p.body}),
+            self.url(&format!("/pulls/{number}/reviews")),
+            json!({"event": "APPROVE", "body": body}),
         );
-        let lost = match self.http.send_once(req).await {
-            Ok(resp) if resp.is_success() => return Ok(resp.json::<Pull>()?.state()),
-            Ok(resp) if resp.status == 422 && resp.message().contains("already exists") => {
-                self.http.error(&resp)
-            }
-            Ok(resp) => return Err(self.http.error(&resp)),
-            Err(e) if e.kind == HostErrorKind::Unavailable => e,
-            Err(e) => return Err(e),
-        };
-        // Made by an earlier try whose answer was lost: find it.
-        match self.find(p).await? {
-            Some(pr) => Ok(pr.state()),
-            None => Err(lost),
+        let resp = self.http.send_as(req, user.authorization()?, false).await?;
+        self.http.expect_ok(resp)
+    }
+
+    /// Teams of the repository's organisation (`org/team` groups with `org` the owner) are
+    /// asked with `team_reviewers`; GitHub has no other kind of group.
+    async fn request_reviews(&self, number: u64, groups: &[String]) -> Result<Vec<String>, HostError> {
+        let teams: Vec<(&String, &str)> = groups
+            .iter()
+            .filter_map(|g| {
+                let (org, team) = g.split_once('/')?;
+                (org.eq_ignore_ascii_case(&self.owner) && !team.is_empty() && !team.contains('/'))
+                    .then_some((g, team))
+            })
+            .collect();
+        if teams.is_empty() {
+            return Ok(Vec::new());
         }
+        let slugs: Vec<&str> = teams.iter().map(|(_, t)| *t).collect();
+        let resp = self
+            .http
+            .send_retrying(Req::post(
+                self.url(&format!("/pulls/{number}/requested_reviewers")),
+                json!({"reviewers": [], "team_reviewers": slugs}),
+            ))
+            .await?;
+        self.http.expect_ok(resp)?;
+        Ok(teams.into_iter().map(|(g, _)| g.clone()).collect())
     }
 
     async fn read(&self, number: u64) -> Result<RequestState, HostError> {

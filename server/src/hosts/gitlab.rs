@@ -5,7 +5,7 @@
 use super::http::{self, HostClient, Req, Timing, Token};
 use super::remote::{Secret, branch_of, delivery_id, header, payload};
 use super::{
-    Check, CheckState, Delivery, FileChange, Hook, HookError, Host, HostError, HostErrorKind,
+    AsUser, Check, CheckState, Delivery, FileChange, Hook, HookError, Host, HostError, HostErrorKind,
     HostKind, Publication, Published, RequestState, RequestStatus, Review, ReviewState,
 };
 use crate::config::{ConfigError, HostConfig, MergeMethod};
@@ -49,6 +49,40 @@ impl Gitlab {
             secret,
             http,
         })
+    }
+
+    /// Finds or opens the merge request for `p.branch`, with `auth` (the user's) or the
+    /// service token.
+    async fn open_with(
+        &self,
+        p: &Publication,
+        auth: Option<(HeaderName, reqwest::header::HeaderValue)>,
+    ) -> Result<RequestState, HostError> {
+        if let Some(mr) = self.find(p).await? {
+            return Ok(mr.state());
+        }
+        let req = Req::post(
+            self.url("/merge_requests"),
+            json!({
+                "source_branch": p.branch, "target_branch": p.base_branch,
+                "title": p.title, "description": p.body,
+            }),
+        );
+        let sent = match auth {
+            Some(auth) => self.http.send_as(req, auth, false).await,
+            None => self.http.send_once(req).await,
+        };
+        let lost = match sent {
+            Ok(resp) if resp.is_success() => return Ok(resp.json::<Mr>()?.state()),
+            Ok(resp) if resp.status == 409 => self.http.error(&resp),
+            Ok(resp) => return Err(self.http.error(&resp)),
+            Err(e) if e.kind == HostErrorKind::Unavailable => e,
+            Err(e) => return Err(e),
+        };
+        match self.find(p).await? {
+            Some(mr) => Ok(mr.state()),
+            None => Err(lost),
+        }
     }
 
     fn url(&self, rest: &str) -> String {
@@ -261,27 +295,24 @@ impl Host for Gitlab {
     }
 
     async fn open(&self, p: &Publication) -> Result<RequestState, HostError> {
-        if let Some(mr) = self.find(p).await? {
-            return Ok(mr.state());
-        }
-        let req = Req::post(
-            self.url("/merge_requests"),
-            json!({
-                "source_branch": p.branch, "target_branch": p.base_branch,
-                "title": p.title, "description": p.body,
-            }),
+        self.open_with(p, None).await
+    }
+
+    async fn open_as(&self, p: &Publication, user: &AsUser) -> Result<RequestState, HostError> {
+        self.open_with(p, Some(user.authorization()?)).await
+    }
+
+    /// An approval (GitLab's reviews have no verdict of their own), then the note.
+    async fn approve_as(&self, number: u64, body: &str, user: &AsUser) -> Result<(), HostError> {
+        let req = Req::post(self.url(&format!("/merge_requests/{number}/approve")), json!({}));
+        let resp = self.http.send_as(req, user.authorization()?, false).await?;
+        self.http.expect_ok(resp)?;
+        let note = Req::post(
+            self.url(&format!("/merge_requests/{number}/notes")),
+            json!({"body": body}),
         );
-        let lost = match self.http.send_once(req).await {
-            Ok(resp) if resp.is_success() => return Ok(resp.json::<Mr>()?.state()),
-            Ok(resp) if resp.status == 409 => self.http.error(&resp),
-            Ok(resp) => return Err(self.http.error(&resp)),
-            Err(e) if e.kind == HostErrorKind::Unavailable => e,
-            Err(e) => return Err(e),
-        };
-        match self.find(p).await? {
-            Some(mr) => Ok(mr.state()),
-            None => Err(lost),
-        }
+        let resp = self.http.send_as(note, user.authorization()?, false).await?;
+        self.http.expect_ok(resp)
     }
 
     async fn read(&self, number: u64) -> Result<RequestState, HostError> {

@@ -139,6 +139,7 @@ pub const ROUTES: &[(Verb, &str, Need)] = &[
     (Get, "/problems", Read),
     (Get, "/status", Read),
     (Get, "/activity", Read),
+    (Get, "/settings/tokens", SignedIn),
 ];
 
 /// The permission `method` on the route `path` needs; `None` when the table does not say.

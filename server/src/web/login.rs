@@ -126,6 +126,12 @@ pub async fn get_provider_callback(
         Ok(l) => l,
         Err(e) => return super::WebError::from_db(e).into_response(),
     };
+    if let Some(grant) = &identity.grant
+        && let Err(e) = state.app.host_tokens.save(&login, &provider, grant).await
+    {
+        // They are signed in all the same; Tollgate acts for them with its own token.
+        tracing::warn!(user = %login, error = %e, "cannot keep the user's host token");
+    }
     let role = role_from_groups(&state.app.config.auth, &identity.groups);
     let user = User {
         login,

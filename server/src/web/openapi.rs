@@ -78,6 +78,7 @@ use utoipa::OpenApi;
         frontend::api::ResourceRef,
         frontend::api::Role,
         frontend::api::OwnerApproval,
+        frontend::api::OwnershipRule,
         crate::auth::audit::AuditEntry
     ))
 )]

@@ -152,6 +152,20 @@ pub fn session_info(state: &AppState, user: &CurrentUser) -> frontend::api::Sess
             .map(|u| u.name().to_owned())
             .collect(),
         providers: state.login.names(),
+        ownership: if user.0.is_some() {
+            state
+                .app
+                .config
+                .ownership
+                .iter()
+                .map(|o| frontend::api::OwnershipRule {
+                    namespaces: o.namespaces.clone(),
+                    groups: o.groups.clone(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
     }
 }
 

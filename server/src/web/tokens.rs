@@ -8,40 +8,8 @@ use crate::error::{Code, Error};
 use axum::Json;
 use axum::extract::{Path, State, rejection::JsonRejection};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
 
-/// `POST /api/v1/tokens`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct CreateTokenRequest {
-    /// What it is for, e.g. `ci-deploy` (1 to 100 characters).
-    pub name: String,
-    /// At most your own role.
-    #[schema(value_type = String, example = "viewer")]
-    pub role: Role,
-    /// 1 to 365.
-    pub expires_in_days: u32,
-}
-
-/// The new token: its secret is shown this once.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CreatedToken {
-    pub id: i64,
-    /// `tg_…`: send it as `Authorization: Bearer tg_…`.
-    pub token: String,
-}
-
-/// A token as listed (never its secret).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TokenView {
-    pub id: i64,
-    pub name: String,
-    pub owner: String,
-    pub role: String,
-    /// Unix seconds.
-    pub created_at: i64,
-    pub expires_at: i64,
-    pub revoked_at: Option<i64>,
-}
+pub use frontend::api::{CreateTokenRequest, CreatedToken, TokenView};
 
 fn db_err(e: crate::db::DbError) -> WebError {
     WebError::from_db(e)

@@ -17,6 +17,7 @@ mod control;
 pub mod git;
 pub mod hooks;
 mod json;
+pub mod oauth;
 mod ops;
 mod server;
 mod smart;
@@ -315,6 +316,43 @@ impl GitHost {
     }
 
     /// Branch protection on the default branch: `n` approvals by others before a merge.
+    /// Registers a GitHub OAuth app (`/login/oauth/*`). Its user tokens expire after
+    /// `token_ttl_s` seconds and come with a refresh token; `None`: they never expire.
+    pub fn register_oauth_app(&self, client_id: &str, secret: &str, token_ttl_s: Option<i64>) {
+        self.host.lock().oauth.apps.insert(
+            client_id.to_owned(),
+            oauth::OAuthApp {
+                secret: secret.to_owned(),
+                token_ttl_s,
+            },
+        );
+    }
+
+    /// Who is signed in at the host's web pages: the next OAuth authorization is theirs.
+    pub fn sign_in_at_host(&self, login: &str) {
+        let mut st = self.host.lock();
+        st.ensure_user(login);
+        st.oauth.signed_in = Some(login.to_owned());
+    }
+
+    /// `login`'s teams, as `org/slug`.
+    pub fn set_teams(&self, login: &str, teams: &[&str]) {
+        self.host
+            .lock()
+            .teams
+            .insert(login.to_owned(), teams.iter().map(|t| (*t).to_owned()).collect());
+    }
+
+    /// How many refresh grants the OAuth endpoint served.
+    pub fn oauth_refreshes(&self) -> u64 {
+        self.host.lock().oauth.refreshes
+    }
+
+    /// The user access tokens the OAuth endpoint issued, oldest first.
+    pub fn oauth_tokens(&self) -> Vec<String> {
+        self.host.lock().oauth.issued.clone()
+    }
+
     pub fn set_required_approvals(&self, repo: &str, n: u32) -> anyhow::Result<()> {
         self.host.set_repo(repo, Some(n), None)
     }

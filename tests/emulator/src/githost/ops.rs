@@ -260,6 +260,7 @@ pub fn open_pull(
         head_sha,
         base_sha,
         reviews: Vec::new(),
+        requested_teams: Vec::new(),
         unknown_reads: repo.mergeable_unknown_reads,
     });
     events.push(Event::Pull {

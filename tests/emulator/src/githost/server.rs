@@ -100,6 +100,21 @@ async fn handle(State(host): State<Arc<Host>>, req: Request) -> Response {
     if path == "/_emulator" || path.starts_with("/_emulator/") {
         return control::handle(&host, parts.method.as_str(), &path, &query, &body).await;
     }
+    if path.starts_with("/login/oauth/") {
+        let mut st = host.lock();
+        st.git_calls.push(Call {
+            method: parts.method.as_str().to_owned(),
+            path: path.clone(),
+        });
+        return super::oauth::handle(
+            &mut st,
+            parts.method.as_str(),
+            &path,
+            &query,
+            &parts.headers,
+            &body,
+        );
+    }
     let flavour = Flavour::ALL
         .into_iter()
         .find(|f| path == f.prefix() || path.starts_with(&format!("{}/", f.prefix())));

@@ -258,6 +258,8 @@ pub struct Pull {
     /// The base branch tip when the pull was last updated (frozen once closed).
     pub base_sha: String,
     pub reviews: Vec<Review>,
+    /// Teams asked to review (slugs, GitHub's `requested_teams`).
+    pub requested_teams: Vec<String>,
     /// Reads left that answer "mergeability not computed yet".
     #[serde(skip)]
     pub unknown_reads: u32,
@@ -374,6 +376,10 @@ pub struct State {
     pub calls: BTreeMap<Flavour, Vec<Call>>,
     pub git_calls: Vec<Call>,
     pub next_id: u64,
+    /// GitHub's OAuth apps, codes and refresh tokens.
+    pub oauth: super::oauth::OAuth,
+    /// Each user's teams as `org/slug` (GitHub's `GET /user/teams`).
+    pub teams: BTreeMap<String, Vec<String>>,
 }
 
 impl State {

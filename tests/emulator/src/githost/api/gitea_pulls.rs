@@ -165,6 +165,21 @@ pub fn routes(
                 .collect();
             Resp::json(200, Value::Array(paginate(list, req, 30)))
         }
+        ("POST", ["pulls", _, "requested_reviewers"]) => {
+            let teams: Vec<String> = body["team_reviewers"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
+            let Some(p) = st.repos.get_mut(name).and_then(|r| r.pull_mut(n)) else {
+                return not_found(st);
+            };
+            for t in teams {
+                if !p.requested_teams.contains(&t) {
+                    p.requested_teams.push(t);
+                }
+            }
+            Resp::json(201, json!([]))
+        }
         ("POST", ["pulls", _, "reviews"]) => {
             let Some(state) = review_event(s(body, "event")) else {
                 return err(st, 422, "unknown review event");

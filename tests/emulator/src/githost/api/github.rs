@@ -50,6 +50,21 @@ pub fn handle(st: &mut State, req: &Req, ev: &mut Vec<Event>) -> Resp {
             u["email"] = json!(caller.user.email());
             Resp::json(200, u)
         }
+        ("GET", ["user", "emails"]) => Resp::json(
+            200,
+            json!([{"email": caller.user.email(), "primary": true, "verified": true, "visibility": "private"}]),
+        ),
+        ("GET", ["user", "teams"]) => {
+            let teams: Vec<Value> = st
+                .teams
+                .get(&caller.user.login)
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.split_once('/'))
+                .map(|(org, slug)| json!({"slug": slug, "name": slug, "organization": {"login": org}}))
+                .collect();
+            Resp::json(200, Value::Array(teams))
+        }
         ("POST", ["app", "installations", _, "access_tokens"]) => {
             Resp::json(401, error(401, "A JSON web token could not be decoded"))
         }

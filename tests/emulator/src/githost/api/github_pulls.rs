@@ -89,6 +89,27 @@ pub fn routes(
             let Some(n) = number else { return not_found() };
             merge(st, caller, name, n, body, ev)
         }
+        ("POST", ["pulls", _, "requested_reviewers"]) => {
+            let Some(n) = number else { return not_found() };
+            let teams: Vec<String> = body["team_reviewers"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
+            let users = body["reviewers"].as_array().map_or(0, Vec::len);
+            if teams.is_empty() && users == 0 {
+                return validation(json!([{"resource": "PullRequest", "code": "custom",
+                    "message": "Reviews may only be requested from collaborators or teams."}]));
+            }
+            let Some(p) = st.repos.get_mut(name).and_then(|r| r.pull_mut(n)) else {
+                return not_found();
+            };
+            for t in teams {
+                if !p.requested_teams.contains(&t) {
+                    p.requested_teams.push(t);
+                }
+            }
+            pull_resp(st, name, n, 201, false)
+        }
         ("GET", ["pulls", _, "reviews"]) => {
             let Some(p) = number.and_then(|n| st.repos[name].pull(n)) else {
                 return not_found();
