@@ -42,15 +42,6 @@ async fn a_viewer_sees_no_edit_actions_and_an_owner_does() {
             assert!(!html.contains(action), "{who} is offered {action}");
         }
     }
-    // Restoring a version proposes a change: offered to alice, not to carol.
-    crate::support::wait_for(
-        "the history index",
-        std::time::Duration::from_secs(20),
-        || async { page(&app, API, Some(&alice)).await.1.contains("Restore this version") },
-    )
-    .await;
-    let (_, html) = page(&app, API, Some(&carol)).await;
-    assert!(html.contains(r#"id="history""#) && !html.contains("Restore this version"));
     // Someone signed out is offered the edit: the form asks them to sign in.
     let (_, html) = page(&app, API, None).await;
     assert!(html.contains(r#"id="edit""#));
@@ -94,6 +85,20 @@ async fn a_viewer_sees_no_edit_actions_and_an_owner_does() {
     }
     let (_, html) = page(&app, &path, Some(&erin)).await;
     assert!(!html.contains(r#"id="approve""#), "erin owns no namespace of it");
+
+    // Once merged, the first version can be restored, which proposes a change: offered to
+    // alice, not to carol.
+    app.approve_and_merge(&created["id"], &bob).await;
+    let history = format!("{API}?tab=history");
+    crate::support::wait_for(
+        "the history index",
+        std::time::Duration::from_secs(20),
+        || async { page(&app, &history, Some(&alice)).await.1.contains("Restore this version") },
+    )
+    .await;
+    let (_, html) = page(&app, &history, Some(&carol)).await;
+    assert!(html.contains(r#"id="history""#) && html.contains("history-entry"));
+    assert!(!html.contains("Restore this version"), "carol may not propose");
     app.stop().await;
 }
 
