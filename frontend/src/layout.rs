@@ -64,6 +64,7 @@ pub fn Header() -> impl IntoView {
                         <a href="/changes" aria-current=move || current("/changes")>"Changes"</a>
                         <crate::pages::BasketLink/>
                         <a href="/status" aria-current=move || current("/status")>"Status"</a>
+                        <a href="/insights" aria-current=move || current("/insights")>"Insights"</a>
                         <a href="/problems" aria-current=move || current("/problems")>
                             "Repo problems"
                             <Suspense fallback=|| ()>

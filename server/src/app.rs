@@ -179,6 +179,11 @@ impl App {
         let every = Duration::from_secs(self.config.repo.poll_interval_secs);
         self.workers
             .spawn(async move { crate::history::run(history, every).await });
+        if self.status.has_clusters() {
+            let (db, status) = (self.db.clone(), Arc::clone(&self.status));
+            self.workers
+                .spawn(async move { crate::insights::recorder::run(db, status).await });
+        }
         let sessions = self.db.session_store();
         self.workers.spawn(async move {
             loop {

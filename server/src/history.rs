@@ -540,6 +540,9 @@ impl HistoryService {
                 edits: vec![edit],
             };
             let (_, created) = changes.create(author, request, None).await?;
+            crate::insights::store::mark_restore(&self.db, created.id)
+                .await
+                .map_err(db_err)?;
             return Ok(RestoreResult {
                 created: Some(created),
                 fields,
@@ -639,6 +642,9 @@ impl HistoryService {
             }],
         };
         let (_, created) = changes.create(author, request, None).await?;
+        crate::insights::store::mark_restore(&self.db, created.id)
+            .await
+            .map_err(db_err)?;
         Ok(RestoreResult {
             created: Some(created),
             fields: chosen,

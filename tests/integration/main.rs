@@ -17,6 +17,7 @@ mod history;
 mod hosts;
 mod http;
 mod index;
+mod insights;
 mod oidc;
 mod pages;
 mod rules;

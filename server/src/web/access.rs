@@ -94,6 +94,7 @@ pub const ROUTES: &[(Verb, &str, Need)] = &[
         Propose,
     ),
     (Get, "/api/v1/history/status", Read),
+    (Get, "/api/v1/insights", Read),
     // Git host webhooks: anyone may deliver; the signature is checked before anything is read.
     (Post, "/api/v1/hooks/{provider}", Public),
     (Post, "/api/v1/tokens", SignedIn),
@@ -130,6 +131,7 @@ pub const ROUTES: &[(Verb, &str, Need)] = &[
     (Get, "/policies/{namespace}/{name}", Read),
     (Get, "/policies/{namespace}/{name}/edit", Read),
     (Get, "/problems", Read),
+    (Get, "/insights", Read),
     (Get, "/status", Read),
 ];
 

@@ -34,6 +34,7 @@ use utoipa::OpenApi;
         super::history::get_resource_at,
         super::history::restore,
         super::history::get_history_status,
+        super::insights::get_insights,
         super::tokens::create_token,
         super::tokens::list_tokens,
         super::tokens::revoke_token,
@@ -70,6 +71,12 @@ use utoipa::OpenApi;
         frontend::api::history::PullRequestRef,
         frontend::api::history::RestoreWarning,
         frontend::api::Role,
+        frontend::api::insights::InsightsReport,
+        frontend::api::insights::WeekStat,
+        frontend::api::insights::ClusterDrift,
+        frontend::api::insights::DriftEpisodeView,
+        frontend::api::insights::ChangeLeadTime,
+        frontend::api::insights::ClusterLive,
         frontend::api::OwnerApproval,
         crate::auth::audit::AuditEntry
     ))

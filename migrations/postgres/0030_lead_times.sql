@@ -1,0 +1,42 @@
+-- Lead time and change failure (issue 12, item 4). Times are RFC 3339 UTC text, as in the
+-- change tables.
+
+-- When a merged change was first seen live in a cluster: the cluster's applied revision
+-- contained its merge commit and every resource it touches was synced there.
+CREATE TABLE change_live (
+    change_id BIGINT NOT NULL REFERENCES changes (id),
+    cluster TEXT NOT NULL,
+    live_at TEXT NOT NULL,
+    revision TEXT NOT NULL,
+    PRIMARY KEY (change_id, cluster)
+);
+
+-- The first failed state of a change's resource in a cluster within a day of its merge.
+CREATE TABLE change_failures (
+    change_id BIGINT NOT NULL REFERENCES changes (id),
+    cluster TEXT NOT NULL,
+    failed_at TEXT NOT NULL,
+    error TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (change_id, cluster)
+);
+
+-- Changes created by restoring an earlier version (POST .../restore).
+CREATE TABLE change_restores (
+    change_id BIGINT PRIMARY KEY REFERENCES changes (id),
+    created_at TEXT NOT NULL
+);
+
+-- Drift episodes as the lead-time recorder saw them on the status board, per resource and
+-- cluster; `ended_at` is NULL while the drift lasts. A stand-in read by
+-- `insights::drift_episodes` until the cluster timeline (issue 12, item 2) keeps episodes.
+CREATE TABLE insight_drift (
+    id BIGSERIAL PRIMARY KEY,
+    cluster TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT
+);
+CREATE INDEX insight_drift_by_start ON insight_drift (started_at);
+CREATE INDEX change_events_by_kind ON change_events (kind, created_at);

@@ -1,0 +1,372 @@
+//! Lead time and the `/insights` read model (issue 12, item 4): for every change request,
+//! proposed → first approval → merged → live in each cluster; per week over a range, the
+//! median and p90 lead time, the changes merged, and change failure (a failed state or a
+//! restore within a day); drift episodes per cluster. The [`recorder`] fills in the live and
+//! failure times from the status board; [`report`] reads them for the page, the REST API and
+//! `/metrics`.
+
+pub mod recorder;
+pub mod store;
+
+use crate::db::{Db, DbError};
+use crate::error::{Code, Error};
+use frontend::api::insights::{
+    ChangeLeadTime, ClusterDrift, ClusterLive, DriftEpisodeView, InsightsQuery, InsightsReport,
+    WeekStat,
+};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, Duration, Month, OffsetDateTime, Time};
+
+/// The longest range a report covers.
+pub const MAX_WEEKS: u32 = 104;
+/// Weeks covered when the query names no range.
+pub const DEFAULT_WEEKS: u32 = 12;
+/// How long after its merge a failed state or a restore counts against a change.
+pub const FAILURE_WINDOW: Duration = Duration::DAY;
+/// Changes listed in a report.
+const LISTED: usize = 200;
+/// Drift episodes listed in a report.
+const EPISODES: usize = 500;
+
+/// A range of time: `from` included, `to` excluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub from: OffsetDateTime,
+    pub to: OffsetDateTime,
+}
+
+fn bad(field: &str, message: impl Into<String>) -> Error {
+    Error::new(Code::InvalidQuery, message).at(field)
+}
+
+fn db_err(e: DbError) -> Error {
+    Error::new(Code::DatabaseUnavailable, "the database cannot be read").detail(e.to_string())
+}
+
+/// An RFC 3339 time as stored.
+pub fn stamp(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// Reads a stored time; `None` when it is not RFC 3339.
+pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339).ok()
+}
+
+/// A `YYYY-MM-DD` date (midnight UTC) or an RFC 3339 time.
+fn parse_bound(field: &str, s: &str) -> Result<OffsetDateTime, Error> {
+    let s = s.trim();
+    if let Some(t) = parse_time(s) {
+        return Ok(t);
+    }
+    let parts: Vec<&str> = s.split('-').collect();
+    let date = match parts.as_slice() {
+        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => {
+            let (y, m, d) = (y.parse::<i32>(), m.parse::<u8>(), d.parse::<u8>());
+            match (y, m.ok().and_then(|m| Month::try_from(m).ok()), d) {
+                (Ok(y), Some(m), Ok(d)) => Date::from_calendar_date(y, m, d).ok(),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    date.map(|d| d.with_time(Time::MIDNIGHT).assume_utc())
+        .ok_or_else(|| {
+            bad(
+                field,
+                format!("{field} must be a date (YYYY-MM-DD) or an RFC 3339 time, not {s:?}"),
+            )
+        })
+}
+
+/// The range a query asks for, at `now`: `from`/`to`, or the last `weeks`, or the last
+/// [`DEFAULT_WEEKS`]. A reversed, empty, mixed or longer than [`MAX_WEEKS`] range is refused.
+pub fn range_of(q: &InsightsQuery, now: OffsetDateTime) -> Result<Range, Error> {
+    let given = |v: &Option<String>| v.as_deref().filter(|s| !s.trim().is_empty()).map(str::to_owned);
+    let (from, to) = (given(&q.from), given(&q.to));
+    if q.weeks.is_some() && from.is_some() {
+        return Err(bad("weeks", "give either weeks or from, not both"));
+    }
+    let to = match &to {
+        Some(t) => parse_bound("to", t)?,
+        None => now,
+    };
+    let from = match (&from, q.weeks) {
+        (Some(f), _) => parse_bound("from", f)?,
+        (None, Some(w)) if !(1..=MAX_WEEKS).contains(&w) => {
+            return Err(bad(
+                "weeks",
+                format!("weeks must be from 1 to {MAX_WEEKS}, not {w}"),
+            ));
+        }
+        (None, w) => to - Duration::weeks(i64::from(w.unwrap_or(DEFAULT_WEEKS))),
+    };
+    if from >= to {
+        return Err(bad("from", "from must be before to"));
+    }
+    if to - from > Duration::weeks(i64::from(MAX_WEEKS)) {
+        return Err(bad(
+            "from",
+            format!("the range is at most {MAX_WEEKS} weeks"),
+        ));
+    }
+    Ok(Range { from, to })
+}
+
+/// The Monday 00:00 UTC that starts the week of `t`.
+pub fn week_of(t: OffsetDateTime) -> OffsetDateTime {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let back = i64::from(t.weekday().number_days_from_monday());
+    (t.date() - Duration::days(back))
+        .with_time(Time::MIDNIGHT)
+        .assume_utc()
+}
+
+/// The value at quantile `q` of sorted `values`, nearest rank (the smallest value with at least
+/// `q` of the values at or below it); the median of an even count is the mean of the middle two.
+pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let n = sorted.len();
+    if (q - 0.5).abs() < f64::EPSILON && n % 2 == 0 {
+        return Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0);
+    }
+    let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
+    Some(sorted[rank - 1])
+}
+
+fn seconds(d: Duration) -> f64 {
+    d.as_seconds_f64()
+}
+
+/// One drift episode of one resource in one cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriftEpisode {
+    pub cluster: String,
+    /// `Kind/namespace/name`.
+    pub resource: String,
+    pub started: OffsetDateTime,
+    /// `None` while it lasts.
+    pub ended: Option<OffsetDateTime>,
+}
+
+/// Drift episodes overlapping `[from, to)`, oldest first. The one place the insights read
+/// drift: it reads the episodes the lead-time [`recorder`] keeps (`insight_drift`); when the
+/// cluster timeline (issue 12, item 2) persists drift episodes, this reads its table instead.
+pub async fn drift_episodes(
+    db: &Db,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> Result<Vec<DriftEpisode>, DbError> {
+    let rows = store::drift_between(db, &stamp(from), &stamp(to)).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(cluster, kind, namespace, name, started, ended)| {
+            Some(DriftEpisode {
+                cluster,
+                resource: format!("{kind}/{namespace}/{name}"),
+                started: parse_time(&started)?,
+                ended: ended.as_deref().and_then(parse_time),
+            })
+        })
+        .collect())
+}
+
+/// The report over `range`. `clusters`: whether any cluster is watched (without one, lead
+/// time ends at the merge).
+pub async fn report(db: &Db, clusters: bool, range: Range) -> Result<InsightsReport, Error> {
+    report_listing(db, clusters, range, LISTED).await
+}
+
+/// [`report`], listing the latest `listed` changes.
+async fn report_listing(
+    db: &Db,
+    clusters: bool,
+    range: Range,
+    listed_max: usize,
+) -> Result<InsightsReport, Error> {
+    let now = OffsetDateTime::now_utc();
+    let (from, to) = (stamp(range.from), stamp(range.to));
+    let merged = store::merged_between(db, &from, &to).await.map_err(db_err)?;
+    let mut live: HashMap<i64, Vec<ClusterLive>> = HashMap::new();
+    for (id, cluster, at) in store::live_between(db, &from, &to).await.map_err(db_err)? {
+        live.entry(id).or_default().push(ClusterLive { cluster, at });
+    }
+    let failed_states: HashSet<i64> = store::failures_between(db, &from, &to)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect();
+    let mut touched: HashMap<i64, Vec<(String, String, String)>> = HashMap::new();
+    for (id, kind, ns, name) in store::resources_merged_between(db, &from, &to)
+        .await
+        .map_err(db_err)?
+    {
+        touched.entry(id).or_default().push((kind, ns, name));
+    }
+    // Restores up to a day past the range can count against a change merged in it.
+    let restores = store::restores_between(db, &from, &stamp(range.to + FAILURE_WINDOW))
+        .await
+        .map_err(db_err)?;
+    let mut restores_of: HashMap<(String, String, String), Vec<(i64, OffsetDateTime)>> =
+        HashMap::new();
+    let mut restore_weeks: BTreeMap<OffsetDateTime, usize> = BTreeMap::new();
+    let mut seen = HashSet::new();
+    for (id, created, kind, ns, name) in restores {
+        let Some(at) = parse_time(&created) else {
+            continue;
+        };
+        if seen.insert(id) && at < range.to {
+            *restore_weeks.entry(week_of(at)).or_default() += 1;
+        }
+        restores_of.entry((kind, ns, name)).or_default().push((id, at));
+    }
+
+    let mut weeks: BTreeMap<OffsetDateTime, (Vec<f64>, usize, usize)> = BTreeMap::new();
+    let mut week = week_of(range.from);
+    while week < range.to {
+        weeks.insert(week, (Vec::new(), 0, 0));
+        week += Duration::WEEK;
+    }
+    let mut all = Vec::new();
+    let mut failed_total = 0;
+    let mut listed = Vec::with_capacity(merged.len().min(listed_max));
+    let count = merged.len();
+    for (i, row) in merged.into_iter().enumerate() {
+        let Some(merged_at) = parse_time(&row.merged) else {
+            continue;
+        };
+        let proposed = row.proposed.as_deref().and_then(parse_time);
+        let lives = live.remove(&row.id).unwrap_or_default();
+        let end = if lives.is_empty() {
+            (!clusters).then_some(merged_at)
+        } else {
+            lives.iter().filter_map(|l| parse_time(&l.at)).max()
+        };
+        let lead = match (proposed, end) {
+            (Some(p), Some(e)) => Some(seconds(e - p).max(0.0)),
+            _ => None,
+        };
+        let restored = touched.get(&row.id).is_some_and(|resources| {
+            resources.iter().any(|r| {
+                restores_of.get(r).is_some_and(|list| {
+                    list.iter().any(|(id, at)| {
+                        *id != row.id && *at >= merged_at && *at <= merged_at + FAILURE_WINDOW
+                    })
+                })
+            })
+        });
+        let failed = restored || failed_states.contains(&row.id);
+        let entry = weeks.entry(week_of(merged_at)).or_insert((Vec::new(), 0, 0));
+        entry.1 += 1;
+        if failed {
+            entry.2 += 1;
+            failed_total += 1;
+        }
+        if let Some(l) = lead {
+            entry.0.push(l);
+            all.push(l);
+        }
+        if count - i <= listed_max {
+            listed.push(ChangeLeadTime {
+                id: row.id,
+                title: row.title,
+                proposed: row.proposed,
+                approved: row.approved,
+                merged: Some(row.merged),
+                live: lives,
+                lead_seconds: lead,
+                failed,
+                restore: row.restores > 0,
+            });
+        }
+    }
+    listed.reverse();
+    let sort = |v: &mut Vec<f64>| v.sort_by(f64::total_cmp);
+    sort(&mut all);
+    let weeks = weeks
+        .into_iter()
+        .map(|(start, (mut leads, changes, failed))| {
+            sort(&mut leads);
+            WeekStat {
+                week: start.date().to_string(),
+                changes,
+                measured: leads.len(),
+                median_seconds: quantile(&leads, 0.5),
+                p90_seconds: quantile(&leads, 0.9),
+                failed,
+                restores: restore_weeks.get(&start).copied().unwrap_or(0),
+            }
+        })
+        .collect();
+
+    let episodes = drift_episodes(db, range.from, range.to)
+        .await
+        .map_err(db_err)?;
+    let until = range.to.min(now);
+    let mut per_cluster: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut views: Vec<DriftEpisodeView> = episodes
+        .into_iter()
+        .map(|e| {
+            let secs = seconds(e.ended.unwrap_or(until) - e.started).max(0.0);
+            per_cluster.entry(e.cluster.clone()).or_default().push(secs);
+            DriftEpisodeView {
+                cluster: e.cluster,
+                resource: e.resource,
+                started: stamp(e.started),
+                ended: e.ended.map(stamp),
+                seconds: secs,
+            }
+        })
+        .collect();
+    let cap = if listed_max == usize::MAX { usize::MAX } else { EPISODES };
+    if views.len() > cap {
+        let mut by_length: Vec<usize> = (0..views.len()).collect();
+        by_length.sort_by(|a, b| views[*b].seconds.total_cmp(&views[*a].seconds));
+        let keep: HashSet<usize> = by_length.into_iter().take(cap).collect();
+        views = views
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| keep.contains(i))
+            .map(|(_, v)| v)
+            .collect();
+    }
+    let drift = per_cluster
+        .into_iter()
+        .map(|(cluster, mut secs)| {
+            sort(&mut secs);
+            ClusterDrift {
+                cluster,
+                episodes: secs.len(),
+                total_seconds: secs.iter().sum(),
+                median_seconds: quantile(&secs, 0.5).unwrap_or(0.0),
+                longest_seconds: secs.last().copied().unwrap_or(0.0),
+            }
+        })
+        .collect();
+    Ok(InsightsReport {
+        from,
+        to,
+        weeks,
+        changes: count,
+        median_seconds: quantile(&all, 0.5),
+        p90_seconds: quantile(&all, 0.9),
+        failed: failed_total,
+        drift,
+        episodes: views,
+        lead_times: listed,
+        clusters,
+    })
+}
+
+/// The report a query asks for, now.
+pub async fn query(db: &Db, clusters: bool, q: &InsightsQuery) -> Result<InsightsReport, Error> {
+    let range = range_of(q, OffsetDateTime::now_utc())?;
+    report(db, clusters, range).await
+}
+
+mod metrics;
+pub use metrics::metrics;

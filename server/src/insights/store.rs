@@ -1,0 +1,312 @@
+//! Lead-time, failure, restore and drift-episode rows: every statement of the insights lives
+//! here, written once for SQLite and PostgreSQL. Times are RFC 3339 UTC text, as in the change
+//! tables, so ranges compare as text.
+
+use crate::db::{Db, DbError};
+use crate::db_run;
+use frontend::api::insights::ClusterLive;
+
+/// When change `id` went live in each cluster, in order.
+pub async fn live_of(db: &Db, id: i64) -> Result<Vec<ClusterLive>, DbError> {
+    let rows: Vec<(String, String)> = db_run!(
+        db,
+        fetch_all,
+        (String, String),
+        "SELECT cluster, live_at FROM change_live WHERE change_id = $1 ORDER BY live_at, cluster",
+        id
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|(cluster, at)| ClusterLive { cluster, at })
+        .collect())
+}
+
+/// Marks change `id` as made by restoring an earlier version.
+pub async fn mark_restore(db: &Db, id: i64) -> Result<(), DbError> {
+    db_run!(
+        db,
+        execute,
+        "INSERT INTO change_restores (change_id, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        id,
+        &crate::changes::store::now()
+    )?;
+    Ok(())
+}
+
+/// Records the first time change `id` was live in `cluster`; `false` when it was known.
+pub async fn record_live(
+    db: &Db,
+    id: i64,
+    cluster: &str,
+    at: &str,
+    revision: &str,
+) -> Result<bool, DbError> {
+    let n = db_run!(
+        db,
+        execute,
+        "INSERT INTO change_live (change_id, cluster, live_at, revision) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        id,
+        cluster,
+        at,
+        revision
+    )?;
+    Ok(n > 0)
+}
+
+/// Records the first failed state of change `id` in `cluster`; `false` when it was known.
+pub async fn record_failure(
+    db: &Db,
+    id: i64,
+    cluster: &str,
+    at: &str,
+    error: &str,
+) -> Result<bool, DbError> {
+    let n = db_run!(
+        db,
+        execute,
+        "INSERT INTO change_failures (change_id, cluster, failed_at, error) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        id,
+        cluster,
+        at,
+        error
+    )?;
+    Ok(n > 0)
+}
+
+/// A merged change with its first propose, first approval and merge times.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MergedRow {
+    pub id: i64,
+    pub title: String,
+    pub merge_commit: Option<String>,
+    pub proposed: Option<String>,
+    pub approved: Option<String>,
+    pub merged: String,
+    /// 1 when the change restores an earlier version.
+    pub restores: i64,
+}
+
+/// Changes merged in `[from, to)`, oldest merge first.
+pub async fn merged_between(db: &Db, from: &str, to: &str) -> Result<Vec<MergedRow>, DbError> {
+    Ok(db_run!(
+        db,
+        fetch_all,
+        MergedRow,
+        "SELECT c.id, c.title, c.merge_commit,
+            (SELECT MIN(p.created_at) FROM change_events p WHERE p.change_id = c.id AND p.kind = 'propose') AS proposed,
+            (SELECT MIN(a.created_at) FROM change_events a WHERE a.change_id = c.id AND a.kind IN ('approval', 'dismissed_approval')) AS approved,
+            m.created_at AS merged,
+            (SELECT COUNT(*) FROM change_restores s WHERE s.change_id = c.id) AS restores
+         FROM change_events m JOIN changes c ON c.id = m.change_id
+         WHERE m.kind = 'merge' AND m.created_at >= $1 AND m.created_at < $2
+         ORDER BY m.created_at, c.id",
+        from,
+        to
+    )?)
+}
+
+/// `(change, cluster, time)` of changes merged in `[from, to)`: live times or failures.
+async fn per_cluster(
+    db: &Db,
+    table: &str,
+    column: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(i64, String, String)>, DbError> {
+    let sql = format!(
+        "SELECT t.change_id, t.cluster, t.{column} FROM {table} t
+         JOIN change_events m ON m.change_id = t.change_id AND m.kind = 'merge'
+         WHERE m.created_at >= $1 AND m.created_at < $2 ORDER BY t.change_id, t.{column}"
+    );
+    Ok(db_run!(db, fetch_all, (i64, String, String), &sql, from, to)?)
+}
+
+/// When changes merged in `[from, to)` went live, per cluster.
+pub async fn live_between(
+    db: &Db,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(i64, String, String)>, DbError> {
+    per_cluster(db, "change_live", "live_at", from, to).await
+}
+
+/// Failed states recorded after changes merged in `[from, to)`.
+pub async fn failures_between(
+    db: &Db,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(i64, String, String)>, DbError> {
+    per_cluster(db, "change_failures", "failed_at", from, to).await
+}
+
+/// The resources of changes merged in `[from, to)`: `(change, kind, namespace, name)`.
+pub async fn resources_merged_between(
+    db: &Db,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(i64, String, String, String)>, DbError> {
+    Ok(db_run!(
+        db,
+        fetch_all,
+        (i64, String, String, String),
+        "SELECT r.change_id, r.kind, r.namespace, r.name FROM change_resources r
+         JOIN change_events m ON m.change_id = r.change_id AND m.kind = 'merge'
+         WHERE m.created_at >= $1 AND m.created_at < $2",
+        from,
+        to
+    )?)
+}
+
+/// Restores created in `[from, to)` with the resources they touch:
+/// `(change, created, kind, namespace, name)`; a restore not yet proposed has no resource and
+/// one row with empty names.
+pub async fn restores_between(
+    db: &Db,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(i64, String, String, String, String)>, DbError> {
+    Ok(db_run!(
+        db,
+        fetch_all,
+        (i64, String, String, String, String),
+        "SELECT s.change_id, s.created_at, COALESCE(r.kind, ''), COALESCE(r.namespace, ''), COALESCE(r.name, '')
+         FROM change_restores s LEFT JOIN change_resources r ON r.change_id = s.change_id
+         WHERE s.created_at >= $1 AND s.created_at < $2 ORDER BY s.created_at",
+        from,
+        to
+    )?)
+}
+
+/// A merged change the recorder still watches.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Watched {
+    pub id: i64,
+    pub merge_commit: String,
+    pub merged: String,
+}
+
+/// Changes merged since `since` (with their merge commit), oldest first.
+pub async fn merged_since(db: &Db, since: &str) -> Result<Vec<Watched>, DbError> {
+    Ok(db_run!(
+        db,
+        fetch_all,
+        Watched,
+        "SELECT c.id, c.merge_commit, m.created_at AS merged FROM changes c
+         JOIN change_events m ON m.change_id = c.id AND m.kind = 'merge'
+         WHERE c.state = 'merged' AND c.merge_commit IS NOT NULL AND m.created_at >= $1
+         ORDER BY m.created_at, c.id",
+        since
+    )?)
+}
+
+/// The resources of changes merged since `since`: `(change, kind, namespace, name, action)`.
+pub async fn resources_merged_since(
+    db: &Db,
+    since: &str,
+) -> Result<Vec<(i64, String, String, String, String)>, DbError> {
+    Ok(db_run!(
+        db,
+        fetch_all,
+        (i64, String, String, String, String),
+        "SELECT r.change_id, r.kind, r.namespace, r.name, r.action FROM change_resources r
+         JOIN change_events m ON m.change_id = r.change_id AND m.kind = 'merge'
+         WHERE m.created_at >= $1",
+        since
+    )?)
+}
+
+/// `(change, cluster)` already recorded live, or failed, for changes merged since `since`.
+pub async fn recorded_since(
+    db: &Db,
+    table: Recorded,
+    since: &str,
+) -> Result<Vec<(i64, String)>, DbError> {
+    let table = match table {
+        Recorded::Live => "change_live",
+        Recorded::Failed => "change_failures",
+    };
+    let sql = format!(
+        "SELECT t.change_id, t.cluster FROM {table} t
+         JOIN change_events m ON m.change_id = t.change_id AND m.kind = 'merge'
+         WHERE m.created_at >= $1"
+    );
+    Ok(db_run!(db, fetch_all, (i64, String), &sql, since)?)
+}
+
+/// Which per-cluster record [`recorded_since`] reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Recorded {
+    Live,
+    Failed,
+}
+
+/// An open drift episode.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OpenDrift {
+    pub id: i64,
+    pub cluster: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+/// Drift episodes that have not ended.
+pub async fn open_drift(db: &Db) -> Result<Vec<OpenDrift>, DbError> {
+    Ok(db_run!(
+        db,
+        fetch_all,
+        OpenDrift,
+        "SELECT id, cluster, kind, namespace, name FROM insight_drift WHERE ended_at IS NULL ORDER BY id"
+    )?)
+}
+
+/// Starts a drift episode; returns its id.
+pub async fn start_drift(
+    db: &Db,
+    cluster: &str,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+    at: &str,
+) -> Result<i64, DbError> {
+    let (id,): (i64,) = db_run!(
+        db,
+        fetch_one,
+        (i64,),
+        "INSERT INTO insight_drift (cluster, kind, namespace, name, started_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        cluster,
+        kind,
+        namespace,
+        name,
+        at
+    )?;
+    Ok(id)
+}
+
+/// Ends drift episode `id` at `at`.
+pub async fn end_drift(db: &Db, id: i64, at: &str) -> Result<(), DbError> {
+    db_run!(
+        db,
+        execute,
+        "UPDATE insight_drift SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL",
+        id,
+        at
+    )?;
+    Ok(())
+}
+
+/// A drift episode row: `(cluster, kind, namespace, name, started, ended)`.
+pub type DriftRow = (String, String, String, String, String, Option<String>);
+
+/// Drift episodes overlapping `[from, to)`, oldest first.
+pub async fn drift_between(db: &Db, from: &str, to: &str) -> Result<Vec<DriftRow>, DbError> {
+    Ok(db_run!(
+        db,
+        fetch_all,
+        DriftRow,
+        "SELECT cluster, kind, namespace, name, started_at, ended_at FROM insight_drift
+         WHERE started_at < $2 AND (ended_at IS NULL OR ended_at >= $1) ORDER BY started_at, id",
+        from,
+        to
+    )?)
+}
