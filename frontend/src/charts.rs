@@ -129,9 +129,22 @@ fn week_labels(out: &mut String, weeks: &[WeekStat], slot: f64) {
     }
 }
 
-fn bar(out: &mut String, x: f64, width: f64, value: f64, top: f64, fill: &str, class: &str, title: &str) {
+fn bar(
+    out: &mut String,
+    x: f64,
+    width: f64,
+    value: f64,
+    top: f64,
+    fill: &str,
+    class: &str,
+    title: &str,
+) {
     let base = HEIGHT - BOTTOM;
-    let h = if top > 0.0 { (base - TOP) * value / top } else { 0.0 };
+    let h = if top > 0.0 {
+        (base - TOP) * value / top
+    } else {
+        0.0
+    };
     let _ = write!(
         out,
         "<rect class=\"{class}\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{width:.1}\" height=\"{h:.1}\" fill=\"{fill}\"><title>{}</title></rect>",
@@ -182,12 +195,33 @@ pub fn lead_time_chart(weeks: &[WeekStat]) -> String {
     for (i, w) in weeks.iter().enumerate() {
         let x = LEFT + slot * i as f64 + slot * 0.1;
         if let Some(m) = w.median_seconds {
-            bar(&mut out, x, width, m / per, top, MEDIAN, "median",
-                &format!("Week of {}: median {} over {} changes", w.week, duration(m), w.measured));
+            bar(
+                &mut out,
+                x,
+                width,
+                m / per,
+                top,
+                MEDIAN,
+                "median",
+                &format!(
+                    "Week of {}: median {} over {} changes",
+                    w.week,
+                    duration(m),
+                    w.measured
+                ),
+            );
         }
         if let Some(p) = w.p90_seconds {
-            bar(&mut out, x + width, width, p / per, top, P90, "p90",
-                &format!("Week of {}: p90 {}", w.week, duration(p)));
+            bar(
+                &mut out,
+                x + width,
+                width,
+                p / per,
+                top,
+                P90,
+                "p90",
+                &format!("Week of {}: p90 {}", w.week, duration(p)),
+            );
         }
     }
     week_labels(&mut out, weeks, slot);
@@ -207,7 +241,10 @@ pub fn changes_chart(weeks: &[WeekStat]) -> String {
         &mut out,
         "changes-chart",
         "Changes per week",
-        &format!("{total} changes merged over {} weeks; {failed} followed by a failure or a restore within a day.", weeks.len()),
+        &format!(
+            "{total} changes merged over {} weeks; {failed} followed by a failure or a restore within a day.",
+            weeks.len()
+        ),
         HEIGHT,
     );
     axis(&mut out, top, "changes");
@@ -215,10 +252,26 @@ pub fn changes_chart(weeks: &[WeekStat]) -> String {
     let width = (slot * 0.4).max(1.0);
     for (i, w) in weeks.iter().enumerate() {
         let x = LEFT + slot * i as f64 + slot * 0.1;
-        bar(&mut out, x, width, w.changes as f64, top, CHANGES, "changes",
-            &format!("Week of {}: {} changes", w.week, w.changes));
-        bar(&mut out, x + width, width, w.failed as f64, top, FAILED, "failed",
-            &format!("Week of {}: {} failed", w.week, w.failed));
+        bar(
+            &mut out,
+            x,
+            width,
+            w.changes as f64,
+            top,
+            CHANGES,
+            "changes",
+            &format!("Week of {}: {} changes", w.week, w.changes),
+        );
+        bar(
+            &mut out,
+            x + width,
+            width,
+            w.failed as f64,
+            top,
+            FAILED,
+            "failed",
+            &format!("Week of {}: {} failed", w.week, w.failed),
+        );
     }
     week_labels(&mut out, weeks, slot);
     legend(&mut out, &[(CHANGES, "merged"), (FAILED, "failed")]);
@@ -239,14 +292,21 @@ pub fn drift_chart(drift: &[ClusterDrift]) -> String {
         &mut out,
         "drift-chart",
         "Drift episodes per cluster",
-        &format!("{episodes} drift episodes in {} clusters; bars show the total time drifted, in {unit_name}.", drift.len()),
+        &format!(
+            "{episodes} drift episodes in {} clusters; bars show the total time drifted, in {unit_name}.",
+            drift.len()
+        ),
         height,
     );
     let left = 120.0;
     let span = WIDTH - left - RIGHT - 120.0;
     for (i, d) in drift.iter().enumerate() {
         let y = TOP + row * i as f64;
-        let w = if top > 0.0 { span * d.total_seconds / per / top } else { 0.0 };
+        let w = if top > 0.0 {
+            span * d.total_seconds / per / top
+        } else {
+            0.0
+        };
         let _ = write!(
             out,
             "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"{AXIS}\">{}</text>\
@@ -265,7 +325,11 @@ pub fn drift_chart(drift: &[ClusterDrift]) -> String {
             )),
             left + w + 6.0,
             y + 13.0,
-            escape(&format!("{} episodes · {}", d.episodes, duration(d.total_seconds)))
+            escape(&format!(
+                "{} episodes · {}",
+                d.episodes,
+                duration(d.total_seconds)
+            ))
         );
     }
     let _ = write!(
@@ -291,9 +355,18 @@ pub fn steps(
     live: &[ClusterLive],
 ) -> Vec<Step> {
     let mut steps = vec![
-        Step { label: "Proposed".into(), at: proposed },
-        Step { label: "Approved".into(), at: approved },
-        Step { label: "Merged".into(), at: merged },
+        Step {
+            label: "Proposed".into(),
+            at: proposed,
+        },
+        Step {
+            label: "Approved".into(),
+            at: approved,
+        },
+        Step {
+            label: "Merged".into(),
+            at: merged,
+        },
     ];
     steps.extend(live.iter().map(|l| Step {
         label: format!("Live in {}", l.cluster),
@@ -320,7 +393,13 @@ pub fn change_timeline(steps: &[Step]) -> String {
         })
         .collect();
     let mut out = String::new();
-    open(&mut out, "change-timeline", "Lead time of this change", &described.join("; "), height);
+    open(
+        &mut out,
+        "change-timeline",
+        "Lead time of this change",
+        &described.join("; "),
+        height,
+    );
     let y = 28.0;
     let _ = write!(
         out,
@@ -347,7 +426,9 @@ pub fn change_timeline(steps: &[Step]) -> String {
                 (None, _, _) => "not yet".into(),
             })
         );
-        if i > 0 && let (Some(a), Some(b)) = (times[i - 1], times[i]) {
+        if i > 0
+            && let (Some(a), Some(b)) = (times[i - 1], times[i])
+        {
             let _ = write!(
                 out,
                 "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\" fill=\"{AXIS}\">{}</text>",
@@ -392,7 +473,12 @@ mod tests {
         ));
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"), "{svg}");
         assert!(svg.contains("role=\"img\""), "{svg}");
-        assert!(svg.contains("Proposed 2026-01-05 10:00 UTC; Approved 2026-01-05 11:00 UTC; Merged: not yet"), "{svg}");
+        assert!(
+            svg.contains(
+                "Proposed 2026-01-05 10:00 UTC; Approved 2026-01-05 11:00 UTC; Merged: not yet"
+            ),
+            "{svg}"
+        );
         assert!(svg.contains(">1 h<"), "{svg}");
         assert_eq!(svg.matches("class=\"step done\"").count(), 2, "{svg}");
     }
@@ -406,6 +492,9 @@ mod tests {
             median_seconds: 60.0,
             longest_seconds: 60.0,
         }]);
-        assert!(svg.contains("&lt;prod&gt;") && !svg.contains("<prod>"), "{svg}");
+        assert!(
+            svg.contains("&lt;prod&gt;") && !svg.contains("<prod>"),
+            "{svg}"
+        );
     }
 }

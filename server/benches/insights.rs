@@ -50,7 +50,11 @@ async fn generate(db: &Db, transitions: usize) {
             .execute(&mut *tx)
             .await
             .unwrap();
-        for (kind, at) in [("propose", stamp(proposed)), ("approval", approved), ("merge", merged)] {
+        for (kind, at) in [
+            ("propose", stamp(proposed)),
+            ("approval", approved),
+            ("merge", merged),
+        ] {
             sqlx::query("INSERT INTO change_events (change_id, kind, author, body, created_at) VALUES (?1, ?2, 'bob', '', ?3)")
                 .bind(id)
                 .bind(kind)
@@ -110,7 +114,11 @@ async fn main() {
             frontend::charts::drift_chart(&report.drift),
         ];
         samples.push(t.elapsed());
-        assert!(report.changes * 5 >= transitions * 9 / 10, "{}", report.changes);
+        assert!(
+            report.changes * 5 >= transitions * 9 / 10,
+            "{}",
+            report.changes
+        );
         assert!(svg.iter().all(|s| s.starts_with("<svg")));
     }
     println!("report and charts: {}", stats(samples));
@@ -129,7 +137,15 @@ async fn main() {
     }
     pages.sort();
     let p95 = pages[pages.len() * 95 / 100];
-    println!("GET /insights: {} (target p95 <= 200 ms: {})", stats(pages), if p95 <= Duration::from_millis(200) { "met" } else { "MISSED" });
+    println!(
+        "GET /insights: {} (target p95 <= 200 ms: {})",
+        stats(pages),
+        if p95 <= Duration::from_millis(200) {
+            "met"
+        } else {
+            "MISSED"
+        }
+    );
     running.stop().await.unwrap();
     db.close().await;
 }

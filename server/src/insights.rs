@@ -83,7 +83,11 @@ fn parse_bound(field: &str, s: &str) -> Result<OffsetDateTime, Error> {
 /// The range a query asks for, at `now`: `from`/`to`, or the last `weeks`, or the last
 /// [`DEFAULT_WEEKS`]. A reversed, empty, mixed or longer than [`MAX_WEEKS`] range is refused.
 pub fn range_of(q: &InsightsQuery, now: OffsetDateTime) -> Result<Range, Error> {
-    let given = |v: &Option<String>| v.as_deref().filter(|s| !s.trim().is_empty()).map(str::to_owned);
+    let given = |v: &Option<String>| {
+        v.as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_owned)
+    };
     let (from, to) = (given(&q.from), given(&q.to));
     if q.weeks.is_some() && from.is_some() {
         return Err(bad("weeks", "give either weeks or from, not both"));
@@ -189,10 +193,14 @@ async fn report_listing(
 ) -> Result<InsightsReport, Error> {
     let now = OffsetDateTime::now_utc();
     let (from, to) = (stamp(range.from), stamp(range.to));
-    let merged = store::merged_between(db, &from, &to).await.map_err(db_err)?;
+    let merged = store::merged_between(db, &from, &to)
+        .await
+        .map_err(db_err)?;
     let mut live: HashMap<i64, Vec<ClusterLive>> = HashMap::new();
     for (id, cluster, at) in store::live_between(db, &from, &to).await.map_err(db_err)? {
-        live.entry(id).or_default().push(ClusterLive { cluster, at });
+        live.entry(id)
+            .or_default()
+            .push(ClusterLive { cluster, at });
     }
     let failed_states: HashSet<i64> = store::failures_between(db, &from, &to)
         .await
@@ -222,7 +230,10 @@ async fn report_listing(
         if seen.insert(id) && at < range.to {
             *restore_weeks.entry(week_of(at)).or_default() += 1;
         }
-        restores_of.entry((kind, ns, name)).or_default().push((id, at));
+        restores_of
+            .entry((kind, ns, name))
+            .or_default()
+            .push((id, at));
     }
 
     let mut weeks: BTreeMap<OffsetDateTime, (Vec<f64>, usize, usize)> = BTreeMap::new();
@@ -260,7 +271,9 @@ async fn report_listing(
             })
         });
         let failed = restored || failed_states.contains(&row.id);
-        let entry = weeks.entry(week_of(merged_at)).or_insert((Vec::new(), 0, 0));
+        let entry = weeks
+            .entry(week_of(merged_at))
+            .or_insert((Vec::new(), 0, 0));
         entry.1 += 1;
         if failed {
             entry.2 += 1;
@@ -322,7 +335,11 @@ async fn report_listing(
             }
         })
         .collect();
-    let cap = if listed_max == usize::MAX { usize::MAX } else { EPISODES };
+    let cap = if listed_max == usize::MAX {
+        usize::MAX
+    } else {
+        EPISODES
+    };
     if views.len() > cap {
         let mut by_length: Vec<usize> = (0..views.len()).collect();
         by_length.sort_by(|a, b| views[*b].seconds.total_cmp(&views[*a].seconds));
@@ -370,3 +387,81 @@ pub async fn query(db: &Db, clusters: bool, q: &InsightsQuery) -> Result<Insight
 
 mod metrics;
 pub use metrics::metrics;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> OffsetDateTime {
+        parse_time(s).expect("time")
+    }
+
+    fn q(from: Option<&str>, to: Option<&str>, weeks: Option<u32>) -> InsightsQuery {
+        InsightsQuery {
+            from: from.map(str::to_owned),
+            to: to.map(str::to_owned),
+            weeks,
+        }
+    }
+
+    #[test]
+    fn ranges_default_to_twelve_weeks_and_refuse_nonsense() {
+        let now = at("2026-03-04T10:00:00Z");
+        let r = range_of(&q(None, None, None), now).expect("default");
+        assert_eq!((r.from, r.to), (now - Duration::weeks(12), now));
+        let r = range_of(
+            &q(Some("2026-01-05"), Some("2026-01-19T12:00:00Z"), None),
+            now,
+        )
+        .expect("dates");
+        assert_eq!(
+            (r.from, r.to),
+            (at("2026-01-05T00:00:00Z"), at("2026-01-19T12:00:00Z"))
+        );
+        assert_eq!(
+            range_of(&q(None, None, Some(2)), now).expect("weeks").from,
+            now - Duration::weeks(2)
+        );
+        for bad in [
+            q(Some("2026-02-01"), Some("2026-01-01"), None),
+            q(Some("2026-01-01"), Some("2026-01-01"), None),
+            q(Some("2026-02-30"), None, None),
+            q(Some("01/02/2026"), None, None),
+            q(None, None, Some(0)),
+            q(None, None, Some(105)),
+            q(Some("2026-01-01"), None, Some(3)),
+            q(Some("2020-01-01"), Some("2026-01-01"), None),
+        ] {
+            let e = range_of(&bad, now).expect_err("refused");
+            assert_eq!(e.code, Code::InvalidQuery, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn weeks_start_on_monday_midnight_utc() {
+        assert_eq!(
+            week_of(at("2026-01-05T00:00:00Z")),
+            at("2026-01-05T00:00:00Z")
+        );
+        assert_eq!(
+            week_of(at("2026-01-11T23:59:59Z")),
+            at("2026-01-05T00:00:00Z")
+        );
+        assert_eq!(
+            week_of(at("2026-01-12T01:00:00+02:00")),
+            at("2026-01-05T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn quantiles_by_nearest_rank_and_the_median_of_an_even_count() {
+        assert_eq!(quantile(&[], 0.5), None);
+        assert_eq!(quantile(&[1.0, 2.0, 4.0], 0.5), Some(2.0));
+        assert_eq!(quantile(&[1.0, 2.0, 4.0], 0.9), Some(4.0));
+        assert_eq!(quantile(&[0.5, 10.0], 0.5), Some(5.25));
+        assert_eq!(
+            quantile(&(1..=10).map(f64::from).collect::<Vec<_>>(), 0.9),
+            Some(9.0)
+        );
+    }
+}

@@ -134,9 +134,8 @@ impl frontend::Backend for PageBackend {
     fn insights(
         &self,
         query: frontend::api::insights::InsightsQuery,
-    ) -> frontend::BoxFuture<
-        Result<frontend::api::insights::InsightsReport, frontend::api::ApiError>,
-    > {
+    ) -> frontend::BoxFuture<Result<frontend::api::insights::InsightsReport, frontend::api::ApiError>>
+    {
         let app = Arc::clone(&self.0);
         Box::pin(async move {
             crate::insights::query(&app.db, app.status.has_clusters(), &query)

@@ -48,24 +48,87 @@ async fn merged_change(
 /// 4 h. Week 2: 30 min (failed: restored the same day) and 10 h. One change merged after the
 /// range. Drift: prod 1 h and 3 h, staging 30 min.
 async fn seed(db: &Db) {
-    merged_change(db, "a", "a", "2026-01-05T09:00:00Z", Some("2026-01-05T09:30:00Z"), Some("2026-01-05T10:00:00Z")).await;
-    let b = merged_change(db, "b", "b", "2026-01-06T09:00:00Z", None, Some("2026-01-06T11:00:00Z")).await;
-    merged_change(db, "c", "c", "2026-01-07T09:00:00Z", Some("2026-01-07T10:00:00Z"), Some("2026-01-07T13:00:00Z")).await;
-    merged_change(db, "d", "d", "2026-01-12T10:00:00Z", None, Some("2026-01-12T10:30:00Z")).await;
-    merged_change(db, "e", "e", "2026-01-13T08:00:00Z", None, Some("2026-01-13T18:00:00Z")).await;
-    merged_change(db, "late", "late", "2026-01-19T08:00:00Z", None, Some("2026-01-19T09:00:00Z")).await;
+    merged_change(
+        db,
+        "a",
+        "a",
+        "2026-01-05T09:00:00Z",
+        Some("2026-01-05T09:30:00Z"),
+        Some("2026-01-05T10:00:00Z"),
+    )
+    .await;
+    let b = merged_change(
+        db,
+        "b",
+        "b",
+        "2026-01-06T09:00:00Z",
+        None,
+        Some("2026-01-06T11:00:00Z"),
+    )
+    .await;
+    merged_change(
+        db,
+        "c",
+        "c",
+        "2026-01-07T09:00:00Z",
+        Some("2026-01-07T10:00:00Z"),
+        Some("2026-01-07T13:00:00Z"),
+    )
+    .await;
+    merged_change(
+        db,
+        "d",
+        "d",
+        "2026-01-12T10:00:00Z",
+        None,
+        Some("2026-01-12T10:30:00Z"),
+    )
+    .await;
+    merged_change(
+        db,
+        "e",
+        "e",
+        "2026-01-13T08:00:00Z",
+        None,
+        Some("2026-01-13T18:00:00Z"),
+    )
+    .await;
+    merged_change(
+        db,
+        "late",
+        "late",
+        "2026-01-19T08:00:00Z",
+        None,
+        Some("2026-01-19T09:00:00Z"),
+    )
+    .await;
     // A restore of d's resource, proposed two hours after d was merged.
     let r = merged_change(db, "restore d", "d", "2026-01-12T12:30:00Z", None, None).await;
-    db_run!(db, execute, "INSERT INTO change_restores (change_id, created_at) VALUES ($1, '2026-01-12T12:30:00Z')", r)
-        .expect("restore");
-    assert!(store::record_failure(db, b, "prod", "2026-01-06T12:00:00Z", "boom").await.expect("failure"));
-    assert!(!store::record_failure(db, b, "prod", "2026-01-06T12:05:00Z", "again").await.expect("failure"));
+    db_run!(
+        db,
+        execute,
+        "INSERT INTO change_restores (change_id, created_at) VALUES ($1, '2026-01-12T12:30:00Z')",
+        r
+    )
+    .expect("restore");
+    assert!(
+        store::record_failure(db, b, "prod", "2026-01-06T12:00:00Z", "boom")
+            .await
+            .expect("failure")
+    );
+    assert!(
+        !store::record_failure(db, b, "prod", "2026-01-06T12:05:00Z", "again")
+            .await
+            .expect("failure")
+    );
     for (cluster, start, end) in [
         ("prod", "2026-01-05T00:00:00Z", "2026-01-05T01:00:00Z"),
         ("prod", "2026-01-14T00:00:00Z", "2026-01-14T03:00:00Z"),
         ("staging", "2026-01-08T00:00:00Z", "2026-01-08T00:30:00Z"),
     ] {
-        let id = store::start_drift(db, cluster, "ApiDefinition", "payments", "a", start).await.expect("drift");
+        let id = store::start_drift(db, cluster, "ApiDefinition", "payments", "a", start)
+            .await
+            .expect("drift");
         store::end_drift(db, id, end).await.expect("end");
     }
 }
@@ -86,30 +149,75 @@ async fn known_report(db: &Db) {
     let r = insights::report(db, false, range()).await.expect("report");
     assert_eq!(r.weeks.len(), 2, "{r:?}");
     let (w1, w2) = (&r.weeks[0], &r.weeks[1]);
-    assert_eq!((w1.week.as_str(), w1.changes, w1.measured, w1.failed), ("2026-01-05", 3, 3, 1));
-    assert_eq!((w1.median_seconds, w1.p90_seconds), (Some(2.0 * H), Some(4.0 * H)));
-    assert_eq!((w2.week.as_str(), w2.changes, w2.failed, w2.restores), ("2026-01-12", 2, 1, 1));
-    assert_eq!((w2.median_seconds, w2.p90_seconds), (Some(5.25 * H), Some(10.0 * H)));
+    assert_eq!(
+        (w1.week.as_str(), w1.changes, w1.measured, w1.failed),
+        ("2026-01-05", 3, 3, 1)
+    );
+    assert_eq!(
+        (w1.median_seconds, w1.p90_seconds),
+        (Some(2.0 * H), Some(4.0 * H))
+    );
+    assert_eq!(
+        (w2.week.as_str(), w2.changes, w2.failed, w2.restores),
+        ("2026-01-12", 2, 1, 1)
+    );
+    assert_eq!(
+        (w2.median_seconds, w2.p90_seconds),
+        (Some(5.25 * H), Some(10.0 * H))
+    );
     assert_eq!((r.changes, r.failed), (5, 2));
     // Over 0.5, 1, 2, 4, 10 hours.
-    assert_eq!((r.median_seconds, r.p90_seconds), (Some(2.0 * H), Some(10.0 * H)));
+    assert_eq!(
+        (r.median_seconds, r.p90_seconds),
+        (Some(2.0 * H), Some(10.0 * H))
+    );
     assert_eq!(r.drift.len(), 2);
     assert_eq!(
-        (r.drift[0].cluster.as_str(), r.drift[0].episodes, r.drift[0].total_seconds, r.drift[0].median_seconds, r.drift[0].longest_seconds),
+        (
+            r.drift[0].cluster.as_str(),
+            r.drift[0].episodes,
+            r.drift[0].total_seconds,
+            r.drift[0].median_seconds,
+            r.drift[0].longest_seconds
+        ),
         ("prod", 2, 4.0 * H, 2.0 * H, 3.0 * H)
     );
-    assert_eq!((r.drift[1].cluster.as_str(), r.drift[1].episodes, r.drift[1].total_seconds), ("staging", 1, 0.5 * H));
+    assert_eq!(
+        (
+            r.drift[1].cluster.as_str(),
+            r.drift[1].episodes,
+            r.drift[1].total_seconds
+        ),
+        ("staging", 1, 0.5 * H)
+    );
     // Newest first; the restore is not merged, so not listed.
     let titles: Vec<&str> = r.lead_times.iter().map(|c| c.title.as_str()).collect();
     assert_eq!(titles, ["e", "d", "c", "b", "a"]);
-    assert_eq!(r.lead_times[4].approved.as_deref(), Some("2026-01-05T09:30:00Z"));
+    assert_eq!(
+        r.lead_times[4].approved.as_deref(),
+        Some("2026-01-05T09:30:00Z")
+    );
     // The recorder's writes are first-time-only.
-    assert!(store::record_live(db, 1, "prod", "2026-01-05T10:05:00Z", "abc").await.expect("live"));
-    assert!(!store::record_live(db, 1, "prod", "2026-01-05T10:09:00Z", "abc").await.expect("live"));
-    assert_eq!(store::live_of(db, 1).await.expect("live")[0].at, "2026-01-05T10:05:00Z");
+    assert!(
+        store::record_live(db, 1, "prod", "2026-01-05T10:05:00Z", "abc")
+            .await
+            .expect("live")
+    );
+    assert!(
+        !store::record_live(db, 1, "prod", "2026-01-05T10:09:00Z", "abc")
+            .await
+            .expect("live")
+    );
+    assert_eq!(
+        store::live_of(db, 1).await.expect("live")[0].at,
+        "2026-01-05T10:05:00Z"
+    );
     let r = insights::report(db, true, range()).await.expect("report");
     // With clusters, only a change seen live is measured: a, live 65 minutes after its proposal.
-    assert_eq!((r.weeks[0].measured, r.weeks[0].median_seconds), (1, Some(65.0 * 60.0)));
+    assert_eq!(
+        (r.weeks[0].measured, r.weeks[0].median_seconds),
+        (1, Some(65.0 * 60.0))
+    );
     assert_eq!(r.weeks[1].measured, 0);
 }
 
@@ -138,7 +246,9 @@ async fn the_page_the_api_and_the_metrics_show_a_known_data_set() {
     let app = TestApp::start(|_| {}, true).await;
     let db = Db::connect(&app.config.database.url, 2).await.expect("db");
     seed(&db).await;
-    let (status, r) = app.json("/api/v1/insights?from=2026-01-05&to=2026-01-19").await;
+    let (status, r) = app
+        .json("/api/v1/insights?from=2026-01-05&to=2026-01-19")
+        .await;
     assert_eq!(status, 200, "{r}");
     assert_eq!(r["changes"], 5);
     assert_eq!(r["weeks"][1]["median_seconds"], 5.25 * H);
@@ -147,10 +257,18 @@ async fn the_page_the_api_and_the_metrics_show_a_known_data_set() {
     let (status, html) = app.html("/insights?from=2026-01-05&to=2026-01-19").await;
     assert_eq!(status, 200);
     for needle in [
-        "<svg", "id=\"lead-time-chart\"", "role=\"img\"", "<title id=\"lead-time-chart-title\">Lead time per week</title>",
-        "Week of 2026-01-05: median 2 h over 3 changes", "Week of 2026-01-12: p90 10 h",
-        "Week of 2026-01-12: median 5.3 h", "Week of 2026-01-05: 3 changes", "Week of 2026-01-05: 1 failed",
-        "prod: 2 episodes, 4 h in all, median 2 h, longest 3 h", "id=\"weeks\"", "id=\"drift\"",
+        "<svg",
+        "id=\"lead-time-chart\"",
+        "role=\"img\"",
+        "<title id=\"lead-time-chart-title\">Lead time per week</title>",
+        "Week of 2026-01-05: median 2 h over 3 changes",
+        "Week of 2026-01-12: p90 10 h",
+        "Week of 2026-01-12: median 5.3 h",
+        "Week of 2026-01-05: 3 changes",
+        "Week of 2026-01-05: 1 failed",
+        "prod: 2 episodes, 4 h in all, median 2 h, longest 3 h",
+        "id=\"weeks\"",
+        "id=\"drift\"",
         "5 changes merged from 2026-01-05 00:00 UTC to 2026-01-19 00:00 UTC",
         "href=\"/insights\"",
     ] {
@@ -200,19 +318,34 @@ async fn bad_ranges_are_a_clear_400() {
         assert_eq!(status, 400, "{query}: {body}");
         assert_eq!(body["code"], "invalid_query", "{query}: {body}");
         assert_eq!(body["field"], field, "{query}: {body}");
-        assert!(body["message"].as_str().is_some_and(|m| m.contains(says)), "{query}: {body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| m.contains(says)),
+            "{query}: {body}"
+        );
     }
     let (status, body) = app.json("/api/v1/insights?weeks=many").await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_query")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_query")),
+        "{body}"
+    );
     // The page says what is wrong instead of drawing.
     let (status, html) = app.html("/insights?from=2026-02-01&to=2026-01-01").await;
     assert_eq!(status, 200);
-    assert!(html.contains("from must be before to") && !html.contains("<svg xmlns"), "{html}");
+    assert!(
+        html.contains("from must be before to") && !html.contains("<svg xmlns"),
+        "{html}"
+    );
     app.stop().await;
 }
 
 /// Waits for `check` on the change's JSON.
-async fn wait_change(app: &TestApp, id: &Value, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+async fn wait_change(
+    app: &TestApp,
+    id: &Value,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let (_, change) = app.json(&format!("/api/v1/changes/{id}")).await;
@@ -238,13 +371,23 @@ async fn lead_times_on_an_emulated_cluster_from_propose_to_live() {
         move |c| {
             crate::support::everyone_admin(c);
             c.changes.approvals_required = 1;
-            c.environments.insert("main".into(), EnvironmentConfig { path: String::new(), branch: "main".into() });
+            c.environments.insert(
+                "main".into(),
+                EnvironmentConfig {
+                    path: String::new(),
+                    branch: "main".into(),
+                },
+            );
             c.clusters.push(ClusterConfig {
                 name: "prod".into(),
                 kubeconfig: kc,
                 context: None,
                 environment: "main".into(),
-                agent: AgentConfig { kind: AgentKind::Flux, namespace: "flux-system".into(), name: "tyk-apis".into() },
+                agent: AgentConfig {
+                    kind: AgentKind::Flux,
+                    namespace: "flux-system".into(),
+                    name: "tyk-apis".into(),
+                },
             });
         },
         true,
@@ -279,38 +422,78 @@ async fn lead_times_on_an_emulated_cluster_from_propose_to_live() {
     let merged = app.approve_and_merge(&id, &bob).await;
     // Not live yet: the agent waits before applying the new head.
     assert_eq!(merged["live"], json!([]), "{merged}");
-    let change = wait_change(&app, &id, "live in prod", |c| c["live"][0]["cluster"] == "prod").await;
+    let change = wait_change(&app, &id, "live in prod", |c| {
+        c["live"][0]["cluster"] == "prod"
+    })
+    .await;
     let at = |kind: &str| {
-        change["events"].as_array().expect("events").iter()
-            .find(|e| e["kind"] == kind).and_then(|e| e["at"].as_str()).expect(kind).to_owned()
+        change["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .and_then(|e| e["at"].as_str())
+            .expect(kind)
+            .to_owned()
     };
     let (proposed, approved, merged_at) = (at("propose"), at("approval"), at("merge"));
     let live = change["live"][0]["at"].as_str().expect("live").to_owned();
     let t = |s: &str| insights::parse_time(s).expect(s);
-    assert!(t(&proposed) <= t(&approved) && t(&approved) <= t(&merged_at) && t(&merged_at) < t(&live),
-        "{proposed} {approved} {merged_at} {live}");
+    assert!(
+        t(&proposed) <= t(&approved) && t(&approved) <= t(&merged_at) && t(&merged_at) < t(&live),
+        "{proposed} {approved} {merged_at} {live}"
+    );
     // The agent waited 2 s after the merge before applying it.
-    assert!(t(&live) - t(&merged_at) >= time::Duration::milliseconds(1500), "{merged_at} {live}");
+    assert!(
+        t(&live) - t(&merged_at) >= time::Duration::milliseconds(1500),
+        "{merged_at} {live}"
+    );
     let head = app.git(&["rev-parse", "main"]);
     let (_, report) = app.json("/api/v1/status").await;
     assert_eq!(report["clusters"][0]["applied_revision"], head.as_str());
 
     // The change page draws the way, with the times as text.
     let (_, html) = app.html(&format!("/changes/{id}")).await;
-    assert!(html.contains("id=\"change-timeline\"") && html.contains("Live in prod"), "{html}");
-    assert!(html.contains(&format!("Live in prod: {}", frontend_time(&live))), "{html}");
+    assert!(
+        html.contains("id=\"change-timeline\"") && html.contains("Live in prod"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("Live in prod: {}", frontend_time(&live))),
+        "{html}"
+    );
 
     let (status, r) = app.json("/api/v1/insights?weeks=1").await;
     assert_eq!(status, 200, "{r}");
-    assert_eq!((r["changes"].as_u64(), r["clusters"].as_bool()), (Some(1), Some(true)), "{r}");
-    let lead = r["lead_times"][0]["lead_seconds"].as_f64().expect("measured");
+    assert_eq!(
+        (r["changes"].as_u64(), r["clusters"].as_bool()),
+        (Some(1), Some(true)),
+        "{r}"
+    );
+    let lead = r["lead_times"][0]["lead_seconds"]
+        .as_f64()
+        .expect("measured");
     let expected = (t(&live) - t(&proposed)).as_seconds_f64();
     assert!((lead - expected).abs() < 0.001, "{lead} {expected}");
-    assert_eq!(r["weeks"].as_array().map(|w| w.iter().map(|w| w["measured"].as_u64().unwrap_or(0)).sum::<u64>()), Some(1));
+    assert_eq!(
+        r["weeks"].as_array().map(|w| w
+            .iter()
+            .map(|w| w["measured"].as_u64().unwrap_or(0))
+            .sum::<u64>()),
+        Some(1)
+    );
     assert_eq!(r["failed"], 0, "payments-api is synced, not failed: {r}");
     let text = app.get("/metrics").await.text().await.expect("text");
-    assert!(text.lines().any(|l| l == "tollgate_change_lead_time_seconds_count{stage=\"live\"} 1"), "{text}");
-    assert!(text.lines().any(|l| l == "tollgate_change_lead_time_seconds_bucket{stage=\"live\",le=\"300\"} 1"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l == "tollgate_change_lead_time_seconds_count{stage=\"live\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l == "tollgate_change_lead_time_seconds_bucket{stage=\"live\",le=\"300\"} 1"),
+        "{text}"
+    );
     agent.abort();
     app.stop().await;
 }

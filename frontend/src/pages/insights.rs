@@ -19,7 +19,11 @@ fn Report(report: InsightsReport) -> impl IntoView {
     let lead_svg = charts::lead_time_chart(&report.weeks);
     let changes_svg = charts::changes_chart(&report.weeks);
     let drift_svg = charts::drift_chart(&report.drift);
-    let ends = if report.clusters { "live" } else { "merged (no cluster is watched)" };
+    let ends = if report.clusters {
+        "live"
+    } else {
+        "merged (no cluster is watched)"
+    };
     view! {
         <p id="insights-summary">
             {format!(

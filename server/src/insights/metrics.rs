@@ -18,7 +18,11 @@ fn histogram(out: &mut String, name: &str, labels: &str, values: &[f64]) {
         let n = values.iter().filter(|v| **v <= bound).count();
         let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {n}");
     }
-    let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", values.len());
+    let _ = writeln!(
+        out,
+        "{name}_bucket{{{labels},le=\"+Inf\"}} {}",
+        values.len()
+    );
     let _ = writeln!(out, "{name}_sum{{{labels}}} {}", values.iter().sum::<f64>());
     let _ = writeln!(out, "{name}_count{{{labels}}} {}", values.len());
 }
@@ -76,7 +80,10 @@ pub async fn metrics(db: &Db, clusters: bool) -> Result<String, Error> {
         histogram(
             &mut out,
             "tollgate_drift_episode_seconds",
-            &format!("cluster=\"{}\"", cluster.replace('\\', "\\\\").replace('"', "\\\"")),
+            &format!(
+                "cluster=\"{}\"",
+                cluster.replace('\\', "\\\\").replace('"', "\\\"")
+            ),
             &values,
         );
     }

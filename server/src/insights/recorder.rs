@@ -69,10 +69,18 @@ pub async fn run(db: Db, status: Arc<StatusService>) {
 }
 
 /// The cell of a resource in a cluster on `board`.
-fn cell<'a>(board: &'a Board, cluster: &str, kind: &str, ns: &str, name: &str) -> Option<&'a StatusCell> {
+fn cell<'a>(
+    board: &'a Board,
+    cluster: &str,
+    kind: &str,
+    ns: &str,
+    name: &str,
+) -> Option<&'a StatusCell> {
     let at = board
         .rows
-        .binary_search_by(|r| (r.kind.as_str(), r.namespace.as_str(), r.name.as_str()).cmp(&(kind, ns, name)))
+        .binary_search_by(|r| {
+            (r.kind.as_str(), r.namespace.as_str(), r.name.as_str()).cmp(&(kind, ns, name))
+        })
         .ok()?;
     board.rows[at].cells.iter().find(|c| c.cluster == cluster)
 }
@@ -102,7 +110,12 @@ impl Recorder {
         let mut drifted = HashSet::new();
         for row in &board.rows {
             for c in row.cells.iter().filter(|c| c.state == "drifted") {
-                drifted.insert((c.cluster.clone(), row.kind.clone(), row.namespace.clone(), row.name.clone()));
+                drifted.insert((
+                    c.cluster.clone(),
+                    row.kind.clone(),
+                    row.namespace.clone(),
+                    row.name.clone(),
+                ));
             }
         }
         for key in &drifted {
@@ -139,7 +152,12 @@ impl Recorder {
     }
 
     /// Whether `revision` contains `commit`; `None` when the repo cannot say (yet).
-    async fn contains(&mut self, status: &StatusService, revision: &str, commit: &str) -> Option<bool> {
+    async fn contains(
+        &mut self,
+        status: &StatusService,
+        revision: &str,
+        commit: &str,
+    ) -> Option<bool> {
         let key = (revision.to_owned(), commit.to_owned());
         if let Some(known) = self.contains.get(&key) {
             return Some(*known);
@@ -174,7 +192,10 @@ impl Recorder {
         }
         let mut resources: HashMap<i64, Vec<(String, String, String, String)>> = HashMap::new();
         for (id, kind, ns, name, action) in store::resources_merged_since(db, &since).await? {
-            resources.entry(id).or_default().push((kind, ns, name, action));
+            resources
+                .entry(id)
+                .or_default()
+                .push((kind, ns, name, action));
         }
         let live: HashSet<(i64, String)> = store::recorded_since(db, store::Recorded::Live, &since)
             .await?

@@ -118,7 +118,14 @@ async fn per_cluster(
          JOIN change_events m ON m.change_id = t.change_id AND m.kind = 'merge'
          WHERE m.created_at >= $1 AND m.created_at < $2 ORDER BY t.change_id, t.{column}"
     );
-    Ok(db_run!(db, fetch_all, (i64, String, String), &sql, from, to)?)
+    Ok(db_run!(
+        db,
+        fetch_all,
+        (i64, String, String),
+        &sql,
+        from,
+        to
+    )?)
 }
 
 /// When changes merged in `[from, to)` went live, per cluster.
