@@ -479,7 +479,7 @@ mod tests {
             ),
             "{svg}"
         );
-        assert!(svg.contains(">1 h<"), "{svg}");
+        assert!(svg.contains(">60 min<") && svg.contains(">+60 min<"), "{svg}");
         assert_eq!(svg.matches("class=\"step done\"").count(), 2, "{svg}");
     }
 
