@@ -479,7 +479,10 @@ mod tests {
             ),
             "{svg}"
         );
-        assert!(svg.contains(">60 min<") && svg.contains(">+60 min<"), "{svg}");
+        assert!(
+            svg.contains(">60 min<") && svg.contains(">+60 min<"),
+            "{svg}"
+        );
         assert_eq!(svg.matches("class=\"step done\"").count(), 2, "{svg}");
     }
 

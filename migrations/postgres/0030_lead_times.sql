@@ -39,4 +39,23 @@ CREATE TABLE insight_drift (
     ended_at TEXT
 );
 CREATE INDEX insight_drift_by_start ON insight_drift (started_at);
-CREATE INDEX change_events_by_kind ON change_events (kind, created_at);
+
+-- One row per merged change, the read model `/insights` and `/metrics` scan: when it was first
+-- proposed, first approved, merged, and last went live (over the clusters it reached), and
+-- whether it failed (a failed state) or is a restore. Written with the merge, then by the
+-- recorder; filled here for changes merged before this migration.
+CREATE TABLE change_lead (
+    change_id BIGINT PRIMARY KEY REFERENCES changes (id),
+    merged_at TEXT NOT NULL,
+    proposed_at TEXT,
+    approved_at TEXT,
+    live_at TEXT,
+    failed BIGINT NOT NULL DEFAULT 0,
+    restore BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX change_lead_by_merge ON change_lead (merged_at, change_id);
+INSERT INTO change_lead (change_id, merged_at, proposed_at, approved_at)
+SELECT m.change_id, MIN(m.created_at),
+    (SELECT MIN(p.created_at) FROM change_events p WHERE p.change_id = m.change_id AND p.kind = 'propose'),
+    (SELECT MIN(a.created_at) FROM change_events a WHERE a.change_id = m.change_id AND a.kind IN ('approval', 'dismissed_approval'))
+FROM change_events m WHERE m.kind = 'merge' GROUP BY m.change_id;

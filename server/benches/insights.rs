@@ -83,6 +83,11 @@ async fn generate(db: &Db, transitions: usize) {
         }
     }
     tx.commit().await.unwrap();
+    // The lead-time rows, as the migration writes them for earlier merges.
+    assert_eq!(
+        tollgate::insights::store::catch_up(db).await.unwrap(),
+        changes as u64
+    );
 }
 
 #[tokio::main]

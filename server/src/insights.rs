@@ -196,29 +196,44 @@ async fn report_listing(
     let merged = store::merged_between(db, &from, &to)
         .await
         .map_err(db_err)?;
+    let count = merged.len();
+    // Titles and per-cluster live times are read for the listed changes only.
+    let cutoff = match count.checked_sub(listed_max) {
+        Some(skip) if skip > 0 => merged[skip].merged_at.clone(),
+        _ => from.clone(),
+    };
+    let mut titles: HashMap<i64, String> = HashMap::new();
     let mut live: HashMap<i64, Vec<ClusterLive>> = HashMap::new();
-    for (id, cluster, at) in store::live_between(db, &from, &to).await.map_err(db_err)? {
-        live.entry(id)
-            .or_default()
-            .push(ClusterLive { cluster, at });
-    }
-    let failed_states: HashSet<i64> = store::failures_between(db, &from, &to)
-        .await
-        .map_err(db_err)?
-        .into_iter()
-        .map(|(id, _, _)| id)
-        .collect();
-    let mut touched: HashMap<i64, Vec<(String, String, String)>> = HashMap::new();
-    for (id, kind, ns, name) in store::resources_merged_between(db, &from, &to)
-        .await
-        .map_err(db_err)?
-    {
-        touched.entry(id).or_default().push((kind, ns, name));
+    if count > 0 && listed_max > 0 {
+        titles = store::titles_between(db, &cutoff, &to)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .collect();
+        for (id, cluster, at) in store::live_between(db, &cutoff, &to)
+            .await
+            .map_err(db_err)?
+        {
+            live.entry(id)
+                .or_default()
+                .push(ClusterLive { cluster, at });
+        }
     }
     // Restores up to a day past the range can count against a change merged in it.
-    let restores = store::restores_between(db, &from, &stamp(range.to + FAILURE_WINDOW))
+    let restored_before = stamp(range.to + FAILURE_WINDOW);
+    let restores = store::restores_between(db, &from, &restored_before)
         .await
         .map_err(db_err)?;
+    let mut touched: HashMap<i64, Vec<(String, String, String)>> = HashMap::new();
+    if !restores.is_empty() {
+        for (id, kind, ns, name) in
+            store::restored_resources_merged_between(db, &from, &to, &restored_before)
+                .await
+                .map_err(db_err)?
+        {
+            touched.entry(id).or_default().push((kind, ns, name));
+        }
+    }
     let mut restores_of: HashMap<(String, String, String), Vec<(i64, OffsetDateTime)>> =
         HashMap::new();
     let mut restore_weeks: BTreeMap<OffsetDateTime, usize> = BTreeMap::new();
@@ -244,33 +259,32 @@ async fn report_listing(
     }
     let mut all = Vec::new();
     let mut failed_total = 0;
-    let mut listed = Vec::with_capacity(merged.len().min(listed_max));
-    let count = merged.len();
+    let mut listed = Vec::with_capacity(count.min(listed_max));
     for (i, row) in merged.into_iter().enumerate() {
-        let Some(merged_at) = parse_time(&row.merged) else {
+        let Some(merged_at) = parse_time(&row.merged_at) else {
             continue;
         };
-        let proposed = row.proposed.as_deref().and_then(parse_time);
-        let lives = live.remove(&row.id).unwrap_or_default();
-        let end = if lives.is_empty() {
-            (!clusters).then_some(merged_at)
-        } else {
-            lives.iter().filter_map(|l| parse_time(&l.at)).max()
+        let proposed = row.proposed_at.as_deref().and_then(parse_time);
+        let end = match row.live_at.as_deref().and_then(parse_time) {
+            Some(l) => Some(l),
+            None => (!clusters).then_some(merged_at),
         };
         let lead = match (proposed, end) {
             (Some(p), Some(e)) => Some(seconds(e - p).max(0.0)),
             _ => None,
         };
-        let restored = touched.get(&row.id).is_some_and(|resources| {
+        let restored = touched.get(&row.change_id).is_some_and(|resources| {
             resources.iter().any(|r| {
                 restores_of.get(r).is_some_and(|list| {
                     list.iter().any(|(id, at)| {
-                        *id != row.id && *at >= merged_at && *at <= merged_at + FAILURE_WINDOW
+                        *id != row.change_id
+                            && *at >= merged_at
+                            && *at <= merged_at + FAILURE_WINDOW
                     })
                 })
             })
         });
-        let failed = restored || failed_states.contains(&row.id);
+        let failed = restored || row.failed > 0;
         let entry = weeks
             .entry(week_of(merged_at))
             .or_insert((Vec::new(), 0, 0));
@@ -285,15 +299,15 @@ async fn report_listing(
         }
         if count - i <= listed_max {
             listed.push(ChangeLeadTime {
-                id: row.id,
-                title: row.title,
-                proposed: row.proposed,
-                approved: row.approved,
-                merged: Some(row.merged),
-                live: lives,
+                id: row.change_id,
+                title: titles.remove(&row.change_id).unwrap_or_default(),
+                proposed: row.proposed_at,
+                approved: row.approved_at,
+                merged: Some(row.merged_at),
+                live: live.remove(&row.change_id).unwrap_or_default(),
                 lead_seconds: lead,
                 failed,
-                restore: row.restores > 0,
+                restore: row.restore > 0,
             });
         }
     }

@@ -40,6 +40,10 @@ pub struct Recorder {
 /// Runs the recorder until the status service stops publishing.
 pub async fn run(db: Db, status: Arc<StatusService>) {
     let mut boards = status.subscribe();
+    // Merges written without their lead-time row (by an older version) get one.
+    if let Err(e) = store::catch_up(&db).await {
+        tracing::warn!(error = %e, "cannot fill in the lead times of earlier merges");
+    }
     let mut recorder = Recorder::default();
     let mut last_error: Option<String> = None;
     loop {

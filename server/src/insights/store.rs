@@ -1,6 +1,7 @@
 //! Lead-time, failure, restore and drift-episode rows: every statement of the insights lives
 //! here, written once for SQLite and PostgreSQL. Times are RFC 3339 UTC text, as in the change
-//! tables, so ranges compare as text.
+//! tables, so ranges compare as text. `change_lead` holds one row per merged change (written
+//! with the merge, then here), so a report scans one indexed range of it.
 
 use crate::db::{Db, DbError};
 use crate::db_run;
@@ -30,7 +31,33 @@ pub async fn mark_restore(db: &Db, id: i64) -> Result<(), DbError> {
         id,
         &crate::changes::store::now()
     )?;
+    db_run!(
+        db,
+        execute,
+        "UPDATE change_lead SET restore = 1 WHERE change_id = $1",
+        id
+    )?;
     Ok(())
+}
+
+/// Writes the `change_lead` row of every merged change that has none (as the migration did for
+/// the changes merged before it), from their events and what was recorded; returns how many.
+pub async fn catch_up(db: &Db) -> Result<u64, DbError> {
+    Ok(db_run!(
+        db,
+        execute,
+        "INSERT INTO change_lead (change_id, merged_at, proposed_at, approved_at, live_at, failed, restore)
+         SELECT m.change_id, MIN(m.created_at),
+            (SELECT MIN(p.created_at) FROM change_events p WHERE p.change_id = m.change_id AND p.kind = 'propose'),
+            (SELECT MIN(a.created_at) FROM change_events a WHERE a.change_id = m.change_id AND a.kind IN ('approval', 'dismissed_approval')),
+            (SELECT MAX(l.live_at) FROM change_live l WHERE l.change_id = m.change_id),
+            (SELECT COUNT(*) FROM change_failures f WHERE f.change_id = m.change_id),
+            (SELECT COUNT(*) FROM change_restores s WHERE s.change_id = m.change_id)
+         FROM change_events m
+         WHERE m.kind = 'merge' AND NOT EXISTS (SELECT 1 FROM change_lead x WHERE x.change_id = m.change_id)
+         GROUP BY m.change_id
+         ON CONFLICT DO NOTHING"
+    )?)
 }
 
 /// Records the first time change `id` was live in `cluster`; `false` when it was known.
@@ -50,6 +77,15 @@ pub async fn record_live(
         at,
         revision
     )?;
+    if n > 0 {
+        db_run!(
+            db,
+            execute,
+            "UPDATE change_lead SET live_at = $2 WHERE change_id = $1 AND (live_at IS NULL OR live_at < $2)",
+            id,
+            at
+        )?;
+    }
     Ok(n > 0)
 }
 
@@ -70,97 +106,95 @@ pub async fn record_failure(
         at,
         error
     )?;
+    db_run!(
+        db,
+        execute,
+        "UPDATE change_lead SET failed = 1 WHERE change_id = $1",
+        id
+    )?;
     Ok(n > 0)
 }
 
-/// A merged change with its first propose, first approval and merge times.
+/// A merged change's `change_lead` row.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct MergedRow {
-    pub id: i64,
-    pub title: String,
-    pub merge_commit: Option<String>,
-    pub proposed: Option<String>,
-    pub approved: Option<String>,
-    pub merged: String,
-    /// 1 when the change restores an earlier version.
-    pub restores: i64,
+pub struct LeadRow {
+    pub change_id: i64,
+    pub proposed_at: Option<String>,
+    pub approved_at: Option<String>,
+    pub merged_at: String,
+    /// When it went live in the last cluster it reached.
+    pub live_at: Option<String>,
+    /// 1 when a failed state followed it.
+    pub failed: i64,
+    /// 1 when it restores an earlier version.
+    pub restore: i64,
 }
 
 /// Changes merged in `[from, to)`, oldest merge first.
-pub async fn merged_between(db: &Db, from: &str, to: &str) -> Result<Vec<MergedRow>, DbError> {
+pub async fn merged_between(db: &Db, from: &str, to: &str) -> Result<Vec<LeadRow>, DbError> {
     Ok(db_run!(
         db,
         fetch_all,
-        MergedRow,
-        "SELECT c.id, c.title, c.merge_commit,
-            (SELECT MIN(p.created_at) FROM change_events p WHERE p.change_id = c.id AND p.kind = 'propose') AS proposed,
-            (SELECT MIN(a.created_at) FROM change_events a WHERE a.change_id = c.id AND a.kind IN ('approval', 'dismissed_approval')) AS approved,
-            m.created_at AS merged,
-            (SELECT COUNT(*) FROM change_restores s WHERE s.change_id = c.id) AS restores
-         FROM change_events m JOIN changes c ON c.id = m.change_id
-         WHERE m.kind = 'merge' AND m.created_at >= $1 AND m.created_at < $2
-         ORDER BY m.created_at, c.id",
+        LeadRow,
+        "SELECT change_id, proposed_at, approved_at, merged_at, live_at, failed, restore FROM change_lead
+         WHERE merged_at >= $1 AND merged_at < $2 ORDER BY merged_at, change_id",
         from,
         to
     )?)
 }
 
-/// `(change, cluster, time)` of changes merged in `[from, to)`: live times or failures.
-async fn per_cluster(
-    db: &Db,
-    table: &str,
-    column: &str,
-    from: &str,
-    to: &str,
-) -> Result<Vec<(i64, String, String)>, DbError> {
-    let sql = format!(
-        "SELECT t.change_id, t.cluster, t.{column} FROM {table} t
-         JOIN change_events m ON m.change_id = t.change_id AND m.kind = 'merge'
-         WHERE m.created_at >= $1 AND m.created_at < $2 ORDER BY t.change_id, t.{column}"
-    );
+/// The titles of changes merged in `[from, to)`.
+pub async fn titles_between(db: &Db, from: &str, to: &str) -> Result<Vec<(i64, String)>, DbError> {
     Ok(db_run!(
         db,
         fetch_all,
-        (i64, String, String),
-        &sql,
+        (i64, String),
+        "SELECT c.id, c.title FROM change_lead m JOIN changes c ON c.id = m.change_id
+         WHERE m.merged_at >= $1 AND m.merged_at < $2",
         from,
         to
     )?)
 }
 
-/// When changes merged in `[from, to)` went live, per cluster.
+/// When changes merged in `[from, to)` went live, per cluster: `(change, cluster, time)`.
 pub async fn live_between(
     db: &Db,
     from: &str,
     to: &str,
 ) -> Result<Vec<(i64, String, String)>, DbError> {
-    per_cluster(db, "change_live", "live_at", from, to).await
+    Ok(db_run!(
+        db,
+        fetch_all,
+        (i64, String, String),
+        "SELECT t.change_id, t.cluster, t.live_at FROM change_live t
+         JOIN change_lead m ON m.change_id = t.change_id
+         WHERE m.merged_at >= $1 AND m.merged_at < $2 ORDER BY t.change_id, t.live_at, t.cluster",
+        from,
+        to
+    )?)
 }
 
-/// Failed states recorded after changes merged in `[from, to)`.
-pub async fn failures_between(
+/// The resources of changes merged in `[from, to)` that a restore created in
+/// `[from, restored_before)` also touches: `(change, kind, namespace, name)`.
+pub async fn restored_resources_merged_between(
     db: &Db,
     from: &str,
     to: &str,
-) -> Result<Vec<(i64, String, String)>, DbError> {
-    per_cluster(db, "change_failures", "failed_at", from, to).await
-}
-
-/// The resources of changes merged in `[from, to)`: `(change, kind, namespace, name)`.
-pub async fn resources_merged_between(
-    db: &Db,
-    from: &str,
-    to: &str,
+    restored_before: &str,
 ) -> Result<Vec<(i64, String, String, String)>, DbError> {
     Ok(db_run!(
         db,
         fetch_all,
         (i64, String, String, String),
         "SELECT r.change_id, r.kind, r.namespace, r.name FROM change_resources r
-         JOIN change_events m ON m.change_id = r.change_id AND m.kind = 'merge'
-         WHERE m.created_at >= $1 AND m.created_at < $2",
+         JOIN change_lead m ON m.change_id = r.change_id
+         WHERE m.merged_at >= $1 AND m.merged_at < $2 AND EXISTS (
+            SELECT 1 FROM change_resources rr JOIN change_restores s ON s.change_id = rr.change_id
+            WHERE rr.kind = r.kind AND rr.namespace = r.namespace AND rr.name = r.name
+              AND s.created_at >= $1 AND s.created_at < $3)",
         from,
-        to
+        to,
+        restored_before
     )?)
 }
 
@@ -198,10 +232,10 @@ pub async fn merged_since(db: &Db, since: &str) -> Result<Vec<Watched>, DbError>
         db,
         fetch_all,
         Watched,
-        "SELECT c.id, c.merge_commit, m.created_at AS merged FROM changes c
-         JOIN change_events m ON m.change_id = c.id AND m.kind = 'merge'
-         WHERE c.state = 'merged' AND c.merge_commit IS NOT NULL AND m.created_at >= $1
-         ORDER BY m.created_at, c.id",
+        "SELECT c.id, c.merge_commit, m.merged_at AS merged FROM change_lead m
+         JOIN changes c ON c.id = m.change_id
+         WHERE c.merge_commit IS NOT NULL AND m.merged_at >= $1
+         ORDER BY m.merged_at, c.id",
         since
     )?)
 }
@@ -216,8 +250,8 @@ pub async fn resources_merged_since(
         fetch_all,
         (i64, String, String, String, String),
         "SELECT r.change_id, r.kind, r.namespace, r.name, r.action FROM change_resources r
-         JOIN change_events m ON m.change_id = r.change_id AND m.kind = 'merge'
-         WHERE m.created_at >= $1",
+         JOIN change_lead m ON m.change_id = r.change_id
+         WHERE m.merged_at >= $1",
         since
     )?)
 }
@@ -234,8 +268,8 @@ pub async fn recorded_since(
     };
     let sql = format!(
         "SELECT t.change_id, t.cluster FROM {table} t
-         JOIN change_events m ON m.change_id = t.change_id AND m.kind = 'merge'
-         WHERE m.created_at >= $1"
+         JOIN change_lead m ON m.change_id = t.change_id
+         WHERE m.merged_at >= $1"
     );
     Ok(db_run!(db, fetch_all, (i64, String), &sql, since)?)
 }
