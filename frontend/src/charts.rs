@@ -129,16 +129,17 @@ fn week_labels(out: &mut String, weeks: &[WeekStat], slot: f64) {
     }
 }
 
-fn bar(
-    out: &mut String,
+/// Where a bar goes: left edge and width, and the axis top it is drawn against.
+#[derive(Clone, Copy)]
+struct Slot {
     x: f64,
     width: f64,
-    value: f64,
     top: f64,
-    fill: &str,
-    class: &str,
-    title: &str,
-) {
+}
+
+/// One bar of `value` (in axis units) with its class, colour and tooltip.
+fn bar(out: &mut String, at: Slot, value: f64, (fill, class): (&str, &str), title: &str) {
+    let Slot { x, width, top } = at;
     let base = HEIGHT - BOTTOM;
     let h = if top > 0.0 {
         (base - TOP) * value / top
@@ -197,12 +198,9 @@ pub fn lead_time_chart(weeks: &[WeekStat]) -> String {
         if let Some(m) = w.median_seconds {
             bar(
                 &mut out,
-                x,
-                width,
+                Slot { x, width, top },
                 m / per,
-                top,
-                MEDIAN,
-                "median",
+                (MEDIAN, "median"),
                 &format!(
                     "Week of {}: median {} over {} changes",
                     w.week,
@@ -214,12 +212,13 @@ pub fn lead_time_chart(weeks: &[WeekStat]) -> String {
         if let Some(p) = w.p90_seconds {
             bar(
                 &mut out,
-                x + width,
-                width,
+                Slot {
+                    x: x + width,
+                    width,
+                    top,
+                },
                 p / per,
-                top,
-                P90,
-                "p90",
+                (P90, "p90"),
                 &format!("Week of {}: p90 {}", w.week, duration(p)),
             );
         }
@@ -254,22 +253,20 @@ pub fn changes_chart(weeks: &[WeekStat]) -> String {
         let x = LEFT + slot * i as f64 + slot * 0.1;
         bar(
             &mut out,
-            x,
-            width,
+            Slot { x, width, top },
             w.changes as f64,
-            top,
-            CHANGES,
-            "changes",
+            (CHANGES, "changes"),
             &format!("Week of {}: {} changes", w.week, w.changes),
         );
         bar(
             &mut out,
-            x + width,
-            width,
+            Slot {
+                x: x + width,
+                width,
+                top,
+            },
             w.failed as f64,
-            top,
-            FAILED,
-            "failed",
+            (FAILED, "failed"),
             &format!("Week of {}: {} failed", w.week, w.failed),
         );
     }

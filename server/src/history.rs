@@ -304,7 +304,7 @@ impl HistoryService {
             .await
             .map_err(join_err)?
             .map_err(repo_err)?;
-        Ok(head.to_string() == state.head)
+        Ok(gix::ObjectId::from_hex(state.head.as_bytes()).is_ok_and(|h| h == head))
     }
 
     /// A stored row as the wire shows it, with the change request it came from.

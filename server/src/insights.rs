@@ -134,7 +134,7 @@ pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
         return None;
     }
     let n = sorted.len();
-    if (q - 0.5).abs() < f64::EPSILON && n % 2 == 0 {
+    if (q - 0.5).abs() < f64::EPSILON && n.is_multiple_of(2) {
         return Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0);
     }
     let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
