@@ -1,8 +1,9 @@
 //! Lead time and `/insights`: a change followed from propose to live on an emulated cluster
-//! with a simulated Flux agent; the report, page and metrics of a known data set on SQLite and
+//! with a simulated Flux agent, then a drift episode and a change failure seen there; the report, page and metrics of a known data set on SQLite and
 //! PostgreSQL; bad ranges answered 400.
 
 use crate::support::TestApp;
+use kube::api::{GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -498,8 +499,78 @@ async fn lead_times_on_an_emulated_cluster_from_propose_to_live() {
             .any(|l| l == "tollgate_change_lead_time_seconds_bucket{stage=\"live\",le=\"300\"} 1"),
         "{text}"
     );
+
+    // Someone edits the cluster: the recorder sees a drift episode start, and end when the
+    // value is put back.
+    let apis = crate::status::kube_api(
+        &emulator,
+        GroupVersionKind::gvk("tyk.tyk.io", "v1alpha1", "ApiDefinition"),
+        "apidefinitions",
+        "payments",
+    )
+    .await;
+    let edit = |url: &'static str| {
+        let apis = apis.clone();
+        async move {
+            let params = PatchParams {
+                field_manager: Some("kubectl-edit".into()),
+                ..Default::default()
+            };
+            apis.patch(
+                "payments-api",
+                &params,
+                &Patch::Merge(json!({"spec": {"proxy": {"target_url": url}}})),
+            )
+            .await
+            .expect("edit");
+        }
+    };
+    edit("http://hotfix:8080").await;
+    let drift = wait_insights(&app, "a drift episode", |r| r["drift"][0]["episodes"] == 1).await;
+    assert_eq!(drift["drift"][0]["cluster"], "prod");
+    assert_eq!(
+        drift["episodes"][0]["resource"],
+        "ApiDefinition/payments/payments-api"
+    );
+    assert!(drift["episodes"][0]["ended"].is_null(), "{drift}");
+    edit("http://payments-v2:8080").await;
+    let ended = wait_insights(&app, "the episode's end", |r| {
+        !r["episodes"][0]["ended"].is_null()
+    })
+    .await;
+    assert_eq!(ended["drift"][0]["episodes"], 1, "{ended}");
+
+    // The operator fails the change's resource within a day of the merge: a change failure.
+    apis.patch_status(
+        "payments-api",
+        &PatchParams { field_manager: Some("tyk-operator".into()), ..Default::default() },
+        &Patch::Merge(json!({"status": {"latestTransaction": {"status": "Failed", "error": "listen path already in use"}}})),
+    )
+    .await
+    .expect("status");
+    let failed = wait_insights(&app, "a change failure", |r| r["failed"] == 1).await;
+    assert_eq!(failed["lead_times"][0]["failed"], true, "{failed}");
+    let text = app.get("/metrics").await.text().await.expect("text");
+    assert!(
+        text.lines()
+            .any(|l| l == "tollgate_change_failures_total 1"),
+        "{text}"
+    );
     agent.abort();
     app.stop().await;
+}
+
+/// Waits for `check` on `GET /api/v1/insights?weeks=1`.
+async fn wait_insights(app: &TestApp, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, report) = app.json("/api/v1/insights?weeks=1").await;
+        if check(&report) {
+            return report;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: {report}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// How the pages print a stored time (`YYYY-MM-DD HH:MM UTC`).

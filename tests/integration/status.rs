@@ -23,7 +23,7 @@ fn store_with_crds() -> Arc<Store> {
     store
 }
 
-async fn kube_api(
+pub(crate) async fn kube_api(
     emulator: &Emulator,
     gvk: GroupVersionKind,
     plural: &str,
