@@ -121,20 +121,19 @@ fn Report(report: InsightsReport) -> impl IntoView {
 #[component]
 pub fn InsightsPage() -> impl IntoView {
     let params = use_query_map();
-    let query = move || {
-        params.with(|p| {
-            let get = |k: &str| p.get(k).filter(|v| !v.is_empty());
-            let weeks = get("weeks");
-            (
-                InsightsQuery {
-                    from: get("from"),
-                    to: get("to"),
-                    weeks: weeks.as_deref().and_then(|w| w.trim().parse().ok()),
-                },
-                weeks,
-            )
-        })
+    let read = |p: &leptos_router::params::ParamsMap| {
+        let get = |k: &str| p.get(k).filter(|v| !v.is_empty());
+        let weeks = get("weeks");
+        (
+            InsightsQuery {
+                from: get("from"),
+                to: get("to"),
+                weeks: weeks.as_deref().and_then(|w| w.trim().parse().ok()),
+            },
+            weeks,
+        )
     };
+    let query = move || params.with(read);
     let report = Resource::new(query, |(q, weeks)| async move {
         match weeks {
             Some(w) if q.weeks.is_none() => Err(crate::api::ApiError::new(
@@ -144,7 +143,8 @@ pub fn InsightsPage() -> impl IntoView {
             _ => data::insights(q).await,
         }
     });
-    let (q, weeks) = query();
+    // The form shows the range asked for (a new range is a new page load).
+    let (q, weeks) = params.with_untracked(read);
     view! {
         <Title text="Insights"/>
         <h1>"Insights"</h1>
