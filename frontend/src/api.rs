@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod history;
 pub mod timeline;
+pub mod insights;
 
 /// An error as the API returns it: a stable snake_case `code` and a message safe to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -573,6 +574,9 @@ pub struct ChangeView {
     /// approve before it can be merged.
     #[serde(default)]
     pub owners: Vec<OwnerApproval>,
+    /// When the merged change was first seen live in each cluster, in that order.
+    #[serde(default)]
+    pub live: Vec<insights::ClusterLive>,
 }
 
 /// The drift an adopt change takes into Git, as the cluster had it when the change was made.

@@ -255,6 +255,28 @@ pub fn activity_url(query: &crate::api::timeline::ActivityQuery) -> String {
     format!("/api/v1/activity?{}", params.join("&"))
 }
 
+pub async fn insights(
+    query: crate::api::insights::InsightsQuery,
+) -> Result<crate::api::insights::InsightsReport, ApiError> {
+    #[cfg(feature = "ssr")]
+    {
+        backend()?.0.insights(query).await
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let mut params = Vec::new();
+        for (key, value) in [("from", &query.from), ("to", &query.to)] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                params.push(format!("{key}={}", encode(v)));
+            }
+        }
+        if let Some(w) = query.weeks {
+            params.push(format!("weeks={w}"));
+        }
+        get_json(&format!("/api/v1/insights?{}", params.join("&"))).await
+    }
+}
+
 pub async fn sync_status(
     query: crate::api::StatusQuery,
 ) -> Result<crate::api::StatusReport, ApiError> {

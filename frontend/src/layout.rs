@@ -65,6 +65,7 @@ pub fn Header() -> impl IntoView {
                         <crate::pages::BasketLink/>
                         <a href="/status" aria-current=move || current("/status")>"Status"</a>
                         <a href="/activity" aria-current=move || current("/activity")>"Activity"</a>
+                        <a href="/insights" aria-current=move || current("/insights")>"Insights"</a>
                         <a href="/problems" aria-current=move || current("/problems")>
                             "Repo problems"
                             <Suspense fallback=|| ()>

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod basket;
+pub mod charts;
 pub mod client;
 pub mod data;
 mod layout;
@@ -76,6 +77,14 @@ pub trait Backend: Send + Sync {
     ) -> BoxFuture<Result<api::timeline::ActivityPage, api::ApiError>> {
         let _ = query;
         Box::pin(async { Err(api::ApiError::new("not_found", "no activity here")) })
+    }
+    /// Lead time, changes per week, drift episodes and change failure over a range.
+    fn insights(
+        &self,
+        query: api::insights::InsightsQuery,
+    ) -> BoxFuture<Result<api::insights::InsightsReport, api::ApiError>> {
+        let _ = query;
+        Box::pin(async { Err(api::ApiError::new("not_found", "no insights here")) })
     }
 }
 
@@ -175,6 +184,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/policies/:namespace/:name") view=pages::PolicyDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("/policies/:namespace/:name/edit") view=pages::PolicyEditPage/>
                     <Route path=path!("/problems") view=pages::ProblemsPage/>
+                    <Route path=path!("/insights") view=pages::InsightsPage ssr=SsrMode::Async/>
                     <Route path=path!("/status") view=pages::StatusPage/>
                     <Route path=path!("/activity") view=pages::ActivityPage/>
                     <Route path=path!("/login") view=pages::LoginPage/>

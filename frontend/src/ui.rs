@@ -187,7 +187,7 @@ fn now_seconds() -> i64 {
 }
 
 /// Seconds since 1970 of an RFC 3339 time (`Z` or `±hh:mm` offset, any fraction).
-fn seconds_since_epoch(at: &str) -> Option<i64> {
+pub(crate) fn seconds_since_epoch(at: &str) -> Option<i64> {
     let num = |r: std::ops::Range<usize>| at.get(r)?.parse::<i64>().ok();
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);

@@ -196,6 +196,9 @@ impl App {
             let (timeline, status) = (Arc::clone(&self.timeline), Arc::clone(&self.status));
             self.workers
                 .spawn(async move { timeline.record(status).await });
+            let (db, status) = (self.db.clone(), Arc::clone(&self.status));
+            self.workers
+                .spawn(async move { crate::insights::recorder::run(db, status).await });
         }
         let sessions = self.db.session_store();
         self.workers.spawn(async move {

@@ -778,6 +778,7 @@ impl ChangeService {
             edits: Vec::new(),
             host: None,
             owners: Vec::new(),
+            live: Vec::new(),
         })
     }
 
@@ -882,6 +883,13 @@ impl ChangeService {
         let adoption = self.adoption_of(&row.adoption, row.state, &paths_of(&resources));
         let request = self.request_of(&row);
         let approvals = approvers(&events, request.as_ref(), &row.author);
+        let live = if row.state == ChangeState::Merged {
+            crate::insights::store::live_of(&self.db, id)
+                .await
+                .map_err(db_err)?
+        } else {
+            Vec::new()
+        };
         let host = request
             .filter(|_| self.host.follows())
             .map(|r| follow::host_view(self.host.kind(), r));
@@ -923,6 +931,7 @@ impl ChangeService {
             edits,
             host,
             owners: Vec::new(),
+            live,
         })
     }
 

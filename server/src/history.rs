@@ -553,6 +553,9 @@ impl HistoryService {
                 edits: vec![edit],
             };
             let (_, created) = changes.create(author, request, idempotency_key).await?;
+            crate::insights::store::mark_restore(&self.db, created.id)
+                .await
+                .map_err(db_err)?;
             return Ok(RestoreResult {
                 created: Some(created),
                 fields,
@@ -652,6 +655,9 @@ impl HistoryService {
             }],
         };
         let (_, created) = changes.create(author, request, idempotency_key).await?;
+        crate::insights::store::mark_restore(&self.db, created.id)
+            .await
+            .map_err(db_err)?;
         Ok(RestoreResult {
             created: Some(created),
             fields: chosen,

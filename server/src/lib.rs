@@ -17,6 +17,7 @@ pub mod db;
 pub mod error;
 pub mod history;
 pub mod hosts;
+pub mod insights;
 pub mod markdown;
 pub mod repo;
 pub mod resources;

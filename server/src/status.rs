@@ -345,6 +345,11 @@ impl StatusService {
         }
     }
 
+    /// The config repository the board is computed from.
+    pub fn repo(&self) -> &ConfigRepo {
+        &self.repo
+    }
+
     pub fn has_clusters(&self) -> bool {
         !self.clusters.is_empty()
     }

@@ -9,6 +9,7 @@ mod changes;
 mod error;
 mod guard;
 mod history;
+mod insights;
 mod login;
 mod openapi;
 pub mod session;
@@ -166,6 +167,18 @@ impl frontend::Backend for PageBackend {
             Ok(view)
         })
     }
+    fn insights(
+        &self,
+        query: frontend::api::insights::InsightsQuery,
+    ) -> frontend::BoxFuture<Result<frontend::api::insights::InsightsReport, frontend::api::ApiError>>
+    {
+        let app = Arc::clone(&self.0);
+        Box::pin(async move {
+            crate::insights::query(&app.db, app.status.has_clusters(), &query)
+                .await
+                .map_err(Into::into)
+        })
+    }
     fn resource_changes(
         &self,
         kind: String,
@@ -320,6 +333,7 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
             post(history::restore),
         )
         .route("/api/v1/history/status", get(history::get_history_status))
+        .route("/api/v1/insights", get(insights::get_insights))
         .route(
             "/api/v1/resources/{kind}/{namespace}/{name}/live",
             get(timeline::get_live),

@@ -202,6 +202,8 @@ try {
     ['problems', '/problems'],
     ['status', '/status'],
     ['activity', '/activity'],
+    ['insights', '/insights'],
+    ['tokens', '/settings/tokens'],
     ['login', '/login'],
     ['not-found', '/no/such/page'],
   ];

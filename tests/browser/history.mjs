@@ -104,6 +104,12 @@ try {
   await feed.waitForFunction(() => document.querySelectorAll('#activity li[data-kind="proposed"]').length === 2, null, { timeout: 10_000 });
   assert.match(await feed.locator('#activity li[data-kind="proposed"]').first().textContent(), /Restore/);
   await feed.screenshot({ path: path.join(output, 'activity.png'), fullPage: true });
+
+  // Insights counts the merged change, with its charts drawn on the server.
+  await feed.goto(`${base}/insights`);
+  await feed.waitForSelector('body[data-hydrated="true"]');
+  assert.ok(await feed.locator('svg[role="img"]').count() >= 3, 'the charts are there');
+  await feed.screenshot({ path: path.join(output, 'insights.png'), fullPage: true });
   assert.deepEqual(errors, []);
   console.log('history browser test passed');
 } finally {

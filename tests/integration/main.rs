@@ -19,6 +19,7 @@ mod hosts;
 mod hostuser;
 mod http;
 mod index;
+mod insights;
 mod oidc;
 mod pages;
 mod postgres;

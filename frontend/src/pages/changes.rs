@@ -265,6 +265,7 @@ pub fn ChangePage() -> impl IntoView {
                             {c.head_commit.clone().map(|sha| view! { " · head " <CommitSha sha/> })}
                             {c.merge_commit.clone().map(|sha| view! { " · merged as " <CommitSha sha/> })}
                         </p>
+                        {(!draft).then(|| view! { <LeadTimeline change=c.clone()/> })}
                         // Rendered and sanitised on the server (CommonMark, no active content).
                         {(!c.description_html.is_empty()).then(|| view! { <div class="description markdown" id="description" inner_html=c.description_html.clone()></div> })}
                         {draft.then(|| view! {
@@ -516,6 +517,38 @@ fn AdoptionPanel(adoption: crate::api::Adoption, open: bool) -> impl IntoView {
             {adoption.stale.clone().filter(|_| open).map(|reason| view! {
                 <div class="error stale" role="alert" id="adoption-stale"><strong>"Stale: "</strong>{reason}</div>
             })}
+        </section>
+    }
+}
+
+/// The change's way from proposal to live in each cluster: a small SVG timeline, and the same
+/// times as a list for those who cannot see it.
+#[component]
+fn LeadTimeline(change: ChangeView) -> impl IntoView {
+    let first = |kinds: &[&str]| {
+        change
+            .events
+            .iter()
+            .filter(|e| kinds.contains(&e.kind.as_str()))
+            .map(|e| e.at.clone())
+            .min()
+    };
+    let steps = crate::charts::steps(
+        first(&["propose"]),
+        first(&["approval", "dismissed_approval"]),
+        first(&["merge"]),
+        &change.live,
+    );
+    let svg = crate::charts::change_timeline(&steps);
+    view! {
+        <section class="lead-time" aria-labelledby="lead-time-heading">
+            <h2 id="lead-time-heading">"Lead time"</h2>
+            <figure inner_html=svg></figure>
+            <ol class="lead-time-steps" id="lead-time-steps">
+                {steps.into_iter().map(|s| view! {
+                    <li>{format!("{}: {}", s.label, s.at.as_deref().map(crate::ui::exact_time).unwrap_or_else(|| "not yet".into()))}</li>
+                }).collect_view()}
+            </ol>
         </section>
     }
 }

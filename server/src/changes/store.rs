@@ -289,6 +289,19 @@ pub async fn set_merged(db: &Db, id: i64, merge_commit: &str, user: &str) -> Res
         )?;
         if n > 0 {
             event_in!(tx, D, id, "merge", user, merge_commit, &now)?;
+            // The lead-time read model's row (see `crate::insights`).
+            crate::tx_run!(
+                tx,
+                D,
+                "INSERT INTO change_lead (change_id, merged_at, proposed_at, approved_at, restore)
+                 SELECT $1, $2,
+                    (SELECT MIN(created_at) FROM change_events WHERE change_id = $1 AND kind = 'propose'),
+                    (SELECT MIN(created_at) FROM change_events WHERE change_id = $1 AND kind IN ('approval', 'dismissed_approval')),
+                    (SELECT COUNT(*) FROM change_restores WHERE change_id = $1)
+                 WHERE true ON CONFLICT DO NOTHING",
+                id,
+                &now
+            )?;
         }
         n > 0
     });

@@ -92,6 +92,16 @@ impl ConfigRepo {
         repo
     }
 
+    /// Whether `commit` is `revision` or one of its ancestors (a revision "contains" it).
+    pub fn contains(&self, revision: ObjectId, commit: ObjectId) -> Result<bool, RepoError> {
+        if revision == commit {
+            return Ok(true);
+        }
+        let repo = self.local();
+        let base = repo.merge_base(revision, commit).map_err(RepoError::git)?;
+        Ok(base.is_some_and(|b| b.detach() == commit))
+    }
+
     /// The commit at the tip of `branch` (a short name like `main` or a full ref).
     pub fn head_of(&self, branch: &str) -> Result<ObjectId, RepoError> {
         let repo = self.local();

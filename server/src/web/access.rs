@@ -101,6 +101,7 @@ pub const ROUTES: &[(Verb, &str, Need)] = &[
     ),
     (Get, "/api/v1/activity", Read),
     (Get, "/api/v1/activity/events", Read),
+    (Get, "/api/v1/insights", Read),
     // Git host webhooks: anyone may deliver; the signature is checked before anything is read.
     (Post, "/api/v1/hooks/{provider}", Public),
     (Post, "/api/v1/tokens", SignedIn),
@@ -137,6 +138,7 @@ pub const ROUTES: &[(Verb, &str, Need)] = &[
     (Get, "/policies/{namespace}/{name}", Read),
     (Get, "/policies/{namespace}/{name}/edit", Read),
     (Get, "/problems", Read),
+    (Get, "/insights", Read),
     (Get, "/status", Read),
     (Get, "/activity", Read),
     (Get, "/settings/tokens", SignedIn),

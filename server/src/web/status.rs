@@ -66,12 +66,15 @@ pub async fn status_events(
     Sse::new(initial.chain(updates).take_until(until_stop)).keep_alive(KeepAlive::default())
 }
 
-/// Prometheus metrics.
-pub async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.app.status.metrics(),
-    )
+/// Prometheus metrics: the status board's, and the insights' histograms (lead time per stage,
+/// drift episodes) and counters.
+pub async fn get_metrics(State(state): State<AppState>) -> axum::response::Response {
+    let mut text = state.app.status.metrics();
+    match crate::insights::metrics(&state.app.db, state.app.status.has_clusters()).await {
+        Ok(more) => text.push_str(&more),
+        Err(e) => return super::WebError::from(e).into_response(),
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// Adopt drift: the live values of a drifted resource become a change request that records
