@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 pub mod history;
-pub mod timeline;
 pub mod insights;
+pub mod timeline;
 
 /// An error as the API returns it: a stable snake_case `code` and a message safe to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

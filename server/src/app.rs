@@ -84,7 +84,10 @@ impl App {
             public_url: config.server.public_url.clone(),
             ownership: config.ownership.clone(),
         };
-        let host_tokens = Arc::new(crate::auth::host_tokens::HostTokens::new(&config, db.clone())?);
+        let host_tokens = Arc::new(crate::auth::host_tokens::HostTokens::new(
+            &config,
+            db.clone(),
+        )?);
         let status = crate::status::StatusService::start(
             &config,
             repo.clone(),

@@ -253,7 +253,10 @@ fn check_host_provider(config: &Config) -> Result<(), ConfigError> {
         )));
     }
     let wanted = repo_scopes(config.host.kind);
-    if !github::scopes(p).iter().any(|s| wanted.contains(&s.as_str())) {
+    if !github::scopes(p)
+        .iter()
+        .any(|s| wanted.contains(&s.as_str()))
+    {
         return Err(ConfigError(format!(
             "auth.providers.{name}: host = true needs a repository scope in `scopes` ({})",
             wanted.join(" or ")

@@ -574,10 +574,20 @@ impl ChangeService {
         if let Some(user) = self.user_token(author).await {
             match self.host.open_as(p, &user).await {
                 Ok(r) => {
-                    tracing::info!(change = p.change, user = author, number = r.number, "opened the request as its author");
+                    tracing::info!(
+                        change = p.change,
+                        user = author,
+                        number = r.number,
+                        "opened the request as its author"
+                    );
                     return Ok(r);
                 }
-                Err(e) if matches!(e.kind, HostErrorKind::Unauthorized | HostErrorKind::Forbidden) => {
+                Err(e)
+                    if matches!(
+                        e.kind,
+                        HostErrorKind::Unauthorized | HostErrorKind::Forbidden
+                    ) =>
+                {
                     self.refused_token(author, &e).await;
                 }
                 Err(e) => return Err(host_err(e)),
@@ -621,7 +631,9 @@ impl ChangeService {
         }
         match self.host.request_reviews(number, &groups).await {
             Ok(asked) => tracing::info!(change = id, number, ?asked, "asked the owners to review"),
-            Err(e) => tracing::warn!(change = id, number, error = %e, "cannot ask the owners to review"),
+            Err(e) => {
+                tracing::warn!(change = id, number, error = %e, "cannot ask the owners to review")
+            }
         }
     }
 
@@ -1029,12 +1041,26 @@ impl ChangeService {
         let Some(token) = self.user_token(user).await else {
             return false;
         };
-        match self.host.approve_as(number, "Approved in Tollgate.", &token).await {
+        match self
+            .host
+            .approve_as(number, "Approved in Tollgate.", &token)
+            .await
+        {
             Ok(()) => {
-                tracing::info!(change = row.id, user, number, "approved on the host as the user");
+                tracing::info!(
+                    change = row.id,
+                    user,
+                    number,
+                    "approved on the host as the user"
+                );
                 true
             }
-            Err(e) if matches!(e.kind, HostErrorKind::Unauthorized | HostErrorKind::Forbidden) => {
+            Err(e)
+                if matches!(
+                    e.kind,
+                    HostErrorKind::Unauthorized | HostErrorKind::Forbidden
+                ) =>
+            {
                 self.refused_token(user, &e).await;
                 false
             }

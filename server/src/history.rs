@@ -499,7 +499,10 @@ impl HistoryService {
     /// than the one being undone also changed are left out, and listed as warnings, unless the
     /// request names them in `fields`; with such warnings and no `fields`, nothing is created
     /// and the answer is a preview.
-    #[expect(clippy::too_many_arguments, reason = "the resource's three names, the request and its retry key")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the resource's three names, the request and its retry key"
+    )]
     pub async fn restore(
         &self,
         changes: &ChangeService,

@@ -236,12 +236,13 @@ impl AsUser {
 
     /// `Authorization: Bearer <token>`, the header every host takes for OAuth tokens.
     pub fn authorization(&self) -> Result<(::http::HeaderName, ::http::HeaderValue), HostError> {
-        let mut value = ::http::HeaderValue::from_str(&format!("Bearer {}", self.0)).map_err(|_| {
-            HostError::new(
-                HostErrorKind::Unauthorized,
-                "the user's host token holds characters an HTTP header cannot carry",
-            )
-        })?;
+        let mut value =
+            ::http::HeaderValue::from_str(&format!("Bearer {}", self.0)).map_err(|_| {
+                HostError::new(
+                    HostErrorKind::Unauthorized,
+                    "the user's host token holds characters an HTTP header cannot carry",
+                )
+            })?;
         value.set_sensitive(true);
         Ok((::http::header::AUTHORIZATION, value))
     }
@@ -334,7 +335,11 @@ pub trait Host: Send + Sync + 'static {
 
     /// Asks the owners (`groups`, e.g. GitHub's `org/team`) to review request `number`, where
     /// the host can. Returns the groups it asked; the others are only named in the description.
-    async fn request_reviews(&self, number: u64, groups: &[String]) -> Result<Vec<String>, HostError> {
+    async fn request_reviews(
+        &self,
+        number: u64,
+        groups: &[String],
+    ) -> Result<Vec<String>, HostError> {
         let _ = (number, groups);
         Ok(Vec::new())
     }

@@ -664,7 +664,10 @@ async fn tokens_audit_and_no_secrets_anywhere() {
         .await
         .expect("emulator");
     host.register_oauth_app("gh-client", "gh-client-secret-value", Some(3600));
-    let (web, api) = (host.url(), host.api_url(tollgate_emulator::githost::Flavour::GitHub));
+    let (web, api) = (
+        host.url(),
+        host.api_url(tollgate_emulator::githost::Flavour::GitHub),
+    );
     let port = crate::hostuser::free_port();
     let app = TestApp::start(
         move |c| {
@@ -691,7 +694,11 @@ async fn tokens_audit_and_no_secrets_anywhere() {
     )
     .await;
     let octo = crate::hostuser::sign_in_through_github(&app, &host, "octo").await;
-    assert_eq!(host.oauth_tokens().len(), 1, "a user token was issued to Tollgate");
+    assert_eq!(
+        host.oauth_tokens().len(),
+        1,
+        "a user token was issued to Tollgate"
+    );
     let resp = app.get("/auth/sso/login").await;
     assert_eq!(resp.status(), 502, "the OpenID provider cannot be reached");
     let (alice, bob, vic, dana) = (
@@ -1012,8 +1019,14 @@ async fn tokens_audit_and_no_secrets_anywhere() {
             "a session cookie",
             octo.split('=').nth(1).expect("value").to_owned(),
         ),
-        ("a GitHub client secret", "gh-client-secret-value".to_owned()),
-        ("an OpenID client secret", "oidc-client-secret-value".to_owned()),
+        (
+            "a GitHub client secret",
+            "gh-client-secret-value".to_owned(),
+        ),
+        (
+            "an OpenID client secret",
+            "oidc-client-secret-value".to_owned(),
+        ),
     ]
     .into_iter()
     .chain(

@@ -38,7 +38,12 @@ async fn a_viewer_sees_no_edit_actions_and_an_owner_does() {
     for (who, cookie) in [("carol", &carol), ("erin", &erin)] {
         let (status, html) = page(&app, API, Some(cookie)).await;
         assert_eq!(status, 200);
-        for action in [r#"id="edit""#, r#"id="edit-yaml""#, r#"id="delete""#, "edit-links"] {
+        for action in [
+            r#"id="edit""#,
+            r#"id="edit-yaml""#,
+            r#"id="delete""#,
+            "edit-links",
+        ] {
             assert!(!html.contains(action), "{who} is offered {action}");
         }
     }
@@ -49,7 +54,8 @@ async fn a_viewer_sees_no_edit_actions_and_an_owner_does() {
     // The form itself tells a viewer why proposing is off, and keeps it off.
     let (_, html) = page(&app, &format!("{API}/edit"), Some(&carol)).await;
     assert!(
-        html.contains(r#"id="propose-role""#) && html.contains("Your role (viewer) may not propose changes."),
+        html.contains(r#"id="propose-role""#)
+            && html.contains("Your role (viewer) may not propose changes."),
         "{html}"
     );
     let (_, html) = page(&app, &format!("{API}/edit"), Some(&alice)).await;
@@ -80,11 +86,19 @@ async fn a_viewer_sees_no_edit_actions_and_an_owner_does() {
     assert!(html.contains(r#"id="approve""#) && html.contains(r#"id="merge""#));
     assert!(html.contains(r#"id="comment-body""#));
     let (_, html) = page(&app, &path, Some(&carol)).await;
-    for action in [r#"id="approve""#, r#"id="merge""#, r#"id="close""#, r#"id="comment-body""#] {
+    for action in [
+        r#"id="approve""#,
+        r#"id="merge""#,
+        r#"id="close""#,
+        r#"id="comment-body""#,
+    ] {
         assert!(!html.contains(action), "carol is offered {action}");
     }
     let (_, html) = page(&app, &path, Some(&erin)).await;
-    assert!(!html.contains(r#"id="approve""#), "erin owns no namespace of it");
+    assert!(
+        !html.contains(r#"id="approve""#),
+        "erin owns no namespace of it"
+    );
 
     // Once merged, the first version can be restored, which proposes a change: offered to
     // alice, not to carol.
@@ -93,12 +107,20 @@ async fn a_viewer_sees_no_edit_actions_and_an_owner_does() {
     crate::support::wait_for(
         "the history index",
         std::time::Duration::from_secs(20),
-        || async { page(&app, &history, Some(&alice)).await.1.contains("Restore this version") },
+        || async {
+            page(&app, &history, Some(&alice))
+                .await
+                .1
+                .contains("Restore this version")
+        },
     )
     .await;
     let (_, html) = page(&app, &history, Some(&carol)).await;
     assert!(html.contains(r#"id="history""#) && html.contains("history-entry"));
-    assert!(!html.contains("Restore this version"), "carol may not propose");
+    assert!(
+        !html.contains("Restore this version"),
+        "carol may not propose"
+    );
     app.stop().await;
 }
 
@@ -116,7 +138,9 @@ async fn the_token_page_makes_lists_and_revokes_tokens() {
     assert_eq!(status, 200);
     assert!(html.contains(r#"id="new-token""#) && html.contains(r#"id="no-tokens""#));
     // The roles offered go up to alice's own (editor).
-    assert!(html.contains(r#"<option value="editor""#) && !html.contains(r#"<option value="approver""#));
+    assert!(
+        html.contains(r#"<option value="editor""#) && !html.contains(r#"<option value="approver""#)
+    );
 
     let (status, made) = app
         .call(
@@ -135,15 +159,27 @@ async fn the_token_page_makes_lists_and_revokes_tokens() {
         table.contains("ci-deploy") && table.contains("active") && table.contains("Revoke"),
         "{html}"
     );
-    assert!(!html.contains(&secret), "the secret is shown once, never listed");
+    assert!(
+        !html.contains(&secret),
+        "the secret is shown once, never listed"
+    );
 
     let (status, _) = app
-        .call("DELETE", &format!("/api/v1/tokens/{}", made["id"]), Some(&alice), None, None)
+        .call(
+            "DELETE",
+            &format!("/api/v1/tokens/{}", made["id"]),
+            Some(&alice),
+            None,
+            None,
+        )
         .await;
     assert_eq!(status, 204);
     let (_, html) = page(&app, "/settings/tokens", Some(&alice)).await;
     let table = &html[html.find(r#"id="tokens""#).unwrap_or(0)..];
-    assert!(table.contains("revoked") && !table.contains("Revoke<"), "{html}");
+    assert!(
+        table.contains("revoked") && !table.contains("Revoke<"),
+        "{html}"
+    );
 
     // Someone else sees none of alice's tokens; a visitor must sign in.
     let carol = app.login("carol").await;

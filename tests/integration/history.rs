@@ -185,7 +185,10 @@ async fn history_follows_the_document_not_the_file() {
     let (_, html) = app.html("/policies/shop/gold?tab=history").await;
     assert!(html.contains("Add cart, orders and gold"));
     let (_, html) = app.html("/policies/shop/gold").await;
-    assert!(!html.contains("Add cart, orders and gold"), "history shows only on its tab");
+    assert!(
+        !html.contains("Add cart, orders and gold"),
+        "history shows only on its tab"
+    );
     app.stop().await;
 }
 
@@ -347,7 +350,11 @@ async fn restoring_a_one_field_change_is_a_one_line_diff() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|c| c["title"].as_str().is_some_and(|t| t.starts_with("Restore")))
+        .filter(|c| {
+            c["title"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Restore"))
+        })
         .count();
     assert_eq!(restores, 1, "{all}");
     let (_, view) = app.json(&format!("/api/v1/changes/{id}")).await;

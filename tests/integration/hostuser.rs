@@ -99,11 +99,7 @@ async fn setup(ttl: Option<i64>) -> Setup {
         false,
     )
     .await;
-    host.set_webhook(
-        Flavour::GitHub,
-        &app.url("/api/v1/hooks/github"),
-        SECRET,
-    );
+    host.set_webhook(Flavour::GitHub, &app.url("/api/v1/hooks/github"), SECRET);
     Setup {
         host,
         app,
@@ -216,7 +212,11 @@ async fn pull_requests_and_approvals_are_made_as_the_user_who_signed_in_through_
 
     // octo's pull request is theirs on the host.
     let mine = s
-        .propose(&octo, "Octo points payments at v2", "http://payments-v2.payments.svc:8080")
+        .propose(
+            &octo,
+            "Octo points payments at v2",
+            "http://payments-v2.payments.svc:8080",
+        )
         .await;
     let pull = s.pull_by_title("Octo points payments at v2");
     assert_eq!(pull.author, "octo");
@@ -231,7 +231,11 @@ async fn pull_requests_and_approvals_are_made_as_the_user_who_signed_in_through_
     // dave signed in another way: Tollgate's own token opens it, and the description names him.
     let dave = s.app.login("dave").await;
     let theirs = s
-        .propose(&dave, "Dave points payments at v3", "http://payments-v3.payments.svc:8080")
+        .propose(
+            &dave,
+            "Dave points payments at v3",
+            "http://payments-v3.payments.svc:8080",
+        )
         .await;
     let pull = s.pull_by_title("Dave points payments at v3");
     assert_eq!(pull.author, "tollgate-bot");
@@ -270,12 +274,20 @@ async fn pull_requests_and_approvals_are_made_as_the_user_who_signed_in_through_
         )
         .await;
     assert_eq!(status, 200, "{view}");
-    assert!(s.pull_by_title("Octo points payments at v2").reviews.is_empty());
+    assert!(
+        s.pull_by_title("Octo points payments at v2")
+            .reviews
+            .is_empty()
+    );
 
     // The tokens are sealed: no issued token appears in the database.
     let issued = s.host.oauth_tokens();
     assert_eq!(issued.len(), 2);
-    assert_eq!(s.host.oauth_refreshes(), 0, "tokens that never expire are not refreshed");
+    assert_eq!(
+        s.host.oauth_refreshes(),
+        0,
+        "tokens that never expire are not refreshed"
+    );
     let sealed = s.sealed().await;
     assert_eq!(
         sealed.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(),
@@ -286,14 +298,8 @@ async fn pull_requests_and_approvals_are_made_as_the_user_who_signed_in_through_
             assert!(!value.contains(token.as_str()));
         }
     }
-    let file = std::fs::read(
-        s.app
-            .config
-            .database
-            .url
-            .trim_start_matches("sqlite://"),
-    )
-    .expect("db file");
+    let file =
+        std::fs::read(s.app.config.database.url.trim_start_matches("sqlite://")).expect("db file");
     for token in &issued {
         assert!(
             !file.windows(token.len()).any(|w| w == token.as_bytes()),
@@ -318,8 +324,12 @@ async fn an_expiring_user_token_is_refreshed_before_it_is_used() {
     let octo = s.sign_in_through_host("octo").await;
     let before = s.sealed().await;
     assert_eq!(s.host.oauth_refreshes(), 0);
-    s.propose(&octo, "Octo points payments at v4", "http://payments-v4.payments.svc:8080")
-        .await;
+    s.propose(
+        &octo,
+        "Octo points payments at v4",
+        "http://payments-v4.payments.svc:8080",
+    )
+    .await;
     assert_eq!(s.host.oauth_refreshes(), 1);
     assert_eq!(s.pull_by_title("Octo points payments at v4").author, "octo");
     let issued = s.host.oauth_tokens();
@@ -336,7 +346,10 @@ async fn an_expiring_user_token_is_refreshed_before_it_is_used() {
     // Signing in, refreshing and acting as the user logged none of the user's tokens, nor the
     // OAuth app's secret.
     let logs = String::from_utf8_lossy(&logs.lock().expect("lock")).into_owned();
-    assert!(logs.contains("refreshed the user's host token"), "the logs were captured");
+    assert!(
+        logs.contains("refreshed the user's host token"),
+        "the logs were captured"
+    );
     assert!(logs.contains("opened the request as its author"), "{logs}");
     for secret in issued.iter().map(String::as_str).chain(["tg-secret"]) {
         assert!(!logs.contains(secret), "a secret in the logs");
@@ -359,8 +372,14 @@ async fn every_host_opens_and_approves_as_the_user() {
             .expect("repo");
         let service = host.add_user("tollgate-bot");
         let (octo, hubert) = (host.add_user("octo"), host.add_user("hubert"));
-        host.push_files(REPO, "tollgate/1-add-a", &[("a.txt", Some("a\n"))], "Add a", "tollgate-bot")
-            .expect("branch");
+        host.push_files(
+            REPO,
+            "tollgate/1-add-a",
+            &[("a.txt", Some("a\n"))],
+            "Add a",
+            "tollgate-bot",
+        )
+        .expect("branch");
         let mut config = Config::default().host;
         config.kind = match flavour {
             Flavour::GitHub => HostKind::Github,
@@ -396,17 +415,33 @@ async fn every_host_opens_and_approves_as_the_user() {
         // Opening again finds it, whoever asks.
         assert_eq!(client.open(&p).await.expect("found").number, opened.number);
         let wrong = client
-            .approve_as(opened.number, "Approved in Tollgate.", &AsUser::new("not-a-token"))
+            .approve_as(
+                opened.number,
+                "Approved in Tollgate.",
+                &AsUser::new("not-a-token"),
+            )
             .await
             .expect_err("a wrong token");
-        assert_eq!(wrong.kind, HostErrorKind::Unauthorized, "{flavour:?}: {wrong}");
+        assert_eq!(
+            wrong.kind,
+            HostErrorKind::Unauthorized,
+            "{flavour:?}: {wrong}"
+        );
         assert!(!wrong.message.contains("not-a-token"), "{wrong}");
         client
-            .approve_as(opened.number, "Approved in Tollgate.", &AsUser::new(&hubert))
+            .approve_as(
+                opened.number,
+                "Approved in Tollgate.",
+                &AsUser::new(&hubert),
+            )
             .await
             .unwrap_or_else(|e| panic!("{flavour:?}: {e}"));
         let read = client.read(opened.number).await.expect("read");
-        assert_eq!(read.approvers().collect::<Vec<_>>(), vec!["hubert"], "{flavour:?}");
+        assert_eq!(
+            read.approvers().collect::<Vec<_>>(),
+            vec!["hubert"],
+            "{flavour:?}"
+        );
         let asked = client
             .request_reviews(
                 opened.number,
@@ -511,14 +546,20 @@ async fn postgres_token_store() {
 
 #[test]
 fn a_host_login_needs_the_hosts_kind_a_repository_scope_and_a_key() {
-    let check = |c: Config| tollgate::auth::check_config(&c).err().map(|e| e.to_string());
+    let check = |c: Config| {
+        tollgate::auth::check_config(&c)
+            .err()
+            .map(|e| e.to_string())
+    };
     let mut c = store_config();
     c.host.api_url = "http://127.0.0.1:9/api/v3".into();
     c.host.repo = REPO.into();
     assert_eq!(check(c.clone()), None);
     let mut gitlab = c.clone();
     gitlab.host.kind = HostKind::Gitlab;
-    assert!(check(gitlab).is_some_and(|e| e.contains("host = true needs the Git host's own login")));
+    assert!(
+        check(gitlab).is_some_and(|e| e.contains("host = true needs the Git host's own login"))
+    );
     let mut no_key = c.clone();
     no_key.auth.token_key = TokenKey::default();
     assert!(check(no_key).is_some_and(|e| e.contains("auth.token_key")));

@@ -259,11 +259,17 @@ async fn pages_render_their_data_on_the_server() {
     }
     // The overview is the default tab; History is a link to its own address.
     assert!(html.contains(r#"href="/apis/payments/payments-api?tab=history""#));
-    assert!(!html.contains("history-entry"), "history shows only on its tab");
+    assert!(
+        !html.contains("history-entry"),
+        "history shows only on its tab"
+    );
     // Once the index has read the branch, the History tab lists the seed commit.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while app.json("/api/v1/history/status").await.1["commits"] == 0 {
-        assert!(std::time::Instant::now() < deadline, "the history index never read the branch");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the history index never read the branch"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let (status, html) = app.html("/apis/payments/payments-api?tab=history").await;
@@ -276,8 +282,14 @@ async fn pages_render_their_data_on_the_server() {
     ] {
         assert!(html.contains(text), "history tab lacks {text:?}");
     }
-    assert!(html.contains(r#"id="overview" hidden"#), "the overview is hidden on the history tab");
-    assert!(!html.contains("Restore this version"), "nothing to restore the current version to");
+    assert!(
+        html.contains(r#"id="overview" hidden"#),
+        "the overview is hidden on the history tab"
+    );
+    assert!(
+        !html.contains("Restore this version"),
+        "nothing to restore the current version to"
+    );
 
     let (_, html) = app.html("/policies").await;
     assert!(html.contains("partner-gold") && html.contains("jwt-default"));

@@ -52,7 +52,13 @@ async fn the_demo_runs_on_postgresql() {
             )],
         );
         let (status, created) = app
-            .call("POST", "/api/v1/changes", Some(&alice), Some(body), Some("pg-1"))
+            .call(
+                "POST",
+                "/api/v1/changes",
+                Some(&alice),
+                Some(body),
+                Some("pg-1"),
+            )
             .await;
         assert_eq!(status, 201, "{created}");
         let view = app.approve_and_merge(&created["id"], &bob).await;

@@ -115,7 +115,10 @@ fn Entry(
             let navigate = navigate.clone();
             action.run(write, move |result| match result {
                 // Prepared: go to the change request, as proposing does.
-                Ok(RestoreResult { created: Some(created), .. }) => {
+                Ok(RestoreResult {
+                    created: Some(created),
+                    ..
+                }) => {
                     navigate(&format!("/changes/{}", created.id), Default::default());
                 }
                 other => answer.set(Some(other)),

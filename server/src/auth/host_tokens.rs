@@ -256,9 +256,9 @@ impl HostTokens {
         let Some(row) = row.filter(|r| r.provider == linked.config.name) else {
             return Ok(None);
         };
-        let opened = cipher
-            .open(login, &row.sealed)
-            .and_then(|plain| serde_json::from_slice::<Grant>(&plain).map_err(|_| TokenError::Sealed));
+        let opened = cipher.open(login, &row.sealed).and_then(|plain| {
+            serde_json::from_slice::<Grant>(&plain).map_err(|_| TokenError::Sealed)
+        });
         let mut grant = match opened {
             Ok(grant) => grant,
             Err(e) => {
@@ -362,7 +362,12 @@ mod tests {
         assert!(!sealed.contains("gho_secret"));
         assert_eq!(cipher.open("alice", &sealed).unwrap(), b"gho_secret");
         assert!(cipher.open("bob", &sealed).is_err());
-        assert!(Cipher::new(&[8u8; 32]).unwrap().open("alice", &sealed).is_err());
+        assert!(
+            Cipher::new(&[8u8; 32])
+                .unwrap()
+                .open("alice", &sealed)
+                .is_err()
+        );
         assert!(cipher.open("alice", "not base64!").is_err());
         assert!(cipher.open("alice", "AAAA").is_err());
         // A fresh nonce each time.
@@ -377,10 +382,19 @@ mod tests {
         .unwrap();
         assert!(Grant::from_response(&p, "t", None, None, None).is_none());
         p.host = true;
-        let g = Grant::from_response(&p, "gho_x", Some("ghr_y"), Some(Duration::from_secs(3600)), None);
+        let g = Grant::from_response(
+            &p,
+            "gho_x",
+            Some("ghr_y"),
+            Some(Duration::from_secs(3600)),
+            None,
+        );
         assert!(g.as_ref().is_some_and(|g| g.expires_at > Some(now())));
         let shown = format!("{g:?}");
-        assert!(!shown.contains("gho_x") && !shown.contains("ghr_y"), "{shown}");
+        assert!(
+            !shown.contains("gho_x") && !shown.contains("ghr_y"),
+            "{shown}"
+        );
         let scoped = Some(vec!["read:org,repo".to_owned()]);
         assert!(Grant::from_response(&p, "t", None, None, scoped).is_some());
         let unscoped = Some(vec!["read:user".to_owned()]);

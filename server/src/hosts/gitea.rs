@@ -5,8 +5,9 @@
 use super::http::{self, HostClient, Req, Timing, Token};
 use super::remote::{Secret, branch_of, delivery_id, header, latest_reviews, payload};
 use super::{
-    AsUser, Check, CheckState, Delivery, FileChange, Hook, HookError, Host, HostError, HostErrorKind,
-    HostKind, Publication, Published, RequestState, RequestStatus, Review, ReviewState,
+    AsUser, Check, CheckState, Delivery, FileChange, Hook, HookError, Host, HostError,
+    HostErrorKind, HostKind, Publication, Published, RequestState, RequestStatus, Review,
+    ReviewState,
 };
 use crate::config::{ConfigError, HostConfig, MergeMethod};
 use base64::Engine;
@@ -342,8 +343,18 @@ impl Host for Gitea {
 
     /// Gitea asks teams of the repository's organisation by name (`org/team` groups with `org`
     /// the owner), as GitHub does.
-    async fn request_reviews(&self, number: u64, groups: &[String]) -> Result<Vec<String>, HostError> {
-        let owner = self.http.repo().split('/').next().unwrap_or_default().to_owned();
+    async fn request_reviews(
+        &self,
+        number: u64,
+        groups: &[String],
+    ) -> Result<Vec<String>, HostError> {
+        let owner = self
+            .http
+            .repo()
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         let teams: Vec<(&String, &str)> = groups
             .iter()
             .filter_map(|g| {

@@ -8,8 +8,8 @@ mod hook;
 use super::http::{self, HostClient, Req, Resp, Timing, Token};
 use super::remote::{Secret, latest_reviews, with_co_author};
 use super::{
-    AsUser, Check, CheckState, Delivery, FileChange, HookError, Host, HostError, HostErrorKind, HostKind,
-    Publication, Published, RequestState, RequestStatus, Review, ReviewState,
+    AsUser, Check, CheckState, Delivery, FileChange, HookError, Host, HostError, HostErrorKind,
+    HostKind, Publication, Published, RequestState, RequestStatus, Review, ReviewState,
 };
 use crate::config::{ConfigError, HostConfig, MergeMethod};
 use base64::Engine;
@@ -377,7 +377,11 @@ impl Host for Github {
 
     /// Teams of the repository's organisation (`org/team` groups with `org` the owner) are
     /// asked with `team_reviewers`; GitHub has no other kind of group.
-    async fn request_reviews(&self, number: u64, groups: &[String]) -> Result<Vec<String>, HostError> {
+    async fn request_reviews(
+        &self,
+        number: u64,
+        groups: &[String],
+    ) -> Result<Vec<String>, HostError> {
         let teams: Vec<(&String, &str)> = groups
             .iter()
             .filter_map(|g| {

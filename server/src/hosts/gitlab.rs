@@ -5,8 +5,9 @@
 use super::http::{self, HostClient, Req, Timing, Token};
 use super::remote::{Secret, branch_of, delivery_id, header, payload};
 use super::{
-    AsUser, Check, CheckState, Delivery, FileChange, Hook, HookError, Host, HostError, HostErrorKind,
-    HostKind, Publication, Published, RequestState, RequestStatus, Review, ReviewState,
+    AsUser, Check, CheckState, Delivery, FileChange, Hook, HookError, Host, HostError,
+    HostErrorKind, HostKind, Publication, Published, RequestState, RequestStatus, Review,
+    ReviewState,
 };
 use crate::config::{ConfigError, HostConfig, MergeMethod};
 use base64::Engine;
@@ -304,14 +305,20 @@ impl Host for Gitlab {
 
     /// An approval (GitLab's reviews have no verdict of their own), then the note.
     async fn approve_as(&self, number: u64, body: &str, user: &AsUser) -> Result<(), HostError> {
-        let req = Req::post(self.url(&format!("/merge_requests/{number}/approve")), json!({}));
+        let req = Req::post(
+            self.url(&format!("/merge_requests/{number}/approve")),
+            json!({}),
+        );
         let resp = self.http.send_as(req, user.authorization()?, false).await?;
         self.http.expect_ok(resp)?;
         let note = Req::post(
             self.url(&format!("/merge_requests/{number}/notes")),
             json!({"body": body}),
         );
-        let resp = self.http.send_as(note, user.authorization()?, false).await?;
+        let resp = self
+            .http
+            .send_as(note, user.authorization()?, false)
+            .await?;
         self.http.expect_ok(resp)
     }
 

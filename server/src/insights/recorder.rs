@@ -25,7 +25,6 @@ const SETTLE: Duration = Duration::from_millis(200);
 /// Ancestry answers kept.
 const CONTAINS_CACHE: usize = 4096;
 
-
 /// What the recorder keeps between looks.
 #[derive(Default)]
 pub struct Recorder {

@@ -81,7 +81,15 @@ pub async fn restore(
     let result = state
         .app
         .history
-        .restore(&state.app.changes, &user, &kind, &namespace, &name, req, key)
+        .restore(
+            &state.app.changes,
+            &user,
+            &kind,
+            &namespace,
+            &name,
+            req,
+            key,
+        )
         .await?;
     let status = if result.created.is_some() {
         StatusCode::CREATED

@@ -337,10 +337,10 @@ impl GitHost {
 
     /// `login`'s teams, as `org/slug`.
     pub fn set_teams(&self, login: &str, teams: &[&str]) {
-        self.host
-            .lock()
-            .teams
-            .insert(login.to_owned(), teams.iter().map(|t| (*t).to_owned()).collect());
+        self.host.lock().teams.insert(
+            login.to_owned(),
+            teams.iter().map(|t| (*t).to_owned()).collect(),
+        );
     }
 
     /// How many refresh grants the OAuth endpoint served.

@@ -119,7 +119,11 @@ fn authorize(st: &mut State, q: &std::collections::HashMap<String, String>) -> R
     let sep = if redirect_uri.contains('?') { '&' } else { '?' };
     let state = get("state");
     let location = format!("{redirect_uri}{sep}code={code}&state={state}");
-    (StatusCode::FOUND, [(axum::http::header::LOCATION, location)]).into_response()
+    (
+        StatusCode::FOUND,
+        [(axum::http::header::LOCATION, location)],
+    )
+        .into_response()
 }
 
 /// The client's id and secret: HTTP Basic, else the form's `client_id` and `client_secret`.
@@ -144,7 +148,12 @@ fn client_of(
                 super::api::decode(secret, true),
             ))
         });
-    basic.or_else(|| Some((form.get("client_id")?.clone(), form.get("client_secret")?.clone())))
+    basic.or_else(|| {
+        Some((
+            form.get("client_id")?.clone(),
+            form.get("client_secret")?.clone(),
+        ))
+    })
 }
 
 fn access_token(
@@ -232,8 +241,7 @@ fn access_token(
         },
     );
     st.oauth.issued.push(access.clone());
-    let mut body: Value =
-        json!({"access_token": access, "token_type": "bearer", "scope": scope});
+    let mut body: Value = json!({"access_token": access, "token_type": "bearer", "scope": scope});
     if let Some(ttl) = app.token_ttl_s {
         let refresh = random("ghr_");
         st.oauth.refresh_tokens.insert(

@@ -168,7 +168,11 @@ pub fn routes(
         ("POST", ["pulls", _, "requested_reviewers"]) => {
             let teams: Vec<String> = body["team_reviewers"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|t| t.as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default();
             let Some(p) = st.repos.get_mut(name).and_then(|r| r.pull_mut(n)) else {
                 return not_found(st);

@@ -93,7 +93,11 @@ pub fn routes(
             let Some(n) = number else { return not_found() };
             let teams: Vec<String> = body["team_reviewers"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|t| t.as_str().map(str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default();
             let users = body["reviewers"].as_array().map_or(0, Vec::len);
             if teams.is_empty() && users == 0 {
