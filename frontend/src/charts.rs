@@ -50,7 +50,9 @@ pub fn duration(seconds: f64) -> String {
 
 /// The unit a chart's axis counts in, for values up to `max` seconds.
 fn unit(max: f64) -> (f64, &'static str) {
-    if max < 2.0 * 3600.0 {
+    if max < 120.0 {
+        (1.0, "seconds")
+    } else if max < 2.0 * 3600.0 {
         (60.0, "minutes")
     } else if max < 72.0 * 3600.0 {
         (3600.0, "hours")
@@ -72,12 +74,16 @@ fn nice(max: f64) -> f64 {
         .unwrap_or(10.0 * p)
 }
 
+/// A round top for an axis counting whole things up to `max`: a multiple of the four steps
+/// the axis draws, so every tick is a whole number.
+fn count_top(max: usize) -> f64 {
+    (max.max(1).div_ceil(4) * 4) as f64
+}
+
+/// An axis label: as few decimals as it needs, at most two (`0.25`, `0.5`, `3`).
 fn number(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
-    }
+    let text = format!("{v:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// Opens an SVG image with its title and description.
@@ -232,7 +238,7 @@ pub fn lead_time_chart(weeks: &[WeekStat]) -> String {
 /// Changes merged per week, with those that failed (a failed state or a restore within a day).
 pub fn changes_chart(weeks: &[WeekStat]) -> String {
     let max = weeks.iter().map(|w| w.changes).max().unwrap_or(0);
-    let top = nice(max as f64);
+    let top = count_top(max);
     let total: usize = weeks.iter().map(|w| w.changes).sum();
     let failed: usize = weeks.iter().map(|w| w.failed).sum();
     let mut out = String::new();
@@ -458,6 +464,17 @@ mod tests {
         assert_eq!(nice(10.0), 10.0);
         assert_eq!(nice(11.0), 20.0);
         assert_eq!(nice(0.0), 1.0);
+        // Counts tick at whole numbers.
+        assert_eq!(count_top(0), 4.0);
+        assert_eq!(count_top(1), 4.0);
+        assert_eq!(count_top(7), 8.0);
+        assert_eq!(count_top(13), 16.0);
+        assert_eq!(number(0.25), "0.25");
+        assert_eq!(number(0.5), "0.5");
+        assert_eq!(number(3.0), "3");
+        // A lead time of seconds is drawn in seconds, not as fractions of a minute.
+        assert_eq!(unit(1.3), (1.0, "seconds"));
+        assert_eq!(unit(600.0), (60.0, "minutes"));
     }
 
     #[test]

@@ -108,7 +108,10 @@ try {
   // Insights counts the merged change, with its charts drawn on the server.
   await feed.goto(`${base}/insights`);
   await feed.waitForSelector('body[data-hydrated="true"]');
-  assert.ok(await feed.locator('svg[role="img"]').count() >= 3, 'the charts are there');
+  // Lead time and changes per week (drift has no chart without clusters).
+  assert.equal(await feed.locator('svg.chart[role="img"]').count(), 2, 'the charts are there');
+  const merged = await feed.locator('#weeks tbody tr td:nth-of-type(1)').allTextContents();
+  assert.equal(merged.reduce((sum, n) => sum + Number(n), 0), 1, `one change merged: ${merged}`);
   await feed.screenshot({ path: path.join(output, 'insights.png'), fullPage: true });
   assert.deepEqual(errors, []);
   console.log('history browser test passed');

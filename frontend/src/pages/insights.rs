@@ -27,8 +27,8 @@ fn Report(report: InsightsReport) -> impl IntoView {
     view! {
         <p id="insights-summary">
             {format!(
-                "{} changes merged from {} to {}: median lead time {}, p90 {}, {} failed.",
-                report.changes,
+                "{} merged from {} to {}: median lead time {}, p90 {}, {} failed.",
+                if report.changes == 1 { "1 change".to_owned() } else { format!("{} changes", report.changes) },
                 crate::ui::exact_time(&report.from),
                 crate::ui::exact_time(&report.to),
                 opt(report.median_seconds),
@@ -45,8 +45,9 @@ fn Report(report: InsightsReport) -> impl IntoView {
             <h2 id="changes-heading">"Changes and change failure per week"</h2>
             <p class="muted">"A change failed when a failed state of one of its resources or a restore of one of them followed within a day of its merge."</p>
             <figure inner_html=changes_svg></figure>
-            <table class="list" id="weeks">
-                <caption>"Per week"</caption>
+            <h3 id="weeks-heading">"Per week"</h3>
+            // On a phone the table scrolls sideways in its own box: focusable, so a keyboard can.
+            <table class="list" id="weeks" aria-labelledby="weeks-heading" tabindex="0">
                 <thead><tr>
                     <th scope="col">"Week of"</th><th scope="col">"Changes"</th><th scope="col">"Measured"</th>
                     <th scope="col">"Median"</th><th scope="col">"p90"</th><th scope="col">"Failed"</th><th scope="col">"Restores"</th>
