@@ -131,16 +131,62 @@ pub struct LeadRow {
 }
 
 /// Changes merged in `[from, to)`, oldest merge first.
+///
+/// Read as one packed value rather than a row per change: sqlx decodes a row in about 10 µs,
+/// which over 20,000 merged changes was most of the time `/insights` took. No field can hold
+/// `,` or `;` (ids, 0/1 flags and RFC 3339 times).
 pub async fn merged_between(db: &Db, from: &str, to: &str) -> Result<Vec<LeadRow>, DbError> {
-    Ok(db_run!(
-        db,
-        fetch_all,
-        LeadRow,
-        "SELECT change_id, proposed_at, approved_at, merged_at, live_at, failed, restore FROM change_lead
-         WHERE merged_at >= $1 AND merged_at < $2 ORDER BY merged_at, change_id",
-        from,
-        to
-    )?)
+    crate::db::count_statement();
+    let packed: Option<String> = match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar(
+                "SELECT group_concat(change_id || ',' || COALESCE(proposed_at, '') || ',' || COALESCE(approved_at, '')
+                    || ',' || merged_at || ',' || COALESCE(live_at, '') || ',' || failed || ',' || restore, ';')
+                 FROM change_lead WHERE merged_at >= ?1 AND merged_at < ?2",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_one(pool)
+            .await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_scalar(
+                "SELECT string_agg(change_id::text || ',' || COALESCE(proposed_at, '') || ',' || COALESCE(approved_at, '')
+                    || ',' || merged_at || ',' || COALESCE(live_at, '') || ',' || failed::text || ',' || restore::text, ';')
+                 FROM change_lead WHERE merged_at >= $1 AND merged_at < $2",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_one(pool)
+            .await?
+        }
+    };
+    let mut rows: Vec<LeadRow> = packed.as_deref().map_or_else(Vec::new, unpack);
+    rows.sort_by(|a, b| (&a.merged_at, a.change_id).cmp(&(&b.merged_at, b.change_id)));
+    Ok(rows)
+}
+
+/// The rows [`merged_between`] packed; a malformed one is left out.
+fn unpack(packed: &str) -> Vec<LeadRow> {
+    let optional = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    packed
+        .split(';')
+        .filter_map(|row| {
+            let f: Vec<&str> = row.split(',').collect();
+            let [id, proposed, approved, merged, live, failed, restore] = f.as_slice() else {
+                return None;
+            };
+            Some(LeadRow {
+                change_id: id.parse().ok()?,
+                proposed_at: optional(proposed),
+                approved_at: optional(approved),
+                merged_at: (*merged).to_owned(),
+                live_at: optional(live),
+                failed: failed.parse().ok()?,
+                restore: restore.parse().ok()?,
+            })
+        })
+        .collect()
 }
 
 /// The titles of changes merged in `[from, to)`.
@@ -297,4 +343,33 @@ pub async fn drift_between(db: &Db, from: &str, to: &str) -> Result<Vec<DriftRow
         from,
         to
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_rows_unpack_and_malformed_ones_are_left_out() {
+        let rows = unpack(
+            "7,2026-01-05T09:00:00Z,,2026-01-05T10:00:00Z,2026-01-05T10:05:00Z,0,1;\
+             8,,,2026-01-06T10:00:00Z,,1,0;\
+             nine,,,2026-01-06T10:00:00Z,,1,0;\
+             10,only,three",
+        );
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].change_id, 7);
+        assert_eq!(rows[0].proposed_at.as_deref(), Some("2026-01-05T09:00:00Z"));
+        assert_eq!(rows[0].approved_at, None);
+        assert_eq!(rows[0].live_at.as_deref(), Some("2026-01-05T10:05:00Z"));
+        assert_eq!((rows[0].failed, rows[0].restore), (0, 1));
+        assert_eq!(
+            (
+                rows[1].change_id,
+                rows[1].proposed_at.as_deref(),
+                rows[1].failed
+            ),
+            (8, None, 1)
+        );
+    }
 }
