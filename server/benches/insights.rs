@@ -1,6 +1,7 @@
 //! `/insights` benchmark: TRANSITIONS recorded transitions (default 100,000: per change, its
 //! proposal, first approval, merge and live in two clusters, plus drift episodes) over the last
-//! 12 weeks in SQLite. Measures the report with its three charts, and the whole `/insights`
+//! 12 weeks in SQLite. Measures the report with its three charts, the read of the merged
+//! changes alone, and the whole `/insights`
 //! page over HTTP from a running server.
 //!
 //!     cargo bench -p tollgate --bench insights
@@ -127,6 +128,20 @@ async fn main() {
         assert!(svg.iter().all(|s| s.starts_with("<svg")));
     }
     println!("report and charts: {}", stats(samples));
+    let (from, to) = (
+        tollgate::insights::stamp(time::OffsetDateTime::now_utc() - time::Duration::weeks(12)),
+        tollgate::insights::stamp(time::OffsetDateTime::now_utc()),
+    );
+    let mut rows = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let merged = tollgate::insights::store::merged_between(&db, &from, &to)
+            .await
+            .unwrap();
+        rows.push(t.elapsed());
+        assert!(!merged.is_empty());
+    }
+    println!("merged_between alone: {}", stats(rows));
 
     let running = tollgate::serve::start(config).await.unwrap();
     let url = format!("http://{}/insights?weeks=12", running.addr);
