@@ -13,18 +13,11 @@ mod support;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::Instant;
-use support::stats;
+use support::{env, stats};
 use tollgate::db::Db;
 use tollgate::history::{HistoryService, HostLinks};
 use tollgate::hosts::HostKind;
 use tollgate::repo::{ConfigRepo, IndexOptions};
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn api(i: usize, version: usize) -> String {
     format!(

@@ -12,16 +12,9 @@
 mod support;
 
 use std::time::{Duration, Instant};
-use support::stats;
+use support::{env, stats};
 use tollgate::db::Db;
 use tollgate::insights::{self, stamp};
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Writes `transitions` transitions: five per change, and one drift episode per 50.
 async fn generate(db: &Db, transitions: usize) {

@@ -60,18 +60,7 @@ impl frontend::Backend for PageBackend {
                     tracing::error!(error = %e, "cannot list tokens");
                     frontend::api::ApiError::new("database", "the tokens cannot be read now")
                 })?;
-            Ok(rows
-                .into_iter()
-                .map(|t| frontend::api::TokenView {
-                    id: t.id,
-                    name: t.name,
-                    owner: t.owner,
-                    role: t.role,
-                    created_at: t.created_at,
-                    expires_at: t.expires_at,
-                    revoked_at: t.revoked_at,
-                })
-                .collect())
+            Ok(rows.into_iter().map(Into::into).collect())
         })
     }
 

@@ -623,7 +623,7 @@ impl std::io::Write for Sink {
     }
 }
 
-async fn bearer(
+pub(crate) async fn bearer(
     app: &TestApp,
     method: &str,
     path: &str,

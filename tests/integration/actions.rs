@@ -8,16 +8,6 @@ use crate::changes::{change, patch};
 use crate::support::TestApp;
 use serde_json::json;
 
-async fn page(app: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String) {
-    let mut req = app.client.get(app.url(path));
-    if let Some(c) = cookie {
-        req = req.header("cookie", c);
-    }
-    let resp = req.send().await.expect("page");
-    let status = resp.status().as_u16();
-    (status, resp.text().await.expect("html"))
-}
-
 const API: &str = "/apis/payments/payments-api";
 
 #[tokio::test]
@@ -29,14 +19,14 @@ async fn a_viewer_sees_no_edit_actions_and_an_owner_does() {
         app.login("erin").await,
     );
 
-    let (status, html) = page(&app, API, Some(&alice)).await;
+    let (status, html) = app.html_as(API, Some(&alice)).await;
     assert_eq!(status, 200);
     for action in [r#"id="edit""#, r#"id="edit-yaml""#, r#"id="delete""#] {
         assert!(html.contains(action), "alice is offered {action}");
     }
     // carol reads only; erin approves but owns nothing, and payments is owned.
     for (who, cookie) in [("carol", &carol), ("erin", &erin)] {
-        let (status, html) = page(&app, API, Some(cookie)).await;
+        let (status, html) = app.html_as(API, Some(cookie)).await;
         assert_eq!(status, 200);
         for action in [
             r#"id="edit""#,
@@ -48,17 +38,17 @@ async fn a_viewer_sees_no_edit_actions_and_an_owner_does() {
         }
     }
     // Someone signed out is offered the edit: the form asks them to sign in.
-    let (_, html) = page(&app, API, None).await;
+    let (_, html) = app.html_as(API, None).await;
     assert!(html.contains(r#"id="edit""#));
 
     // The form itself tells a viewer why proposing is off, and keeps it off.
-    let (_, html) = page(&app, &format!("{API}/edit"), Some(&carol)).await;
+    let (_, html) = app.html_as(&format!("{API}/edit"), Some(&carol)).await;
     assert!(
         html.contains(r#"id="propose-role""#)
             && html.contains("Your role (viewer) may not propose changes."),
         "{html}"
     );
-    let (_, html) = page(&app, &format!("{API}/edit"), Some(&alice)).await;
+    let (_, html) = app.html_as(&format!("{API}/edit"), Some(&alice)).await;
     assert!(!html.contains(r#"id="propose-role""#));
 
     // A change of payments: bob (approver, owner) may approve it; carol and erin may not.
@@ -82,10 +72,10 @@ async fn a_viewer_sees_no_edit_actions_and_an_owner_does() {
     assert_eq!(status, 201, "{created}");
     let path = format!("/changes/{}", created["id"]);
     let bob = app.login("bob").await;
-    let (_, html) = page(&app, &path, Some(&bob)).await;
+    let (_, html) = app.html_as(&path, Some(&bob)).await;
     assert!(html.contains(r#"id="approve""#) && html.contains(r#"id="merge""#));
     assert!(html.contains(r#"id="comment-body""#));
-    let (_, html) = page(&app, &path, Some(&carol)).await;
+    let (_, html) = app.html_as(&path, Some(&carol)).await;
     for action in [
         r#"id="approve""#,
         r#"id="merge""#,
@@ -94,7 +84,7 @@ async fn a_viewer_sees_no_edit_actions_and_an_owner_does() {
     ] {
         assert!(!html.contains(action), "carol is offered {action}");
     }
-    let (_, html) = page(&app, &path, Some(&erin)).await;
+    let (_, html) = app.html_as(&path, Some(&erin)).await;
     assert!(
         !html.contains(r#"id="approve""#),
         "erin owns no namespace of it"
@@ -108,14 +98,14 @@ async fn a_viewer_sees_no_edit_actions_and_an_owner_does() {
         "the history index",
         std::time::Duration::from_secs(20),
         || async {
-            page(&app, &history, Some(&alice))
+            app.html_as(&history, Some(&alice))
                 .await
                 .1
                 .contains("Restore this version")
         },
     )
     .await;
-    let (_, html) = page(&app, &history, Some(&carol)).await;
+    let (_, html) = app.html_as(&history, Some(&carol)).await;
     assert!(html.contains(r#"id="history""#) && html.contains("history-entry"));
     assert!(
         !html.contains("Restore this version"),
@@ -129,12 +119,12 @@ async fn the_token_page_makes_lists_and_revokes_tokens() {
     let app = TestApp::demo().await;
     let alice = app.login("alice").await;
     // In the navigation of someone signed in only.
-    let (_, html) = page(&app, "/apis", Some(&alice)).await;
+    let (_, html) = app.html_as("/apis", Some(&alice)).await;
     assert!(html.contains(r#"href="/settings/tokens""#));
-    let (_, html) = page(&app, "/apis", None).await;
+    let (_, html) = app.html_as("/apis", None).await;
     assert!(!html.contains(r#"href="/settings/tokens""#));
 
-    let (status, html) = page(&app, "/settings/tokens", Some(&alice)).await;
+    let (status, html) = app.html_as("/settings/tokens", Some(&alice)).await;
     assert_eq!(status, 200);
     assert!(html.contains(r#"id="new-token""#) && html.contains(r#"id="no-tokens""#));
     // The roles offered go up to alice's own (editor).
@@ -153,7 +143,7 @@ async fn the_token_page_makes_lists_and_revokes_tokens() {
         .await;
     assert_eq!(status, 201, "{made}");
     let secret = made["token"].as_str().expect("secret").to_owned();
-    let (_, html) = page(&app, "/settings/tokens", Some(&alice)).await;
+    let (_, html) = app.html_as("/settings/tokens", Some(&alice)).await;
     let table = &html[html.find(r#"id="tokens""#).unwrap_or(0)..];
     assert!(
         table.contains("ci-deploy") && table.contains("active") && table.contains("Revoke"),
@@ -174,7 +164,7 @@ async fn the_token_page_makes_lists_and_revokes_tokens() {
         )
         .await;
     assert_eq!(status, 204);
-    let (_, html) = page(&app, "/settings/tokens", Some(&alice)).await;
+    let (_, html) = app.html_as("/settings/tokens", Some(&alice)).await;
     let table = &html[html.find(r#"id="tokens""#).unwrap_or(0)..];
     assert!(
         table.contains("revoked") && !table.contains("Revoke<"),
@@ -183,9 +173,9 @@ async fn the_token_page_makes_lists_and_revokes_tokens() {
 
     // Someone else sees none of alice's tokens; a visitor must sign in.
     let carol = app.login("carol").await;
-    let (_, html) = page(&app, "/settings/tokens", Some(&carol)).await;
+    let (_, html) = app.html_as("/settings/tokens", Some(&carol)).await;
     assert!(!html.contains("data-token=") && html.contains(r#"id="no-tokens""#));
-    let (status, _) = page(&app, "/settings/tokens", None).await;
+    let (status, _) = app.html_as("/settings/tokens", None).await;
     assert!(status == 401 || status == 303, "{status}");
     app.stop().await;
 }

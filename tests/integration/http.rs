@@ -569,16 +569,7 @@ async fn signed_out_forms_ask_for_sign_in_and_come_back() {
     assert_eq!(resp.headers()["location"], "/apis/new?from=list");
 
     let carol = app.login("carol").await;
-    let html = app
-        .client
-        .get(app.url("/apis/new"))
-        .header("cookie", &carol)
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("text");
+    let (_, html) = app.html_as("/apis/new", Some(&carol)).await;
     assert!(!html.contains("sign-in-notice"), "{html}");
     // Signed in, carol is a viewer: the form says her role may not propose, and keeps it off.
     assert!(html.contains(r#"id="propose-role""#), "{html}");
@@ -587,16 +578,7 @@ async fn signed_out_forms_ask_for_sign_in_and_come_back() {
         "{html}"
     );
     let alice = app.login("alice").await;
-    let html = app
-        .client
-        .get(app.url("/apis/new"))
-        .header("cookie", &alice)
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("text");
+    let (_, html) = app.html_as("/apis/new", Some(&alice)).await;
     assert!(!html.contains("sign-in-notice") && !html.contains(r#"id="propose-role""#));
     assert!(
         html.contains(r#"<button type="button" id="preview">"#),

@@ -2,22 +2,11 @@
 //! queries; this walks one user story through the running server, so the stores work together
 //! there too (change flow, history index, restore, API tokens, audit log, restart).
 
+use crate::access::bearer;
 use crate::changes::{change, patch};
 use crate::support::{TestApp, wait_for};
 use serde_json::{Value, json};
 use std::time::Duration;
-
-async fn bearer(app: &TestApp, method: &str, path: &str, token: &str) -> u16 {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-    app.client
-        .request(method, app.url(path))
-        .header("authorization", format!("Bearer {token}"))
-        .send()
-        .await
-        .expect("request")
-        .status()
-        .as_u16()
-}
 
 async fn history_at(app: &TestApp, head: &Value) -> Vec<Value> {
     wait_for("the history index", Duration::from_secs(20), || async {
@@ -99,7 +88,10 @@ async fn the_demo_runs_on_postgresql() {
             .await;
         assert_eq!(status, 201, "{made}");
         let token = made["token"].as_str().expect("token").to_owned();
-        assert_eq!(bearer(&app, "GET", "/api/v1/changes", &token).await, 200);
+        assert_eq!(
+            bearer(&app, "GET", "/api/v1/changes", &token, None).await.0,
+            200
+        );
         let (status, _) = app
             .call(
                 "DELETE",
@@ -110,7 +102,10 @@ async fn the_demo_runs_on_postgresql() {
             )
             .await;
         assert!((200..300).contains(&status), "{status}");
-        assert_eq!(bearer(&app, "GET", "/api/v1/changes", &token).await, 401);
+        assert_eq!(
+            bearer(&app, "GET", "/api/v1/changes", &token, None).await.0,
+            401
+        );
 
         // The audit log has the story.
         let (status, log) = app

@@ -220,6 +220,17 @@ impl TestApp {
         (status, resp.text().await.expect("text body"))
     }
 
+    /// A page as someone signed in (`cookie`) or signed out (`None`) sees it.
+    pub async fn html_as(&self, path: &str, cookie: Option<&str>) -> (u16, String) {
+        let mut req = self.client.get(self.url(path));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let resp = req.send().await.expect("page");
+        let status = resp.status().as_u16();
+        (status, resp.text().await.expect("text body"))
+    }
+
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
             r.stop().await.expect("clean stop");

@@ -5,6 +5,14 @@
 
 use std::time::{Duration, Instant};
 
+/// The number in environment variable `name` (a benchmark's size), or `default`.
+pub fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// `n=… min=… median=… p95=… max=…`.
 pub fn stats(mut samples: Vec<Duration>) -> String {
     samples.sort();

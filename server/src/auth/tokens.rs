@@ -112,6 +112,20 @@ pub async fn authenticate(
     }))
 }
 
+impl From<TokenRow> for frontend::api::TokenView {
+    fn from(t: TokenRow) -> Self {
+        Self {
+            id: t.id,
+            name: t.name,
+            owner: t.owner,
+            role: t.role,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            revoked_at: t.revoked_at,
+        }
+    }
+}
+
 /// Tokens of `owner`, or every token (`None`), newest first.
 pub async fn list(db: &Db, owner: Option<&str>) -> Result<Vec<TokenRow>, DbError> {
     let all = owner.is_none();

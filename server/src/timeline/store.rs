@@ -66,6 +66,8 @@ pub async fn apply(db: &Db, ops: &[Op]) -> Result<(), DbError> {
     if ops.is_empty() {
         return Ok(());
     }
+    /// Sets the detail of a track's open episode.
+    const SET_DETAIL: &str = "UPDATE timeline_episodes SET detail = $6 WHERE cluster = $1 AND track = $2 AND kind = $3 AND namespace = $4 AND name = $5 AND ended_at IS NULL";
     const CLOSE: &str = "UPDATE timeline_episodes SET ended_at = $6 WHERE cluster = $1 AND track = $2 AND kind = $3 AND namespace = $4 AND name = $5 AND ended_at IS NULL";
     db_transaction!(db, |tx, D| {
         for op in ops {
@@ -109,7 +111,7 @@ pub async fn apply(db: &Db, ops: &[Op]) -> Result<(), DbError> {
                     tx_run!(
                         tx,
                         D,
-                        "UPDATE timeline_episodes SET detail = $6 WHERE cluster = $1 AND track = $2 AND kind = $3 AND namespace = $4 AND name = $5 AND ended_at IS NULL",
+                        SET_DETAIL,
                         &track.cluster,
                         track.track,
                         &track.kind,
@@ -135,7 +137,7 @@ pub async fn apply(db: &Db, ops: &[Op]) -> Result<(), DbError> {
                     tx_run!(
                         tx,
                         D,
-                        "UPDATE timeline_episodes SET detail = $6 WHERE cluster = $1 AND track = $2 AND kind = $3 AND namespace = $4 AND name = $5 AND ended_at IS NULL",
+                        SET_DETAIL,
                         &track.cluster,
                         track.track,
                         &track.kind,

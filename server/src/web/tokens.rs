@@ -57,19 +57,7 @@ pub async fn list_tokens(
 ) -> Result<Json<Vec<TokenView>>, WebError> {
     let owner = (me.role != Role::Admin).then_some(me.login.as_str());
     let rows = tokens::list(&state.app.db, owner).await.map_err(db_err)?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|t| TokenView {
-                id: t.id,
-                name: t.name,
-                owner: t.owner,
-                role: t.role,
-                created_at: t.created_at,
-                expires_at: t.expires_at,
-                revoked_at: t.revoked_at,
-            })
-            .collect(),
-    ))
+    Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 
 /// Revoke a token: your own, or (as an admin) anyone's.
