@@ -99,13 +99,16 @@ pub fn Header() -> impl IntoView {
             {move || status.get().and_then(Result::ok).and_then(|s| s.host).and_then(|h| {
                 let error = h.error?;
                 let since = match (h.fetched_commit, h.fetched_at) {
-                    (Some(commit), Some(at)) => format!(
-                        "Showing {} as last fetched: commit {} at {}.",
-                        h.repo,
-                        commit.get(..8).unwrap_or(&commit),
-                        crate::ui::exact_time(&at)
-                    ),
-                    _ => format!("Nothing has been fetched from {} yet.", h.repo),
+                    (Some(commit), at) => {
+                        let short = commit.get(..8).unwrap_or(&commit).to_owned();
+                        view! {
+                            {format!("Showing {} as last fetched: commit {short}", h.repo)}
+                            {at.map(|at| view! { ", fetched " <crate::ui::Time at/> })}
+                            "."
+                        }
+                        .into_any()
+                    }
+                    _ => format!("Nothing has been fetched from {} yet.", h.repo).into_any(),
                 };
                 Some(view! {
                     <div class="notice host-down" role="status" id="host-banner">

@@ -40,15 +40,33 @@ impl App {
             _ => Some(crate::hosts::remote(&config.host)?),
         };
         if let Some(host) = &remote {
-            // Fail now, with the host's reason, rather than at the first proposal.
-            host.check().await.map_err(|e| {
-                anyhow::anyhow!(
-                    "host: {} ({}, repo {}): {e}",
-                    config.host.kind.as_str(),
-                    crate::config::redact_url(&config.host.api_url),
-                    config.host.repo
-                )
-            })?;
+            // Fail now, with the host's reason, rather than at the first proposal. A host that
+            // does not answer is no reason to stay down when an earlier run left a mirror of
+            // the branch: Tollgate serves that (the pages say the host is unreachable) and
+            // catches up when the host is back. A refusal (token, permission, repo) still stops
+            // the start: waiting would not mend it.
+            let stale_mirror = || {
+                ConfigRepo::open(&config.repo.path)
+                    .and_then(|repo| repo.head_of(&config.repo.branch))
+                    .is_ok()
+            };
+            match host.check().await {
+                Ok(()) => {}
+                Err(e) if e.kind == crate::hosts::HostErrorKind::Unavailable && stale_mirror() => {
+                    tracing::warn!(
+                        error = %e,
+                        "the Git host does not answer: starting from the mirror it last gave; proposals wait until it is back"
+                    );
+                }
+                Err(e) => {
+                    return Err(anyhow::anyhow!(
+                        "host: {} ({}, repo {}): {e}",
+                        config.host.kind.as_str(),
+                        crate::config::redact_url(&config.host.api_url),
+                        config.host.repo
+                    ));
+                }
+            }
             crate::repo::ensure_bare(&config.repo.path)
                 .context("repo.path: cannot create the mirror of the Git host")?;
         }
@@ -126,13 +144,13 @@ impl App {
             // The first fetch: the pages need the branch. A mirror fetched before keeps the
             // server usable while the host is down.
             if let Err(e) = changes.sync_mirror().await {
-                if crate::repo::ConfigRepo::open(&config.repo.path)
+                let Ok(head) = crate::repo::ConfigRepo::open(&config.repo.path)
                     .and_then(|r| r.head_of(&config.repo.branch))
-                    .is_err()
-                {
+                else {
                     anyhow::bail!("host: cannot fetch {}: {e}", config.host.clone_url());
-                }
+                };
                 tracing::warn!(error = %e, "cannot fetch from the Git host; serving the mirror as last fetched");
+                changes.serving_stale_mirror(head.to_string());
             }
         }
         // Changes land on the repo branch: check them against the CRDs of the clusters that

@@ -244,10 +244,15 @@ impl HostConfig {
         }
         let api = self.api_url.trim().trim_end_matches('/');
         let (scheme, rest) = api.split_once("://").unwrap_or(("https", api));
-        let host = rest.split('/').next().unwrap_or(rest);
+        // The web root is the API's address without its API path, so an instance served under
+        // a path (`https://example.com/gitlab/api/v4`) keeps it.
+        let root = ["/api/v3", "/api/v4", "/api/v1"]
+            .into_iter()
+            .find_map(|suffix| rest.strip_suffix(suffix))
+            .unwrap_or_else(|| rest.split('/').next().unwrap_or(rest));
         // api.github.com serves github.com's repositories.
-        let host = host.strip_prefix("api.").unwrap_or(host);
-        format!("{scheme}://{host}/{}.git", self.repo.trim_matches('/'))
+        let root = root.strip_prefix("api.").unwrap_or(root);
+        format!("{scheme}://{root}/{}.git", self.repo.trim_matches('/'))
     }
 }
 
@@ -748,6 +753,56 @@ mod tests {
             assert!(c.server.allow_missing_bundle);
             Ok(())
         });
+    }
+
+    #[test]
+    fn host_secrets_come_inline_or_from_files_and_clone_urls_follow_the_api() {
+        let dir = tempfile::tempdir().unwrap();
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, "ghp_from_file\n").unwrap();
+        let secret_file = dir.path().join("secret");
+        std::fs::write(&secret_file, "  hook-secret \n").unwrap();
+        let mut host = HostConfig {
+            token_file: token_file.clone(),
+            webhook_secret_file: secret_file,
+            ..Config::default().host
+        };
+        assert_eq!(host.token().unwrap(), "ghp_from_file");
+        assert_eq!(host.webhook_secret().unwrap(), "hook-secret");
+        host.token = "inline".into();
+        assert_eq!(host.token().unwrap(), "inline", "an inline value wins");
+        host.token.clear();
+        host.token_file = dir.path().join("missing");
+        let err = host.token().unwrap_err().to_string();
+        assert!(
+            err.contains("host.token_file") && err.contains("missing"),
+            "{err}"
+        );
+
+        host.repo = "acme/config".into();
+        for (api, clone) in [
+            (
+                "https://api.github.com",
+                "https://github.com/acme/config.git",
+            ),
+            (
+                "https://ghe.example.com/api/v3/",
+                "https://ghe.example.com/acme/config.git",
+            ),
+            (
+                "https://example.com/gitlab/api/v4",
+                "https://example.com/gitlab/acme/config.git",
+            ),
+            (
+                "http://127.0.0.1:3000/api/v1",
+                "http://127.0.0.1:3000/acme/config.git",
+            ),
+        ] {
+            host.api_url = api.into();
+            assert_eq!(host.clone_url(), clone, "{api}");
+        }
+        host.clone_url = "ssh://git@example.com/acme/config.git".into();
+        assert_eq!(host.clone_url(), "ssh://git@example.com/acme/config.git");
     }
 
     #[test]

@@ -214,6 +214,10 @@ async fn propose_review_and_merge(flavour: Flavour) {
         ),
         _ => assert_eq!(commit.author_name, "alice", "{commit:?}"),
     }
+    // Gitea is told the committer (Tollgate); without it Gitea would make the author both.
+    if flavour == Flavour::Gitea {
+        assert_eq!(commit.committer_name, "Tollgate", "{commit:?}");
+    }
 
     // One open request, with the description.
     let pulls = s.host.open_pulls(REPO);
@@ -284,6 +288,27 @@ async fn propose_review_and_merge(flavour: Flavour) {
         .expect("forged");
     assert_eq!(forged.status(), 401);
     assert_eq!(s.view(&id).await["state"], "open");
+
+    // The host delivering the same delivery again (its retry after a lost answer): a repeat.
+    assert!(s.host.deliveries_settled(Duration::from_secs(5)).await);
+    let delivered = s
+        .host
+        .deliveries()
+        .into_iter()
+        .rfind(|d| d.status == Some(200))
+        .expect("a delivery Tollgate took");
+    let mut again = s
+        .app
+        .client
+        .post(&delivered.url)
+        .body(delivered.body.clone());
+    for (name, value) in &delivered.headers {
+        again = again.header(name.as_str(), value.as_str());
+    }
+    let again = again.send().await.expect("redelivery");
+    assert_eq!(again.status(), 200);
+    let again: Value = again.json().await.expect("json");
+    assert_eq!(again["duplicate"], true, "{again}");
 
     // Merge through Tollgate (bob is an approver): the host's main has the change, and
     // Tollgate's index moves.
@@ -630,4 +655,91 @@ async fn the_start_checks_the_token_and_the_repo() {
             "{flavour:?}: {message}"
         );
     }
+}
+
+/// A host that does not answer at start: with a mirror from an earlier run, Tollgate starts and
+/// serves the repo from it; without one there is nothing to serve, and the start fails saying
+/// the host does not answer (never naming the token).
+#[tokio::test]
+async fn a_host_down_at_start_serves_the_last_mirror() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let host = GitHost::start(&dir.path().join("host"))
+        .await
+        .expect("emulator");
+    let files = demo_files();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    host.create_repo(REPO, &refs).expect("repo");
+    let token = host.add_user("tollgate-bot");
+    let config = |data: &std::path::Path| {
+        std::fs::create_dir_all(data).expect("data dir");
+        let mut config = tollgate::config::Config::demo(data.to_owned());
+        config.server.bind = "127.0.0.1:0".parse().expect("addr");
+        config.repo.path = data.join("mirror.git");
+        config.database.url = format!("sqlite://{}", data.join("tollgate.db").display());
+        config.host.kind = HostKind::Github;
+        config.host.api_url = host.api_url(Flavour::GitHub);
+        config.host.repo = REPO.into();
+        config.host.token = token.clone();
+        config.host.poll_interval_secs = 60;
+        config
+    };
+    let total = |addr: std::net::SocketAddr| async move {
+        let body: Value =
+            reqwest::get(format!("http://{addr}/api/v1/resources?kind=ApiDefinition"))
+                .await
+                .expect("request")
+                .json()
+                .await
+                .expect("json");
+        body["total"].as_u64().unwrap_or(0)
+    };
+    let data = dir.path().join("tollgate");
+    let running = tollgate::serve::start(config(&data))
+        .await
+        .expect("start with the host up");
+    let addr = running.addr;
+    wait_for("the mirror", Duration::from_secs(20), || async move {
+        total(addr).await > 0
+    })
+    .await;
+    running.stop().await.expect("stop");
+
+    host.set_down(true);
+    let running = tollgate::serve::start(config(&data))
+        .await
+        .expect("a start with the host down and a mirror");
+    let addr = running.addr;
+    wait_for(
+        "the mirror served",
+        Duration::from_secs(20),
+        || async move { total(addr).await > 0 },
+    )
+    .await;
+    // The pages say the host is unreachable, and which commit they show.
+    let html = reqwest::get(format!("http://{addr}/apis"))
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("id=\"host-banner\"")
+            && html.contains("The github host cannot be reached.")
+            && html.contains("as last fetched: commit "),
+        "{html}"
+    );
+    running.stop().await.expect("stop");
+
+    let Err(e) = tollgate::serve::start(config(&dir.path().join("fresh"))).await else {
+        panic!("started with the host down and no mirror");
+    };
+    let message = format!("{e:#}");
+    assert!(
+        message.contains("github") && !message.contains(&token),
+        "{message}"
+    );
+    host.set_down(false);
 }

@@ -91,6 +91,16 @@ impl ChangeService {
         self.mirror.health.lock().ok().map(|h| h.clone())
     }
 
+    /// Records the commit an earlier run left in the mirror, when this run could not fetch: the
+    /// pages then say which commit they show (the time of that fetch is not known).
+    pub fn serving_stale_mirror(&self, commit: String) {
+        self.mirror.update(|h| {
+            if h.fetched_commit.is_none() {
+                h.fetched_commit = Some(commit);
+            }
+        });
+    }
+
     /// Fetches the host's branches into the mirror and re-indexes when the branch moved.
     /// Nothing to do with the local host.
     pub async fn sync_mirror(&self) -> Result<(), Error> {
@@ -210,7 +220,17 @@ impl ChangeService {
         {
             return Ok(HookOutcome::Duplicate);
         }
-        match delivery.hook {
+        let handled = self.handle(delivery.hook).await;
+        if handled.is_err() {
+            // Not handled: a redelivery of the same id must not be taken for a repeat.
+            let _ = store::forget_delivery(&self.db, &delivery.id).await;
+        }
+        handled.map(|()| HookOutcome::Handled)
+    }
+
+    /// What a verified, first-seen delivery asks for.
+    async fn handle(&self, hook: Hook) -> Result<(), Error> {
+        match hook {
             Hook::Push { .. } => self.sync_mirror().await?,
             Hook::Request { number } => {
                 let number = i64::try_from(number).unwrap_or(i64::MAX);
@@ -231,7 +251,7 @@ impl ChangeService {
             }
             Hook::Other => {}
         }
-        Ok(HookOutcome::Handled)
+        Ok(())
     }
 
     /// One poll: fetch the mirror, re-read every open request. The first failure stops it (the

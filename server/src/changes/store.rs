@@ -347,6 +347,17 @@ pub async fn open_on_host(db: &Db) -> Result<Vec<ChangeRow>, DbError> {
 
 /// Records a webhook delivery id; `false` when it was seen before.
 pub async fn first_delivery(db: &Db, id: &str) -> Result<bool, DbError> {
+    // Hosts redeliver within hours; ids older than three days are forgotten, so the table
+    // stays small.
+    let cutoff = (time::OffsetDateTime::now_utc() - time::Duration::days(3))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    db_run!(
+        db,
+        execute,
+        "DELETE FROM host_deliveries WHERE received_at < $1",
+        &cutoff
+    )?;
     let n = db_run!(
         db,
         execute,
@@ -355,6 +366,12 @@ pub async fn first_delivery(db: &Db, id: &str) -> Result<bool, DbError> {
         &now()
     )?;
     Ok(n > 0)
+}
+
+/// Forgets a delivery id, so the host's redelivery of a delivery that failed is handled.
+pub async fn forget_delivery(db: &Db, id: &str) -> Result<(), DbError> {
+    db_run!(db, execute, "DELETE FROM host_deliveries WHERE id = $1", id)?;
+    Ok(())
 }
 
 /// Marks a draft or open change closed with its `close` event, in one transaction; `false`

@@ -112,6 +112,11 @@ impl Gitea {
                 "message": p.message,
                 "files": p.files.iter().map(file).collect::<Vec<_>>(),
                 "author": {"name": p.author.name, "email": p.author.email},
+                // Without a committer Gitea makes the author the committer too.
+                "committer": {
+                    "name": crate::repo::TOLLGATE_NAME,
+                    "email": crate::repo::TOLLGATE_EMAIL,
+                },
             }),
         );
         let resp = match self.http.send_once(req).await {

@@ -514,14 +514,25 @@ impl HostClient {
                     "{who} refused the token ({what} answered 401{said}): it is missing, invalid or expired; set a valid host.token"
                 ),
             ),
-            403 => HostError::new(
-                HostErrorKind::Forbidden,
-                format!(
-                    "{who} refused {what} with 403{said}. The token needs {} on {}",
-                    self.permission(),
-                    self.repo
-                ),
-            ),
+            403 => {
+                // GitHub names what this one call needed (fine-grained tokens and Apps):
+                // that is the permission the token lacks.
+                let lacks = resp
+                    .headers
+                    .get("x-accepted-github-permissions")
+                    .and_then(|v| v.to_str().ok())
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| format!(" This call needs {}: the token lacks it.", v.trim()))
+                    .unwrap_or_default();
+                HostError::new(
+                    HostErrorKind::Forbidden,
+                    format!(
+                        "{who} refused {what} with 403{said}.{lacks} The token needs {} on {}",
+                        self.permission(),
+                        self.repo
+                    ),
+                )
+            }
             404 => HostError::new(
                 HostErrorKind::NotFound,
                 format!(
@@ -627,6 +638,16 @@ mod tests {
         ));
         assert_eq!(e.kind, HostErrorKind::Forbidden);
         assert!(e.message.contains("pull requests read/write"), "{e}");
+        let e = c.error(&resp(
+            403,
+            &[("x-accepted-github-permissions", "pull_requests=write")],
+            r#"{"message":"Resource not accessible by personal access token"}"#,
+        ));
+        assert!(
+            e.message
+                .contains("This call needs pull_requests=write: the token lacks it."),
+            "{e}"
+        );
         let e = c.error(&resp(404, &[], r#"{"message":"Not Found"}"#));
         assert_eq!(e.kind, HostErrorKind::NotFound);
         assert!(

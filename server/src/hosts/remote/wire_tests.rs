@@ -649,6 +649,7 @@ async fn gitea_publishes_and_opens_in_three_calls() {
                 {"operation": "delete", "path": "apis/default/old.yaml", "sha": OLD_BLOB},
             ],
             "author": {"name": "Alice Doe", "email": "alice@example.com"},
+            "committer": {"name": "Tollgate", "email": "tollgate@localhost"},
         })
     );
     assert_eq!(

@@ -369,12 +369,20 @@ fn change_files(
     let now = unix_now();
     let me = caller.user.ident(now);
     let dates = body.get("dates");
-    let author = person(body.get("author"), &me, dates.and_then(|d| s(d, "author")));
-    let committer = person(
-        body.get("committer"),
-        &me,
-        dates.and_then(|d| s(d, "committer")),
-    );
+    // As Gitea's GetAuthorAndCommitterUsers: an identity counts when it has an e-mail; with
+    // only one given, it is both author and committer; with neither, both are the caller.
+    let given = |key: &str| {
+        body.get(key)
+            .filter(|v| s(v, "email").is_some_and(|e| !e.is_empty()))
+    };
+    let (author_v, committer_v) = match (given("author"), given("committer")) {
+        (Some(a), Some(c)) => (Some(a), Some(c)),
+        (Some(a), None) => (Some(a), Some(a)),
+        (None, Some(c)) => (Some(c), Some(c)),
+        (None, None) => (None, None),
+    };
+    let author = person(author_v, &me, dates.and_then(|d| s(d, "author")));
+    let committer = person(committer_v, &me, dates.and_then(|d| s(d, "committer")));
     let message = s(body, "message")
         .filter(|m| !m.is_empty())
         .map(|m| format!("{m}\n"))
