@@ -41,24 +41,51 @@ setup_npm() {
     fi
 }
 
-# Builds the hydration bundle into site/pkg: wasm (size-optimised profile), JS glue, wasm-opt.
+# Builds the hydration bundle into site/pkg: wasm (size-optimised profile) split at its lazy
+# pages, JS glue, wasm-opt, precompressed copies.
+#
+# The pages marked `#[lazy_route]` (forms, YAML editor, change page, charts...) are split out
+# of the main module with the splitter cargo-leptos uses (tools/wasm-split), so the lists and
+# the status board load only what they need. The splitter needs the linker's relocations
+# (--emit-relocs, set for the wasm target in .cargo/config.toml); wasm-bindgen then keeps the
+# linker's exports the parts link against.
 build_wasm() {
-    say "Building the browser bundle (wasm)"
+    say "Building the browser bundle (wasm, split at its lazy pages)"
     cargo build -p frontend --lib --target wasm32-unknown-unknown --no-default-features \
         --features hydrate --profile wasm-release
-    local out="$CARGO_TARGET_DIR/site-pkg" f
-    rm -rf "$out"
+    cargo build -p tollgate-wasm-split --release --quiet
+    local out="$CARGO_TARGET_DIR/site-pkg" split="$CARGO_TARGET_DIR/site-split" f
+    rm -rf "$out" "$split"
     mkdir -p "$out" site/pkg
-    wasm-bindgen --target web --out-name frontend --out-dir "$out" --no-typescript \
-        "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm"
-    node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-        --enable-sign-ext --enable-mutable-globals \
-        "$out/frontend_bg.wasm" -o "$out/frontend_bg.wasm"
+    "$CARGO_TARGET_DIR/release/tollgate-wasm-split" \
+        "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm" "$split"
+    wasm-bindgen --target web --keep-lld-exports --no-demangle --out-name frontend \
+        --out-dir "$out" --no-typescript "$split/frontend_split.wasm"
+    cp "$split"/split_*.wasm "$split"/__wasm_split.js "$split"/__wasm_split_manifest.json "$out"/
+    cp "$split"/chunk_*.wasm "$out"/ 2>/dev/null || true
+    # The JS glue and the parts' loader, minified (their exports keep their names).
+    for f in "$out"/frontend.js "$out"/__wasm_split.js; do
+        node_modules/.bin/esbuild "$f" --minify --format=esm --target=es2020 --log-level=warning \
+            --log-override:duplicate-object-key=silent --allow-overwrite --outfile="$f"
+    done
+    # Every part optimised for size, as many at once as there are cores. wasm-opt's notes on
+    # the parts' name sections (a subsection it does not know) are dropped; its errors are not.
+    printf '%s\0' "$out"/*.wasm | xargs -0 -n 1 -P "$(nproc)" sh -c '
+        said=$(node_modules/.bin/wasm-opt -Oz --enable-bulk-memory \
+            --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+            "$0" -o "$0" 2>&1) || { echo "wasm-opt $0: $said" >&2; exit 255; }
+        printf "%s\n" "$said" | grep -v -e "unknown name subsection" -e "^$" >&2 || true'
+
     # Precompressed copies (brotli, gzip) for clients that accept them: the server sends these
     # instead of compressing the bundle on every request.
-    compress "$out/frontend_bg.wasm" "$out/frontend.js"
+    compress "$out"/*.wasm "$out"/*.js
     # Only changed files are replaced: a release build embeds site/pkg and is rebuilt when a
-    # file in it is touched (server/build.rs), so an unchanged bundle costs no rebuild.
+    # file in it is touched (server/build.rs), so an unchanged bundle costs no rebuild. Parts a
+    # new build no longer has are removed.
+    for f in site/pkg/*; do
+        case "${f##*/}" in yaml-editor.js*) continue ;; esac
+        [ -e "$out/${f##*/}" ] || rm -rf "$f"
+    done
     for f in "$out"/*; do
         if [ -d "$f" ]; then
             rm -rf "site/pkg/${f##*/}" && cp -r "$f" site/pkg/
@@ -98,14 +125,13 @@ compress() {
         }' "$@"
 }
 
-# Reports what the first page ships to the browser (gzip).
+# Lists the bundle's files with their sizes: raw, brotli, gzip. What each page loads of them is
+# measured in the browser by tests/browser/payload.mjs.
 payload_report() {
-    local f raw br gz
-    for f in frontend_bg.wasm frontend.js yaml-editor.js; do
-        raw=$(wc -c < "site/pkg/$f")
-        br=$(wc -c < "site/pkg/$f.br")
-        gz=$(wc -c < "site/pkg/$f.gz")
-        echo "bundle $f: $raw bytes, brotli $br, gzip $gz"
+    local f
+    for f in site/pkg/*.wasm site/pkg/*.js; do
+        [ -f "$f.br" ] || continue
+        echo "bundle ${f##*/}: $(wc -c < "$f") bytes, brotli $(wc -c < "$f.br"), gzip $(wc -c < "$f.gz")"
     done
 }
 

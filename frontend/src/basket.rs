@@ -151,20 +151,21 @@ pub struct BasketState {
 }
 
 impl BasketState {
-    /// Creates the state for the app and reads the stored change once the app runs in the
-    /// browser (after hydration, so the server's page and the browser's first render agree).
+    /// Creates the state for the app and reads the stored change once the whole page has
+    /// hydrated (so the server's page and the browser's first render agree, lazily loaded
+    /// pages included: their part may arrive after the app's own effects ran).
     pub fn provide() -> Self {
         let state = Self {
             basket: RwSignal::new(Basket::default()),
             loaded: RwSignal::new(false),
         };
         provide_context(state);
-        Effect::new(move |_| {
-            state.basket.set(load());
-            state.loaded.set(true);
-            // What another tab collects or proposes shows here too.
-            #[cfg(feature = "hydrate")]
-            {
+        #[cfg(feature = "hydrate")]
+        {
+            let read = move || {
+                state.basket.set(load());
+                state.loaded.set(true);
+                // What another tab collects or proposes shows here too.
                 let basket = state.basket;
                 let _ = leptos::leptos_dom::helpers::window_event_listener(
                     leptos::ev::storage,
@@ -174,8 +175,24 @@ impl BasketState {
                         }
                     },
                 );
+            };
+            let hydrated = document()
+                .body()
+                .is_some_and(|body| body.has_attribute("data-hydrated"));
+            if hydrated {
+                read();
+            } else {
+                let once = StoredValue::new(Some(read));
+                let _ = leptos::leptos_dom::helpers::window_event_listener_untyped(
+                    crate::HYDRATED_EVENT,
+                    move |_| {
+                        if let Some(read) = once.try_update_value(Option::take).flatten() {
+                            read();
+                        }
+                    },
+                );
             }
-        });
+        }
         state
     }
 
@@ -227,16 +244,13 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
+/// The stored change (none when storage is off or holds something unreadable).
+#[cfg(feature = "hydrate")]
 fn load() -> Basket {
-    #[cfg(feature = "hydrate")]
-    {
-        storage()
-            .and_then(|s| s.get_item(STORAGE_KEY).ok()?)
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    Basket::default()
+    storage()
+        .and_then(|s| s.get_item(STORAGE_KEY).ok()?)
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
 }
 
 fn store(basket: &Basket) {

@@ -207,8 +207,8 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
     frontend::set_stylesheet(&names.stylesheet);
     frontend::set_editor_script(&names.editor);
     let leptos = LeptosOptions::builder()
-        .output_name(names.output_name.as_str())
-        .site_pkg_dir("pkg")
+        .output_name("frontend")
+        .site_pkg_dir(names.pkg_dir.as_str())
         .site_addr(addr)
         .build();
     let public_url = if app.config.server.public_url.is_empty() {
@@ -259,6 +259,13 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
     }
 
     let pages_state = state.clone();
+    let split = assets::split_manifest().map(|manifest| {
+        leptos::WasmSplitManifest(leptos::prelude::ArcStoredValue::new((
+            format!("/{}", names.pkg_dir),
+            manifest,
+            "__wasm_split.js".to_owned(),
+        )))
+    });
     Router::new()
         .route("/healthz", get(api::get_healthz))
         .route("/readyz", get(api::get_readyz))
@@ -347,6 +354,11 @@ pub fn router(app: Arc<App>, addr: std::net::SocketAddr) -> Router {
             routes,
             move || {
                 provide_context(backend.clone());
+                // Lazy pages rendered here get preload links for the parts of the bundle
+                // they need, so the browser fetches those beside the main module.
+                if let Some(split) = &split {
+                    provide_context(split.clone());
+                }
                 // The page's inline scripts carry this nonce; nothing else may run.
                 if let (Some(nonce), Some(response)) = (
                     leptos::nonce::use_nonce(),

@@ -219,12 +219,12 @@ async fn pages_render_their_data_on_the_server() {
         "http://refunds.payments.svc:8080",
         "Showing 1–14 of 14 APIs",
         "pet-store",
-        "/pkg/frontend",
+        "/frontend.js",
     ] {
         assert!(html.contains(text), "APIs page lacks {text:?}");
     }
-    // The page links the bundle under a content-hashed name (when there is a bundle), and that
-    // name serves the script.
+    // The page links the bundle in a content-hashed folder (`/pkg/<bundle id>/`, when there is
+    // a bundle), and that address serves the script.
     let script = html
         .split("rel=\"modulepreload\" href=\"")
         .nth(1)
@@ -584,5 +584,77 @@ async fn signed_out_forms_ask_for_sign_in_and_come_back() {
         html.contains(r#"<button type="button" id="preview">"#),
         "{html}"
     );
+    app.stop().await;
+}
+
+/// The lazily loaded pages. A page whose code is split out of the main module names the parts
+/// it needs as preloads, so the browser fetches them beside the main module instead of after
+/// it; each part is served from the bundle's content-hashed folder; the APIs list and the
+/// status board, whose code is all in the main module, preload none. Skipped, and said so, without a split bundle in
+/// `site/pkg` (a fresh clone before `build_wasm`).
+#[tokio::test]
+async fn lazy_pages_preload_their_parts_from_the_bundle_folder() {
+    use tollgate::web::assets;
+    let Some(manifest) = assets::split_manifest() else {
+        eprintln!("skipped: site/pkg holds no split bundle (build it with build_wasm)");
+        return;
+    };
+    let folder = format!("/{}/", assets::AssetNames::current().pkg_dir);
+    assert!(folder.starts_with("/pkg/") && folder.len() == "/pkg/".len() + 17);
+    let app = TestApp::demo().await;
+    let wasm_links = |html: &str| -> Vec<String> {
+        html.split("href=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|href| href.ends_with(".wasm"))
+            .map(str::to_owned)
+            .collect()
+    };
+
+    for page in ["/apis", "/status"] {
+        let (status, html) = app.html(page).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            wasm_links(&html),
+            [format!("{folder}frontend_bg.wasm")],
+            "{page} preloads only the main module"
+        );
+    }
+
+    for page in ["/apis/new", "/changes", "/apis/payments/payments-api"] {
+        let (status, html) = app.html(page).await;
+        assert_eq!(status, 200, "{page}");
+        let links = wasm_links(&html);
+        let parts: Vec<&String> = links
+            .iter()
+            .filter(|l| !l.ends_with("/frontend_bg.wasm"))
+            .collect();
+        assert!(!parts.is_empty(), "{page} preloads its parts: {links:?}");
+        let loader = format!("href=\"{folder}__wasm_split.js\"");
+        assert!(
+            html.split("<link ")
+                .filter_map(|rest| rest.split('>').next())
+                .any(|tag| tag.contains(&loader) && tag.contains("rel=\"modulepreload\"")),
+            "{page} preloads the parts' loader"
+        );
+        for part in parts {
+            let name = part
+                .strip_prefix(&folder)
+                .unwrap_or_else(|| panic!("{part} outside {folder}"));
+            assert!(
+                manifest
+                    .values()
+                    .flatten()
+                    .any(|p| format!("{p}.wasm") == name),
+                "{page}: {name} is not a part of the bundle"
+            );
+            let resp = app.get(part).await;
+            assert_eq!(resp.status(), 200, "{part}");
+            assert_eq!(resp.headers()["content-type"], "application/wasm");
+        }
+    }
+    // Another bundle's folder is not this one's.
+    let resp = app.get("/pkg/0000000000000000/frontend_bg.wasm").await;
+    assert_eq!(resp.status(), 404);
     app.stop().await;
 }

@@ -130,7 +130,9 @@ fn state_bar(counts: &[crate::api::StateCount]) -> impl IntoView + use<> {
         .iter()
         .filter(|c| c.count > 0)
         .map(|c| {
-            let width = format!("width: {:.2}%", c.count as f64 * 100.0 / total.max(1) as f64);
+            // Hundredths of a percent, in integers: no float formatting in the main module.
+            let share = c.count * 10_000 / total.max(1);
+            let width = format!("width: {}.{:02}%", share / 100, share % 100);
             view! { <span class=format!("segment state-{}", c.state) style=width title=format!("{} {}", c.count, c.state)></span> }
         })
         .collect_view();
@@ -163,23 +165,51 @@ fn pager(
 }
 
 /// "Adopt into Git": the live values become a change request (admins; the pages offer it
-/// only to them).
+/// only to them). The request goes through [`propose_adoption`], loaded on the first click, so
+/// the board's first load carries no write client. A second click while it is in flight does
+/// nothing, and a retry after a failure sends the same `Idempotency-Key`: one change, however
+/// often it is clicked.
 #[component]
 pub(crate) fn AdoptButton(request: crate::api::AdoptRequest) -> impl IntoView {
     let failed = RwSignal::new(None::<crate::api::ApiError>);
-    let adopting = crate::client::Action::new();
+    let busy = RwSignal::new(false);
+    let key = StoredValue::new(None::<String>);
     let navigate = leptos_router::hooks::use_navigate();
     let on_click = move |_| {
-        let navigate = navigate.clone();
-        adopting.run(crate::client::adopt(&request), move |answer| match answer {
-            Ok(c) => navigate(&format!("/changes/{}", c.id), Default::default()),
-            Err(e) => failed.set(Some(e)),
+        if busy.get_untracked() {
+            return;
+        }
+        let key = key.get_value().unwrap_or_else(|| {
+            let fresh = crate::client::new_key();
+            key.set_value(Some(fresh.clone()));
+            fresh
+        });
+        busy.set(true);
+        let (navigate, request) = (navigate.clone(), request.clone());
+        leptos::task::spawn_local(async move {
+            let answer = propose_adoption(request, key).await;
+            busy.set(false);
+            match answer {
+                Ok(id) => navigate(&format!("/changes/{id}"), Default::default()),
+                Err(e) => failed.set(Some(e)),
+            }
         });
     };
     view! {
-        <button type="button" class="adopt small" disabled=move || adopting.busy() on:click=on_click title="Propose a change that makes Git match the cluster">"Adopt into Git"</button>
+        <button type="button" class="adopt small" disabled=move || busy.get() on:click=on_click title="Propose a change that makes Git match the cluster">"Adopt into Git"</button>
         {move || failed.get().map(|error| view! { <ErrorBox error/> })}
     }
+}
+
+/// `POST /api/v1/status/adopt` with `key`; the id of the change request it made.
+#[cfg_attr(not(test), leptos::lazy)]
+async fn propose_adoption(
+    request: crate::api::AdoptRequest,
+    key: String,
+) -> Result<i64, crate::api::ApiError> {
+    crate::client::send(crate::client::adopt(&request), &key)
+        .await
+        .map(|created| created.id)
 }
 
 #[component]

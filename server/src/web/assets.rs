@@ -92,13 +92,14 @@ fn short_hash(hash: &[u8; 32]) -> String {
     hash[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Where the bundle and stylesheet are served, with their content hash in the name so
-/// browsers may keep them for a year (`immutable`); the pages link these.
+/// Where the bundle and stylesheet are served, with a content hash in the address so browsers
+/// may keep them for a year (`immutable`); the pages link these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssetNames {
-    /// `frontend.<hash>`: the bundle's output name (`/pkg/frontend.<hash>.js` and
-    /// `/pkg/frontend.<hash>_bg.wasm`), or plain `frontend` without a bundle.
-    pub output_name: String,
+    /// `pkg/<bundle id>`: the folder the whole bundle is served from (`frontend.js`,
+    /// `frontend_bg.wasm`, and the lazily loaded parts with their loader, which find each
+    /// other by relative address), or plain `pkg` without a bundle.
+    pub pkg_dir: String,
     /// `/assets/tollgate.<hash>.css`.
     pub stylesheet: String,
     /// `/pkg/yaml-editor.<hash>.js`, the YAML editor page's script.
@@ -109,10 +110,10 @@ impl AssetNames {
     /// The names of what this binary serves now.
     pub fn current() -> Self {
         let files = bundle();
-        let output_name = if check_bundle(&files).is_ok() {
-            format!("frontend.{}", bundle_id(&files))
+        let pkg_dir = if check_bundle(&files).is_ok() {
+            format!("pkg/{}", bundle_id(&files))
         } else {
-            "frontend".to_owned()
+            "pkg".to_owned()
         };
         let stylesheet = match Assets::get("tollgate.css") {
             Some(css) => format!(
@@ -129,9 +130,22 @@ impl AssetNames {
             None => "/pkg/yaml-editor.js".to_owned(),
         };
         Self {
-            output_name,
+            pkg_dir,
             stylesheet,
             editor,
+        }
+    }
+}
+
+/// The split points of the bundle and the parts each needs (`__wasm_split_manifest.json`,
+/// written by tools/wasm-split), for the preload links of the lazy pages a response renders.
+pub fn split_manifest() -> Option<std::collections::HashMap<String, Vec<String>>> {
+    let file = Pkg::get("__wasm_split_manifest.json")?;
+    match serde_json::from_slice(&file.data) {
+        Ok(manifest) => Some(manifest),
+        Err(e) => {
+            tracing::warn!(error = %e, "the bundle's split manifest is unreadable: lazy pages load without preloads");
+            None
         }
     }
 }
@@ -211,28 +225,22 @@ const IMMUTABLE: &str = if cfg!(debug_assertions) {
     "public, max-age=31536000, immutable"
 };
 
-/// `frontend.<hash>.js` → `frontend.js`, `frontend.<hash>_bg.wasm` → `frontend_bg.wasm`, when
-/// `<hash>` is the bundle's; `None` for any other name.
-fn unhashed_pkg(path: &str, names: &AssetNames) -> Option<String> {
+/// The bundle file `path` names under its content-hashed folder (`<bundle id>/<file>`, the id
+/// being this binary's); `None` for any other path.
+fn hashed_pkg<'a>(path: &'a str, names: &AssetNames) -> Option<&'a str> {
     if format!("/pkg/{path}") == names.editor && names.editor != "/pkg/yaml-editor.js" {
-        return Some("yaml-editor.js".into());
+        return Some("yaml-editor.js");
     }
-    let rest = path.strip_prefix(names.output_name.as_str())?;
-    if names.output_name == "frontend" {
-        return None;
-    }
-    match rest {
-        ".js" => Some("frontend.js".into()),
-        "_bg.wasm" => Some("frontend_bg.wasm".into()),
-        _ => None,
-    }
+    let id = names.pkg_dir.strip_prefix("pkg/")?;
+    let file = path.strip_prefix(id)?.strip_prefix('/')?;
+    (!file.is_empty() && !file.contains('/')).then_some(file)
 }
 
 pub async fn get_pkg(Path(path): Path<String>, headers: HeaderMap) -> Response {
     static NAMES: std::sync::OnceLock<AssetNames> = std::sync::OnceLock::new();
     let names = NAMES.get_or_init(AssetNames::current);
-    match unhashed_pkg(&path, names) {
-        Some(file) => serve::<Pkg>(&file, IMMUTABLE, &headers),
+    match hashed_pkg(&path, names) {
+        Some(file) => serve::<Pkg>(file, IMMUTABLE, &headers),
         None => serve::<Pkg>(&path, "no-cache", &headers),
     }
 }
@@ -292,28 +300,37 @@ mod tests {
     #[test]
     fn hashed_bundle_names_map_to_the_files_and_nothing_else() {
         let names = AssetNames {
-            output_name: "frontend.0123456789abcdef".into(),
+            pkg_dir: "pkg/0123456789abcdef".into(),
             stylesheet: "/assets/tollgate.0011223344556677.css".into(),
             editor: "/pkg/yaml-editor.8899aabbccddeeff.js".into(),
         };
         assert_eq!(
-            unhashed_pkg("yaml-editor.8899aabbccddeeff.js", &names).as_deref(),
+            hashed_pkg("yaml-editor.8899aabbccddeeff.js", &names),
             Some("yaml-editor.js")
         );
-        assert_eq!(
-            unhashed_pkg("yaml-editor.0000000000000000.js", &names),
-            None
-        );
-        assert_eq!(
-            unhashed_pkg("frontend.0123456789abcdef.js", &names).as_deref(),
-            Some("frontend.js")
-        );
-        assert_eq!(
-            unhashed_pkg("frontend.0123456789abcdef_bg.wasm", &names).as_deref(),
-            Some("frontend_bg.wasm")
-        );
-        assert_eq!(unhashed_pkg("frontend.ffffffffffffffff.js", &names), None);
-        assert_eq!(unhashed_pkg("frontend.js", &names), None);
+        assert_eq!(hashed_pkg("yaml-editor.0000000000000000.js", &names), None);
+        for file in [
+            "frontend.js",
+            "frontend_bg.wasm",
+            "__wasm_split.js",
+            "split___ApiEdit_View_1.wasm",
+            "chunk_3.wasm",
+        ] {
+            assert_eq!(
+                hashed_pkg(&format!("0123456789abcdef/{file}"), &names),
+                Some(file)
+            );
+        }
+        assert_eq!(hashed_pkg("ffffffffffffffff/frontend.js", &names), None);
+        assert_eq!(hashed_pkg("0123456789abcdef/", &names), None);
+        assert_eq!(hashed_pkg("0123456789abcdef/a/frontend.js", &names), None);
+        assert_eq!(hashed_pkg("0123456789abcdeffrontend.js", &names), None);
+        assert_eq!(hashed_pkg("frontend.js", &names), None);
+        let unbundled = AssetNames {
+            pkg_dir: "pkg".into(),
+            ..names
+        };
+        assert_eq!(hashed_pkg("0123456789abcdef/frontend.js", &unbundled), None);
     }
 
     #[test]
