@@ -72,6 +72,17 @@ async fn run(flavour: Flavour, kind: HostKind) {
         .next()
         .unwrap()
         .to_owned();
+    // Session writes carry the session's CSRF token.
+    let session: Value = client
+        .get(format!("{base}/api/v1/session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = session["csrf_token"].as_str().unwrap().to_owned();
 
     let mut latencies = Vec::new();
     let mut calls = Vec::new();
@@ -85,6 +96,7 @@ async fn run(flavour: Flavour, kind: HostKind) {
         let resp = client
             .post(format!("{base}/api/v1/changes"))
             .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
             .json(&body)
             .send()
             .await
