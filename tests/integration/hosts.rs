@@ -51,17 +51,21 @@ pub fn demo_files() -> Vec<(String, String)> {
         .collect()
 }
 
-async fn setup(flavour: Flavour) -> Setup {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let host = GitHost::start(&dir.path().join("host"))
-        .await
-        .expect("emulator");
+/// A Git host emulator in `dir` holding `REPO` with the demo files.
+async fn host_with_demo_repo(dir: &std::path::Path) -> GitHost {
+    let host = GitHost::start(&dir.join("host")).await.expect("emulator");
     let files = demo_files();
     let refs: Vec<(&str, &str)> = files
         .iter()
         .map(|(p, c)| (p.as_str(), c.as_str()))
         .collect();
     host.create_repo(REPO, &refs).expect("repo");
+    host
+}
+
+async fn setup(flavour: Flavour) -> Setup {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let host = host_with_demo_repo(dir.path()).await;
     let token = host.add_user("tollgate-bot");
     let bob_token = host.add_user("bob");
     let api_url = host.api_url(flavour);
@@ -562,15 +566,7 @@ async fn gitea_merge_in_the_host_reaches_the_change() {
 #[tokio::test]
 async fn github_app_authentication_proposes_as_the_app() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let host = GitHost::start(&dir.path().join("host"))
-        .await
-        .expect("emulator");
-    let files = demo_files();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, c)| (p.as_str(), c.as_str()))
-        .collect();
-    host.create_repo(REPO, &refs).expect("repo");
+    let host = host_with_demo_repo(dir.path()).await;
     let key = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("src/hosts/github/testdata/app-key.pem");
     let pem = std::fs::read_to_string(&key).expect("key");
@@ -663,15 +659,7 @@ async fn the_start_checks_the_token_and_the_repo() {
 #[tokio::test]
 async fn a_host_down_at_start_serves_the_last_mirror() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let host = GitHost::start(&dir.path().join("host"))
-        .await
-        .expect("emulator");
-    let files = demo_files();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, c)| (p.as_str(), c.as_str()))
-        .collect();
-    host.create_repo(REPO, &refs).expect("repo");
+    let host = host_with_demo_repo(dir.path()).await;
     let token = host.add_user("tollgate-bot");
     let config = |data: &std::path::Path| {
         std::fs::create_dir_all(data).expect("data dir");
