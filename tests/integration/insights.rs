@@ -7,7 +7,7 @@ use kube::api::{GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use tollgate::config::{AgentConfig, AgentKind, ClusterConfig, EnvironmentConfig};
+use tollgate::config::{AgentConfig, AgentKind};
 use tollgate::db::Db;
 use tollgate::db_run;
 use tollgate::insights::{self, Range, store};
@@ -376,33 +376,15 @@ async fn lead_times_on_an_emulated_cluster_from_propose_to_live() {
     let emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
         .await
         .expect("serves");
-    let kubeconfig = tempfile::NamedTempFile::new().expect("file");
-    std::fs::write(kubeconfig.path(), emulator.kubeconfig("prod")).expect("write");
-    let kc = kubeconfig.path().to_owned();
-    let app = TestApp::start(
-        move |c| {
-            crate::support::everyone_admin(c);
-            c.changes.approvals_required = 1;
-            c.environments.insert(
-                "main".into(),
-                EnvironmentConfig {
-                    path: String::new(),
-                    branch: "main".into(),
-                },
-            );
-            c.clusters.push(ClusterConfig {
-                name: "prod".into(),
-                kubeconfig: kc,
-                context: None,
-                environment: "main".into(),
-                agent: AgentConfig {
-                    kind: AgentKind::Flux,
-                    namespace: "flux-system".into(),
-                    name: "tyk-apis".into(),
-                },
-            });
+    let (app, _kubeconfig) = crate::status::app_watching_requiring(
+        &emulator,
+        "prod",
+        AgentConfig {
+            kind: AgentKind::Flux,
+            namespace: "flux-system".into(),
+            name: "tyk-apis".into(),
         },
-        true,
+        1,
     )
     .await;
     let agent = tokio::spawn(tollgate_emulator::agent::run(

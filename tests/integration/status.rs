@@ -108,13 +108,23 @@ pub(crate) async fn app_watching(
     name: &str,
     agent: AgentConfig,
 ) -> (TestApp, tempfile::NamedTempFile) {
+    app_watching_requiring(emulator, name, agent, 0).await
+}
+
+/// As [`app_watching`], with `approvals` approvals needed to merge.
+pub(crate) async fn app_watching_requiring(
+    emulator: &Emulator,
+    name: &str,
+    agent: AgentConfig,
+    approvals: u32,
+) -> (TestApp, tempfile::NamedTempFile) {
     let kubeconfig = tempfile::NamedTempFile::new().expect("file");
     std::fs::write(kubeconfig.path(), emulator.kubeconfig(name)).expect("write");
     let (kc, name) = (kubeconfig.path().to_owned(), name.to_owned());
     let app = TestApp::start(
         move |c| {
             super::support::everyone_admin(c);
-            c.changes.approvals_required = 0;
+            c.changes.approvals_required = approvals;
             c.environments.insert(
                 "main".into(),
                 EnvironmentConfig {

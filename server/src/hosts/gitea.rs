@@ -3,7 +3,9 @@
 //! combined commit status, and webhooks signed in `X-Gitea-Signature`.
 
 use super::http::{self, HostClient, Req, Timing, Token};
-use super::remote::{Secret, branch_of, delivery_id, header, latest_reviews, payload};
+use super::remote::{
+    Secret, branch_of, delivery_id, header, latest_reviews, payload, request_team_reviews,
+};
 use super::{
     AsUser, Check, CheckState, Delivery, FileChange, Hook, HookError, Host, HostError,
     HostErrorKind, HostKind, Publication, Published, RequestState, RequestStatus, Review,
@@ -353,34 +355,9 @@ impl Host for Gitea {
         number: u64,
         groups: &[String],
     ) -> Result<Vec<String>, HostError> {
-        let owner = self
-            .http
-            .repo()
-            .split('/')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        let teams: Vec<(&String, &str)> = groups
-            .iter()
-            .filter_map(|g| {
-                let (org, team) = g.split_once('/')?;
-                (org.eq_ignore_ascii_case(&owner) && !team.is_empty() && !team.contains('/'))
-                    .then_some((g, team))
-            })
-            .collect();
-        if teams.is_empty() {
-            return Ok(Vec::new());
-        }
-        let names: Vec<&str> = teams.iter().map(|(_, t)| *t).collect();
-        let resp = self
-            .http
-            .send_retrying(Req::post(
-                self.url(&format!("/pulls/{number}/requested_reviewers")),
-                json!({"reviewers": [], "team_reviewers": names}),
-            ))
-            .await?;
-        self.http.expect_ok(resp)?;
-        Ok(teams.into_iter().map(|(g, _)| g.clone()).collect())
+        let owner = self.http.repo().split('/').next().unwrap_or_default();
+        let url = self.url(&format!("/pulls/{number}/requested_reviewers"));
+        request_team_reviews(&self.http, url, owner, groups).await
     }
 
     async fn read(&self, number: u64) -> Result<RequestState, HostError> {

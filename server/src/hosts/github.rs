@@ -6,7 +6,7 @@ mod app;
 mod hook;
 
 use super::http::{self, HostClient, Req, Resp, Timing, Token};
-use super::remote::{Secret, latest_reviews, with_co_author};
+use super::remote::{Secret, latest_reviews, request_team_reviews, with_co_author};
 use super::{
     AsUser, Check, CheckState, Delivery, FileChange, HookError, Host, HostError, HostErrorKind,
     HostKind, Publication, Published, RequestState, RequestStatus, Review, ReviewState,
@@ -382,27 +382,8 @@ impl Host for Github {
         number: u64,
         groups: &[String],
     ) -> Result<Vec<String>, HostError> {
-        let teams: Vec<(&String, &str)> = groups
-            .iter()
-            .filter_map(|g| {
-                let (org, team) = g.split_once('/')?;
-                (org.eq_ignore_ascii_case(&self.owner) && !team.is_empty() && !team.contains('/'))
-                    .then_some((g, team))
-            })
-            .collect();
-        if teams.is_empty() {
-            return Ok(Vec::new());
-        }
-        let slugs: Vec<&str> = teams.iter().map(|(_, t)| *t).collect();
-        let resp = self
-            .http
-            .send_retrying(Req::post(
-                self.url(&format!("/pulls/{number}/requested_reviewers")),
-                json!({"reviewers": [], "team_reviewers": slugs}),
-            ))
-            .await?;
-        self.http.expect_ok(resp)?;
-        Ok(teams.into_iter().map(|(g, _)| g.clone()).collect())
+        let url = self.url(&format!("/pulls/{number}/requested_reviewers"));
+        request_team_reviews(&self.http, url, &self.owner, groups).await
     }
 
     async fn read(&self, number: u64) -> Result<RequestState, HostError> {

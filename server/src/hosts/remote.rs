@@ -130,6 +130,37 @@ pub fn latest_reviews(reviews: impl IntoIterator<Item = Review>) -> Vec<Review> 
     out
 }
 
+/// Asks the teams among `groups` that belong to `owner` (`owner/team`) to review a pull
+/// request, through `requested_reviewers` at `url` (GitHub's and Gitea's, which take team
+/// names); answers the groups asked.
+pub async fn request_team_reviews(
+    http: &super::http::HostClient,
+    url: String,
+    owner: &str,
+    groups: &[String],
+) -> Result<Vec<String>, super::HostError> {
+    let teams: Vec<(&String, &str)> = groups
+        .iter()
+        .filter_map(|g| {
+            let (org, team) = g.split_once('/')?;
+            (org.eq_ignore_ascii_case(owner) && !team.is_empty() && !team.contains('/'))
+                .then_some((g, team))
+        })
+        .collect();
+    if teams.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: Vec<&str> = teams.iter().map(|(_, t)| *t).collect();
+    let resp = http
+        .send_retrying(super::http::Req::post(
+            url,
+            serde_json::json!({"reviewers": [], "team_reviewers": names}),
+        ))
+        .await?;
+    http.expect_ok(resp)?;
+    Ok(teams.into_iter().map(|(g, _)| g.clone()).collect())
+}
+
 /// A commit message with `Co-authored-by: name <email>` for `author` unless it is already
 /// there: joined to a final trailer block, else after one blank line.
 pub fn with_co_author(message: &str, author: &crate::repo::Person) -> String {
