@@ -161,7 +161,11 @@ impl Action {
     /// The key for `write`: the one sent before when the request is the same (a retry, a
     /// second click), a new one otherwise.
     pub fn key_for<T>(&self, write: &Write<T>) -> String {
-        let fingerprint = write.fingerprint();
+        self.key_for_request(write.fingerprint())
+    }
+
+    /// The key for the request `fingerprint` names, as [`key_for`](Self::key_for).
+    fn key_for_request(&self, fingerprint: String) -> String {
         if let Some((fp, key)) = self.last.get_value()
             && fp == fingerprint
         {
@@ -178,14 +182,32 @@ impl Action {
         write: Write<T>,
         done: impl FnOnce(Result<T, ApiError>) + 'static,
     ) {
+        let fingerprint = write.fingerprint();
+        self.run_with(
+            fingerprint,
+            move |key| async move { send(write, &key).await },
+            done,
+        );
+    }
+
+    /// As [`run`](Self::run), for a write that `send` makes with the key it is given (one
+    /// whose code is loaded lazily, say); `fingerprint` names the request, so the same request
+    /// again gets the same key.
+    pub fn run_with<T: 'static, F: std::future::Future<Output = Result<T, ApiError>> + 'static>(
+        &self,
+        fingerprint: String,
+        send: impl FnOnce(String) -> F,
+        done: impl FnOnce(Result<T, ApiError>) + 'static,
+    ) {
         if self.busy.get_untracked() {
             return;
         }
-        let key = self.key_for(&write);
+        let key = self.key_for_request(fingerprint);
         self.busy.set(true);
         let busy = self.busy;
+        let sending = send(key);
         leptos::task::spawn_local(async move {
-            let answer = send(write, &key).await;
+            let answer = sending.await;
             busy.set(false);
             done(answer);
         });

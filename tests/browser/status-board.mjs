@@ -98,9 +98,12 @@ try {
   await page.waitForSelector('.who .user');
   await page.goto(`${base}/status`);
   await page.waitForSelector('body[data-hydrated="true"]');
-  await page.locator(`${cell} button.adopt`).click();
+  // A double click (its code loads on the first click) makes one change request.
+  const before = (await (await fetch(`${base}/api/v1/changes`)).json()).length;
+  await page.locator(`${cell} button.adopt`).dblclick();
   await page.waitForURL(/\/changes\/\d+$/);
   await page.waitForSelector('#change-state');
+  assert.equal((await (await fetch(`${base}/api/v1/changes`)).json()).length, before + 1, 'one adopt change for a double click');
   assert.match(await page.locator('h1').textContent(), /Adopt drift of payments\/payments-api from staging/);
   assert.match(await page.locator('.diffs').textContent(), /http:\/\/hotfix-2:8080/);
   await page.screenshot({ path: path.join(output, 'status-adopted.png'), fullPage: true });

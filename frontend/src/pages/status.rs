@@ -166,37 +166,30 @@ fn pager(
 
 /// "Adopt into Git": the live values become a change request (admins; the pages offer it
 /// only to them). The request goes through [`propose_adoption`], loaded on the first click, so
-/// the board's first load carries no write client. A second click while it is in flight does
-/// nothing, and a retry after a failure sends the same `Idempotency-Key`: one change, however
-/// often it is clicked.
+/// the board's first load carries no write client; as every action, a second click while it
+/// is in flight does nothing and a retry sends the same `Idempotency-Key`.
 #[component]
 pub(crate) fn AdoptButton(request: crate::api::AdoptRequest) -> impl IntoView {
     let failed = RwSignal::new(None::<crate::api::ApiError>);
-    let busy = RwSignal::new(false);
-    let key = StoredValue::new(None::<String>);
+    let adopting = crate::client::Action::new();
     let navigate = leptos_router::hooks::use_navigate();
     let on_click = move |_| {
-        if busy.get_untracked() {
-            return;
-        }
-        let key = key.get_value().unwrap_or_else(|| {
-            let fresh = crate::client::new_key();
-            key.set_value(Some(fresh.clone()));
-            fresh
-        });
-        busy.set(true);
         let (navigate, request) = (navigate.clone(), request.clone());
-        leptos::task::spawn_local(async move {
-            let answer = propose_adoption(request, key).await;
-            busy.set(false);
-            match answer {
+        let fingerprint = format!(
+            "adopt {}/{}/{}/{}",
+            request.cluster, request.kind, request.namespace, request.name
+        );
+        adopting.run_with(
+            fingerprint,
+            move |key| propose_adoption(request, key),
+            move |answer| match answer {
                 Ok(id) => navigate(&format!("/changes/{id}"), Default::default()),
                 Err(e) => failed.set(Some(e)),
-            }
-        });
+            },
+        );
     };
     view! {
-        <button type="button" class="adopt small" disabled=move || busy.get() on:click=on_click title="Propose a change that makes Git match the cluster">"Adopt into Git"</button>
+        <button type="button" class="adopt small" disabled=move || adopting.busy() on:click=on_click title="Propose a change that makes Git match the cluster">"Adopt into Git"</button>
         {move || failed.get().map(|error| view! { <ErrorBox error/> })}
     }
 }
