@@ -42,7 +42,8 @@ setup_npm() {
 }
 
 # Builds the hydration bundle into site/pkg: wasm (size-optimised profile) split at its lazy
-# pages, JS glue, wasm-opt, precompressed copies.
+# pages, JS glue, wasm-opt, the parts of each lazy page packed into one bundle for its first
+# load (see tools/wasm-split), precompressed copies.
 #
 # The pages marked `#[lazy_route]` (forms, YAML editor, change page, charts...) are split out
 # of the main module with the splitter cargo-leptos uses (tools/wasm-split), so the lists and
@@ -61,7 +62,7 @@ build_wasm() {
         "$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/frontend.wasm" "$split"
     wasm-bindgen --target web --keep-lld-exports --no-demangle --out-name frontend \
         --out-dir "$out" --no-typescript "$split/frontend_split.wasm"
-    cp "$split"/split_*.wasm "$split"/__wasm_split.js "$split"/__wasm_split_manifest.json "$out"/
+    cp "$split"/split_*.wasm "$split"/__wasm_split.js "$split"/__wasm_split_parts.json "$out"/
     cp "$split"/chunk_*.wasm "$out"/ 2>/dev/null || true
     # The JS glue and the parts' loader, minified (their exports keep their names).
     for f in "$out"/frontend.js "$out"/__wasm_split.js; do
@@ -75,6 +76,8 @@ build_wasm() {
             --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
             "$0" -o "$0" 2>&1) || { echo "wasm-opt $0: $said" >&2; exit 255; }
         printf "%s\n" "$said" | grep -v -e "unknown name subsection" -e "^$" >&2 || true'
+    # Each split point's parts packed into one file, which a lazy page's first load fetches.
+    "$CARGO_TARGET_DIR/release/tollgate-wasm-split" --bundle "$out"
 
     # Precompressed copies (brotli, gzip) for clients that accept them: the server sends these
     # instead of compressing the bundle on every request.

@@ -207,8 +207,23 @@ async fn pages_send_security_headers_and_unknown_pages_are_404() {
         .and_then(|rest| rest.split('\'').next())
         .expect("a nonce in the policy");
     assert!(html.contains(&format!("nonce=\"{nonce}\"")), "{html}");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["referrer-policy"], "same-origin");
     let json = app.get("/api/v1/repo").await;
     assert_eq!(json.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(json.headers()["x-frame-options"], "DENY");
+    // A stylesheet is no document: nosniff only. An SVG can be opened as one: it keeps a
+    // policy that runs nothing.
+    let css = app.get("/assets/tollgate.css").await;
+    assert_eq!(css.status(), 200);
+    assert_eq!(css.headers()["x-content-type-options"], "nosniff");
+    assert!(css.headers().get("x-frame-options").is_none());
+    assert!(css.headers().get("content-security-policy").is_none());
+    let svg = app.get("/assets/favicon.svg").await;
+    assert_eq!(
+        svg.headers()["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
 
     for path in [
         "/no-such-page",

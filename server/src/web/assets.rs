@@ -137,8 +137,9 @@ impl AssetNames {
     }
 }
 
-/// The split points of the bundle and the parts each needs (`__wasm_split_manifest.json`,
-/// written by tools/wasm-split), for the preload links of the lazy pages a response renders.
+/// The split points of the bundle and, for each, the file holding the parts it needs
+/// (`__wasm_split_manifest.json`, written by tools/wasm-split: one bundle per split point),
+/// for the preload link of a lazy page a response renders.
 pub fn split_manifest() -> Option<std::collections::HashMap<String, Vec<String>>> {
     let file = Pkg::get("__wasm_split_manifest.json")?;
     match serde_json::from_slice(&file.data) {
