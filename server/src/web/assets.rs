@@ -196,6 +196,18 @@ fn serve<E: RustEmbed>(path: &str, cache: &'static str, headers: &HeaderMap) -> 
         short_hash(&file.metadata.sha256_hash()),
         encoding.map(|e| format!("-{e}")).unwrap_or_default()
     );
+    respond(file.data.into(), &mime, etag, encoding, cache, headers)
+}
+
+/// The response for a file: `304 Not Modified` when the client has it (`If-None-Match`).
+fn respond(
+    data: axum::body::Body,
+    mime: &str,
+    etag: String,
+    encoding: Option<&'static str>,
+    cache: &'static str,
+    headers: &HeaderMap,
+) -> Response {
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -208,7 +220,7 @@ fn serve<E: RustEmbed>(path: &str, cache: &'static str, headers: &HeaderMap) -> 
     if fresh {
         return (StatusCode::NOT_MODIFIED, common).into_response();
     }
-    let mut response = (common, [(header::CONTENT_TYPE, mime)], file.data).into_response();
+    let mut response = (common, [(header::CONTENT_TYPE, mime.to_owned())], data).into_response();
     if let Some(encoding) = encoding {
         response.headers_mut().insert(
             header::CONTENT_ENCODING,
@@ -254,9 +266,74 @@ pub async fn get_asset(Path(path): Path<String>, headers: HeaderMap) -> Response
         && hash.len() == 16
         && hash.bytes().all(|b| b.is_ascii_hexdigit())
     {
-        return serve::<Assets>("tollgate.css", IMMUTABLE, &headers);
+        return serve_stylesheet(IMMUTABLE, &headers);
+    }
+    if path == "tollgate.css" {
+        return serve_stylesheet("no-cache", &headers);
     }
     serve::<Assets>(&path, "no-cache", &headers)
+}
+
+/// The stylesheet and its brotli (quality 11) and gzip (level 9) copies, made once per content
+/// (a debug build reads the file from disk as it is edited). The bundle's files are compressed
+/// when it is built; the stylesheet is edited in place, so it is compressed here, once.
+fn stylesheet_copies() -> Option<std::sync::Arc<StylesheetCopies>> {
+    use std::io::Write;
+    static COPIES: std::sync::Mutex<Option<std::sync::Arc<StylesheetCopies>>> =
+        std::sync::Mutex::new(None);
+    let file = Assets::get("tollgate.css")?;
+    let hash = file.metadata.sha256_hash();
+    let mut copies = COPIES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(done) = copies.as_ref().filter(|c| c.hash == hash) {
+        return Some(done.clone());
+    }
+    let mut br = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        size_hint: file.data.len(),
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &file.data[..], &mut br, &params).ok()?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&file.data).ok()?;
+    let made = std::sync::Arc::new(StylesheetCopies {
+        hash,
+        plain: file.data.into_owned().into(),
+        br: br.into(),
+        gz: gz.finish().ok()?.into(),
+    });
+    *copies = Some(made.clone());
+    Some(made)
+}
+
+struct StylesheetCopies {
+    hash: [u8; 32],
+    plain: axum::body::Bytes,
+    br: axum::body::Bytes,
+    gz: axum::body::Bytes,
+}
+
+/// [`serve`] for the stylesheet, from its compressed copies.
+fn serve_stylesheet(cache: &'static str, headers: &HeaderMap) -> Response {
+    let Some(copies) = stylesheet_copies() else {
+        return serve::<Assets>("tollgate.css", cache, headers);
+    };
+    let (data, encoding) = accepted(headers)
+        .into_iter()
+        .find_map(|(name, _)| match name {
+            "br" => Some((copies.br.clone(), Some(name))),
+            "gzip" => Some((copies.gz.clone(), Some(name))),
+            _ => None,
+        })
+        .unwrap_or((copies.plain.clone(), None));
+    let etag = format!(
+        "\"{}{}\"",
+        short_hash(&copies.hash),
+        encoding.map(|e| format!("-{e}")).unwrap_or_default()
+    );
+    respond(data.into(), "text/css", etag, encoding, cache, headers)
 }
 
 pub async fn get_favicon(headers: HeaderMap) -> Response {
@@ -273,6 +350,61 @@ mod tests {
             bytes,
             sha256: [bytes as u8; 32],
         }
+    }
+
+    #[tokio::test]
+    async fn the_stylesheet_is_served_compressed_at_its_best() {
+        let plain = Assets::get("tollgate.css")
+            .expect("the stylesheet")
+            .data
+            .to_vec();
+        let ask = |accept: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::ACCEPT_ENCODING, accept.parse().unwrap());
+            serve_stylesheet(IMMUTABLE, &headers)
+        };
+        let body = |r: Response| async move {
+            axum::body::to_bytes(r.into_body(), usize::MAX)
+                .await
+                .unwrap()
+                .to_vec()
+        };
+
+        let br = ask("gzip, deflate, br, zstd");
+        assert_eq!(br.headers()[header::CONTENT_ENCODING], "br");
+        assert_eq!(br.headers()[header::CONTENT_TYPE], "text/css");
+        let etag = br.headers()[header::ETAG].to_str().unwrap().to_owned();
+        let compressed = body(br).await;
+        let mut unpacked = Vec::new();
+        brotli::BrotliDecompress(&mut &compressed[..], &mut unpacked).unwrap();
+        assert_eq!(unpacked, plain);
+        assert!(
+            compressed.len() * 4 < plain.len(),
+            "quality 11: {} bytes",
+            compressed.len()
+        );
+
+        let gz = ask("gzip");
+        assert_eq!(gz.headers()[header::CONTENT_ENCODING], "gzip");
+        let mut unpacked = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&body(gz).await[..]),
+            &mut unpacked,
+        )
+        .unwrap();
+        assert_eq!(unpacked, plain);
+
+        let identity = ask("identity");
+        assert!(identity.headers().get(header::CONTENT_ENCODING).is_none());
+        assert_eq!(body(identity).await, plain);
+
+        let mut again = HeaderMap::new();
+        again.insert(header::ACCEPT_ENCODING, "br".parse().unwrap());
+        again.insert(header::IF_NONE_MATCH, etag.parse().unwrap());
+        assert_eq!(
+            serve_stylesheet(IMMUTABLE, &again).status(),
+            StatusCode::NOT_MODIFIED
+        );
     }
 
     #[test]
