@@ -2,8 +2,8 @@
 // - the APIs list and the status board load no lazily loaded part;
 // - a lazy page's first load fetches its parts as one bundle (the file its preload link names)
 //   and no part alone; a bundle that cannot be loaded leaves the page to fetch its parts alone;
-// - following a link to a lazy page (client-side navigation) fetches its group's parts and
-//   shows the page, with no page error;
+// - following a link to a lazy page (client-side navigation) fetches its group's bundle (none
+//   of its code is loaded yet) and shows the page, with no page error;
 // - a part that cannot be loaded (a tab left open across an upgrade: the old bundle is gone)
 //   loads the page afresh once, and never loops.
 //
@@ -67,20 +67,24 @@ try {
   assert.deepEqual(errors, [], 'no page errors');
   await noBundle.close();
 
-  // Client-side navigation to a lazy page: its group's parts come when it is first shown.
+  // Client-side navigation to a lazy page: its group's code comes when it is first shown, as
+  // the group's bundle, since none of it is loaded yet.
   await page.goto(`${base}/apis`);
   await page.waitForSelector('body[data-hydrated="true"]');
   const before = await page.evaluate(() => performance.getEntriesByType('navigation').length);
   await page.locator('header a[href="/changes"]').click();
   await page.waitForSelector('h1:text-is("Change requests")');
-  assert.ok(parts.some((p) => p.startsWith('split_change_pages')), `the change pages' part was fetched: ${parts}`);
+  assert.equal(bundles.length, 1, `one bundle: ${bundles}`);
+  assert.match(bundles[0], /^bundle_change_pages_\d+\.wasm$/);
+  assert.deepEqual(parts, [], 'no part fetched alone');
   assert.equal(await page.evaluate(() => performance.getEntriesByType('navigation').length), before, 'no full page load');
   assert.equal(new URL(page.url()).pathname, '/changes');
   assert.deepEqual(errors, [], 'no page errors');
+  bundles.length = 0;
 
   // A part that cannot be loaded: the page loads afresh, once.
   const broken = await context.newPage();
-  await broken.route((url) => isPart(url.href), (route) => route.abort());
+  await broken.route((url) => isPart(url.href) || isBundle(url.href), (route) => route.abort());
   let loads = 0;
   broken.on('load', () => { loads += 1; });
   await broken.goto(`${base}/apis`);

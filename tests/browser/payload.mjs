@@ -9,9 +9,14 @@
 // status board on Chrome DevTools' "Fast 3G" preset: 562.5 ms latency, 1.44 Mbit/s down,
 // 675 kbit/s up.
 //
-// Goals: the APIs list and the status board at most 250 KB, any page at most 400 KB, and
-// interactive within 2 s on Fast 3G. With PAYLOAD_ENFORCE=1 a missed goal fails the run;
-// without, the misses are printed. A page sent uncompressed always fails it.
+// Goals (issue 9): the APIs list and the status board at most 250 KB, any page at most 400 KB,
+// and interactive within 2 s on Fast 3G. Each figure is printed with its goal. The run fails:
+// - when a page is sent uncompressed;
+// - when a figure is over its goal, unless `known` below names that page with a ceiling, the
+//   figure the app is at today: then it fails only over that ceiling. A goal missed today is
+//   printed as MISSED, and a page can only get smaller, never silently bigger. Lower a ceiling
+//   when a page shrinks, and remove it once the page meets its goal;
+// - with PAYLOAD_STRICT=1, when any goal is missed, known or not.
 //
 //   TOLLGATE_BIN=... node tests/browser/payload.mjs
 
@@ -22,6 +27,37 @@ const listGoal = 250 * KB;
 const anyGoal = 400 * KB;
 const interactiveGoalMs = 2000;
 const goals = { '/apis': listGoal, '/status': listGoal };
+// Where the app is today for the goals it misses (see the notes above and the README).
+const known = {
+  '/apis': 255.5 * KB,
+  '/status': 254.5 * KB,
+  '/apis/new': 404 * KB,
+  '/apis/payments/payments-api/edit': 404.5 * KB,
+  '/yaml/ApiDefinition/payments/payments-api': 480 * KB,
+  'interactive /apis': 3000,
+  'interactive /status': 3000,
+};
+const strict = process.env.PAYLOAD_STRICT === '1';
+const failures = [];
+const missed = [];
+/// Checks one figure against its goal and, for a known miss, its ceiling.
+function check(name, value, goal, unit) {
+  if (value <= goal) return 'ok    ';
+  const ceiling = known[name];
+  const said = `${name}: ${unit(value)} > goal ${unit(goal)}`;
+  if (ceiling === undefined) {
+    failures.push(`${said} (a new miss)`);
+    return 'OVER  ';
+  }
+  if (value > ceiling) {
+    failures.push(`${said} and over its ceiling ${unit(ceiling)}: it grew`);
+    return 'GREW  ';
+  }
+  missed.push(`${said} (known; ceiling ${unit(ceiling)})`);
+  return 'MISSED';
+}
+const kb = (n) => `${(n / KB).toFixed(1)} KB`;
+const ms = (n) => `${n} ms`;
 const fast3g = { offline: false, latency: 562.5, downloadThroughput: (1.6 * 1000 * 1000 / 8) * 0.9, uploadThroughput: (750 * 1000 / 8) * 0.9 };
 
 const { base, stop } = await startServer();
@@ -64,7 +100,6 @@ async function load(browser, path, network) {
   return { requests: [...requests.values()], interactiveMs };
 }
 
-const failures = [];
 const browser = await launch();
 try {
   const first = async (kind) => (await json(`/api/v1/resources?kind=${kind}`)).items[0];
@@ -89,10 +124,9 @@ try {
     const unencoded = code.filter((r) => /\.(wasm|js|css)$/.test(new URL(r.url).pathname) && r.encoding === 'identity');
     if (unencoded.length) failures.push(`${path}: sent uncompressed: ${unencoded.map((r) => r.url).join(', ')}`);
     const goal = goals[path] ?? anyGoal;
-    const ok = total <= goal;
-    if (!ok) failures.push(`${path}: ${(total / KB).toFixed(1)} KB > ${goal / KB} KB`);
+    const verdict = check(path, total, goal, kb);
     const parts = code.map((r) => `${new URL(r.url).pathname.split('/').pop() || 'html'} ${(r.bytes / KB).toFixed(1)}`);
-    console.log(`${ok ? 'ok    ' : 'MISSED'} ${path}: ${(total / KB).toFixed(1)} KB of ${goal / KB} KB (+${(dataBytes / KB).toFixed(1)} KB of API data) — ${parts.join(', ')}`);
+    console.log(`${verdict} ${path}: ${(total / KB).toFixed(1)} KB of ${goal / KB} KB (+${(dataBytes / KB).toFixed(1)} KB of API data) — ${parts.join(', ')}`);
   }
 
   console.log('Time to interactive on Fast 3G (562.5 ms latency, 1.44 Mbit/s down):');
@@ -100,15 +134,16 @@ try {
     const runs = [];
     for (let i = 0; i < 3; i++) runs.push((await load(browser, path, fast3g)).interactiveMs);
     const median = runs.sort((a, b) => a - b)[1];
-    const ok = median <= interactiveGoalMs;
-    if (!ok) failures.push(`${path}: interactive in ${median} ms on Fast 3G > ${interactiveGoalMs} ms`);
-    console.log(`${ok ? 'ok    ' : 'MISSED'} ${path}: interactive in ${median} ms (median of ${runs.join(', ')} ms) of ${interactiveGoalMs} ms`);
+    const verdict = check(`interactive ${path}`, median, interactiveGoalMs, ms);
+    console.log(`${verdict} ${path}: interactive in ${median} ms (median of ${runs.join(', ')} ms) of ${interactiveGoalMs} ms`);
   }
 } finally {
   await browser.close();
   stop();
 }
-if (failures.length) {
-  console.error(`payload goals missed:\n  ${failures.join('\n  ')}`);
-  if (process.env.PAYLOAD_ENFORCE === '1' || failures.some((f) => f.includes('uncompressed'))) process.exit(1);
+if (missed.length) console.log(`payload goals still missed (known):\n  ${missed.join('\n  ')}`);
+if (failures.length || (strict && missed.length)) {
+  console.error(`payload check failed:\n  ${[...failures, ...(strict ? missed : [])].join('\n  ')}`);
+  process.exit(1);
 }
+console.log('payload check passed: no page over its goal or its known ceiling');

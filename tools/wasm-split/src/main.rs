@@ -163,33 +163,77 @@ const FETCH_PART: [&str; 3] = [
     "return async (imports) => (WebAssembly.instantiateStreaming(src, imports));",
 ];
 
+/// How the splitter's loader starts the loader of a split point, around its name; the
+/// statement ends with the split point's dependencies: `, [__chunk_1, __chunk_2]));`.
+const SPLIT_EXPORT: [&str; 2] = [
+    "export const __wasm_split_load_",
+    " = wrapAsyncCb(makeLoad(() => {",
+];
+
 /// Loads the parts through [`PART_FROM_BUNDLE`]: every part the splitter's loader fetches
-/// alone is asked of `__part(name)` instead. Fails when the loader does not read as the
-/// pinned splitter writes it, or when a part of `parts` is never loaded, rather than ship a
-/// loader that ignores the bundles.
+/// alone is asked of `__part(name)` instead, and the loader of each split point is wrapped in
+/// `__inGroup(name, parts, ..)`. Fails when the loader does not read as the pinned splitter
+/// writes it, or when a part of `parts` is never loaded, rather than ship a loader that
+/// ignores the bundles.
 fn load_from_bundles(js: &str, parts: &Parts) -> Result<String, String> {
-    let mut out = String::with_capacity(js.len() + 2048);
-    let mut lines = js.lines();
+    // First every fetch of a part, then every split point's loader.
+    let mut fetches = Vec::new();
     let mut rewritten = BTreeSet::new();
-    let mut helper_added = false;
+    let mut lines = js.lines();
     while let Some(line) = lines.next() {
         let code = line.trim_start();
-        if let Some(rest) = code.strip_prefix(FETCH_PART[0]) {
-            let name = rest
-                .split_once(".wasm\"")
-                .map(|(name, _)| name)
-                .filter(|name| !name.is_empty() && !name.contains(['"', '\\', '/']))
-                .ok_or_else(|| format!("the loader fetches a part in an unknown way: {line}"))?;
-            for expected in &FETCH_PART[1..] {
-                if lines.next().map(str::trim) != Some(*expected) {
-                    return Err(format!(
-                        "the loader's fetch of {name} is not followed by `{expected}`"
-                    ));
-                }
+        let Some(rest) = code.strip_prefix(FETCH_PART[0]) else {
+            fetches.push(line.to_owned());
+            continue;
+        };
+        let name = rest
+            .split_once(".wasm\"")
+            .map(|(name, _)| name)
+            .filter(|name| !name.is_empty() && !name.contains(['"', '\\', '/']))
+            .ok_or_else(|| format!("the loader fetches a part in an unknown way: {line}"))?;
+        for expected in &FETCH_PART[1..] {
+            if lines.next().map(str::trim) != Some(*expected) {
+                return Err(format!(
+                    "the loader's fetch of {name} is not followed by `{expected}`"
+                ));
             }
-            let indent = &line[..line.len() - code.len()];
-            out.push_str(&format!("{indent}return __part(\"{name}\");\n"));
-            rewritten.insert(name.to_owned());
+        }
+        let indent = &line[..line.len() - code.len()];
+        fetches.push(format!("{indent}return __part(\"{name}\");"));
+        rewritten.insert(name.to_owned());
+    }
+    if let Some(missing) = parts.values().flatten().find(|p| !rewritten.contains(*p)) {
+        return Err(format!("the loader never fetches the part {missing}"));
+    }
+
+    let mut out = String::with_capacity(js.len() + PART_FROM_BUNDLE.len());
+    let mut helper_added = false;
+    let mut wrapped = BTreeSet::new();
+    let mut open: Option<&str> = None;
+    for line in &fetches {
+        let code = line.trim();
+        if let Some(name) = code
+            .strip_prefix(SPLIT_EXPORT[0])
+            .and_then(|rest| rest.strip_suffix(SPLIT_EXPORT[1]))
+        {
+            let needed = parts.get(name).ok_or_else(|| {
+                format!("the loader loads a split point {name} the splitter did not list")
+            })?;
+            out.push_str(&format!(
+                "export const __wasm_split_load_{name} = __inGroup(\"{name}\", {}, wrapAsyncCb(makeLoad(() => {{\n",
+                needed.len()
+            ));
+            open = Some(name);
+            continue;
+        }
+        if let Some(name) = open
+            && let Some(deps) = code
+                .strip_prefix(", [")
+                .and_then(|d| d.strip_suffix("]));"))
+        {
+            out.push_str(&format!(", [{deps}])));\n"));
+            wrapped.insert(name);
+            open = None;
             continue;
         }
         out.push_str(line);
@@ -202,44 +246,78 @@ fn load_from_bundles(js: &str, parts: &Parts) -> Result<String, String> {
     if !helper_added {
         return Err("the loader imports nothing: not the splitter's loader".into());
     }
-    if let Some(missing) = parts.values().flatten().find(|p| !rewritten.contains(*p)) {
-        return Err(format!("the loader never fetches the part {missing}"));
+    if let Some(name) = parts.keys().find(|k| !wrapped.contains(k.as_str())) {
+        return Err(format!(
+            "the loader of the split point {name} is not where it was expected"
+        ));
     }
     Ok(out)
 }
 
-/// `__part(name)`: how a part is fetched. From a bundle the page has a preload link for (the
-/// server adds one to a lazy page it renders) when that bundle holds the part; else alone, as
-/// the splitter's loader does, and also when the bundle cannot be loaded.
+/// `__part(name)`: how a part is fetched.
+/// - On a page that preloads bundles (the server adds the link to a lazy page it renders):
+///   from the bundle that holds the part.
+/// - Else, as a split point loads (`__inGroup` says which, and how many parts it needs; the
+///   loader asks for every part not loaded yet at once): from the split point's bundle when
+///   more than half of its parts are missing, as when the APIs list opens its first form; else
+///   alone, so parts already loaded are not fetched again.
+/// - Alone also when a bundle cannot be loaded.
 const PART_FROM_BUNDLE: &str = r#"
-let __bundles;
-function __preloadedBundles() {
-    if (__bundles === undefined) {
-        __bundles = [...document.querySelectorAll('link[rel="preload"][href*="/bundle_"][href$=".wasm"]')].map((link) => {
-            const module = fetch(link.href)
-                .then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(new Error(`HTTP ${r.status}`))))
-                .then((bytes) => WebAssembly.compile(bytes));
-            module.catch((e) => console.warn(`${link.href} did not load (${e}): its parts are fetched alone`));
-            return module;
-        });
+const __opened = new Map();
+function __open(url) {
+    let module = __opened.get(url.href);
+    if (module === undefined) {
+        module = fetch(url)
+            .then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(new Error(`HTTP ${r.status}`))))
+            .then((bytes) => WebAssembly.compile(bytes));
+        module.catch((e) => console.warn(`${url} did not load (${e}): its parts are fetched alone`));
+        __opened.set(url.href, module);
     }
-    return __bundles;
+    return module;
+}
+let __preloaded;
+function __preloadedBundles() {
+    __preloaded ??= [...document.querySelectorAll('link[rel="preload"][href*="/bundle_"][href$=".wasm"]')]
+        .map((link) => __open(new URL(link.href)));
+    return __preloaded;
+}
+let __group;
+function __inGroup(name, parts, load) {
+    return (...args) => {
+        __group = { name, parts, missing: [] };
+        try {
+            return load(...args);
+        } finally {
+            __group = undefined;
+        }
+    };
 }
 function __alone(name) {
     const src = fetch(new URL(`./${name}.wasm`, import.meta.url));
     src.catch(() => {});
     return (imports) => WebAssembly.instantiateStreaming(src, imports);
 }
+async function __fromBundles(bundles, name, imports) {
+    for (const bundle of bundles) {
+        const module = await bundle.catch(() => undefined);
+        const [bytes] = module ? WebAssembly.Module.customSections(module, name) : [];
+        if (bytes) return WebAssembly.instantiate(bytes, imports);
+    }
+    return __alone(name)(imports);
+}
 function __part(name) {
-    const bundles = __preloadedBundles();
-    if (bundles.length === 0) return __alone(name);
+    const preloaded = __preloadedBundles();
+    if (preloaded.length > 0) return (imports) => __fromBundles(preloaded, name, imports);
+    const group = __group;
+    if (group === undefined) return __alone(name);
+    group.missing.push(name);
+    group.bundles ??= Promise.resolve().then(() => (group.missing.length * 2 > group.parts
+        ? [__open(new URL(`./bundle_${group.name}.wasm`, import.meta.url))]
+        : []));
+    const alone = group.bundles.then((bundles) => (bundles.length > 0 ? undefined : __alone(name)));
     return async (imports) => {
-        for (const bundle of bundles) {
-            const module = await bundle.catch(() => undefined);
-            const [bytes] = module ? WebAssembly.Module.customSections(module, name) : [];
-            if (bytes) return WebAssembly.instantiate(bytes, imports);
-        }
-        return __alone(name)(imports);
+        const load = await alone;
+        return load ? load(imports) : __fromBundles(await group.bundles, name, imports);
     };
 }
 "#;
@@ -282,7 +360,9 @@ export const __wasm_split_load_form_1 = wrapAsyncCb(makeLoad(() => {
         );
         assert!(js.contains("return __part(\"split_form_1\");"), "{js}");
         // The helper comes after the import, which must stay first.
-        assert!(js.starts_with("import { initSync } from \"./frontend.js\";\n\nlet __bundles;\n"));
+        assert!(js.starts_with(
+            "import { initSync } from \"./frontend.js\";\n\nconst __opened = new Map();\n"
+        ));
     }
 
     #[test]
@@ -294,6 +374,12 @@ export const __wasm_split_load_form_1 = wrapAsyncCb(makeLoad(() => {
         more.get_mut("form_1").unwrap().push("chunk_9".into());
         let err = load_from_bundles(LOADER_JS, &more).unwrap_err();
         assert_eq!(err, "the loader never fetches the part chunk_9");
+        let unended = LOADER_JS.replace(", [__chunk_1]));", ", [__chunk_1]);");
+        let err = load_from_bundles(&unended, &parts()).unwrap_err();
+        assert_eq!(
+            err,
+            "the loader of the split point form_1 is not where it was expected"
+        );
     }
 
     #[test]
