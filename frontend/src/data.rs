@@ -93,6 +93,30 @@ pub async fn repo_status() -> Result<RepoStatus, ApiError> {
     }
 }
 
+/// What the header shows of the repo: how many problems it has, and its Git host. The fields
+/// of [`RepoStatus`] the header reads, so the main module reads no more of it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct RepoProblems {
+    pub problems: usize,
+    #[serde(default)]
+    pub host: Option<crate::api::HostHealth>,
+}
+
+/// [`repo_status`], as the header reads it.
+pub async fn repo_problems() -> Result<RepoProblems, ApiError> {
+    #[cfg(feature = "ssr")]
+    {
+        repo_status().await.map(|r| RepoProblems {
+            problems: r.problems,
+            host: r.host,
+        })
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        get_json("/api/v1/repo").await
+    }
+}
+
 /// `GET /api/v1/tokens`: the signed-in user's API tokens (an admin's: everyone's).
 pub async fn tokens() -> Result<Vec<crate::api::TokenView>, ApiError> {
     #[cfg(feature = "ssr")]

@@ -9,7 +9,7 @@ use leptos_router::hooks::use_location;
 #[component]
 pub fn Header() -> impl IntoView {
     let session = Resource::new(|| (), |_| data::session());
-    let status = Resource::new(|| (), |_| data::repo_status());
+    let status = Resource::new(|| (), |_| data::repo_problems());
     let location = use_location();
     // Signing in comes back here (but not to the sign-in page itself).
     let sign_in = {

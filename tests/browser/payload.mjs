@@ -29,11 +29,11 @@ const interactiveGoalMs = 2000;
 const goals = { '/apis': listGoal, '/status': listGoal };
 // Where the app is today for the goals it misses (see the notes above and the README).
 const known = {
-  '/apis': 255.5 * KB,
-  '/status': 254.5 * KB,
+  '/apis': 254.3 * KB,
+  '/status': 252.8 * KB,
   '/apis/new': 404 * KB,
   '/apis/payments/payments-api/edit': 404.5 * KB,
-  '/yaml/ApiDefinition/payments/payments-api': 480 * KB,
+  '/yaml/ApiDefinition/payments/payments-api': 479.6 * KB,
   'interactive /apis': 3000,
   'interactive /status': 3000,
 };

@@ -165,44 +165,48 @@ fn pager(
 }
 
 /// "Adopt into Git": the live values become a change request (admins; the pages offer it
-/// only to them). The request goes through [`propose_adoption`], loaded on the first click, so
-/// the board's first load carries no write client; as every action, a second click while it
-/// is in flight does nothing and a retry sends the same `Idempotency-Key`.
+/// only to them). Everything a click does is in [`adopt`], loaded on the first click, so the
+/// board's first load carries none of it; as every action, a second click while it is in
+/// flight does nothing and a retry sends the same `Idempotency-Key`.
 #[component]
 pub(crate) fn AdoptButton(request: crate::api::AdoptRequest) -> impl IntoView {
     let failed = RwSignal::new(None::<crate::api::ApiError>);
     let adopting = crate::client::Action::new();
     let navigate = leptos_router::hooks::use_navigate();
-    let on_click = move |_| {
-        let (navigate, request) = (navigate.clone(), request.clone());
-        let fingerprint = format!(
-            "adopt {}/{}/{}/{}",
-            request.cluster, request.kind, request.namespace, request.name
-        );
-        adopting.run_with(
-            fingerprint,
-            move |key| propose_adoption(request, key),
-            move |answer| match answer {
-                Ok(id) => navigate(&format!("/changes/{id}"), Default::default()),
-                Err(e) => failed.set(Some(e)),
-            },
-        );
-    };
+    let go = Callback::new(move |to: String| navigate(&to, Default::default()));
+    let on_click = move |_| leptos::task::spawn_local(adopt(request.clone(), adopting, failed, go));
     view! {
         <button type="button" class="adopt small" disabled=move || adopting.busy() on:click=on_click title="Propose a change that makes Git match the cluster">"Adopt into Git"</button>
         {move || failed.get().map(|error| view! { <ErrorBox error/> })}
     }
 }
 
-/// `POST /api/v1/status/adopt` with `key`; the id of the change request it made.
+/// `POST /api/v1/status/adopt` through `adopting` (a click while one is in flight does
+/// nothing: the clicks that raced the loading of this code find it busy); then to the change
+/// request it made, or the error in `failed`.
 #[cfg_attr(not(test), leptos::lazy)]
-async fn propose_adoption(
+async fn adopt(
     request: crate::api::AdoptRequest,
-    key: String,
-) -> Result<i64, crate::api::ApiError> {
-    crate::client::send(crate::client::adopt(&request), &key)
-        .await
-        .map(|created| created.id)
+    adopting: crate::client::Action,
+    failed: RwSignal<Option<crate::api::ApiError>>,
+    go: Callback<String>,
+) {
+    let fingerprint = format!(
+        "adopt {}/{}/{}/{}",
+        request.cluster, request.kind, request.namespace, request.name
+    );
+    adopting.run_with(
+        fingerprint,
+        move |key| async move {
+            crate::client::send(crate::client::adopt(&request), &key)
+                .await
+                .map(|created| created.id)
+        },
+        move |answer| match answer {
+            Ok(id) => go.run(format!("/changes/{id}")),
+            Err(e) => failed.set(Some(e)),
+        },
+    );
 }
 
 #[component]
