@@ -297,27 +297,34 @@ function __alone(name) {
     src.catch(() => {});
     return (imports) => WebAssembly.instantiateStreaming(src, imports);
 }
-async function __fromBundles(bundles, name, imports) {
+async function __find(bundles, name) {
     for (const bundle of bundles) {
         const module = await bundle.catch(() => undefined);
         const [bytes] = module ? WebAssembly.Module.customSections(module, name) : [];
-        if (bytes) return WebAssembly.instantiate(bytes, imports);
+        if (bytes) return bytes;
     }
-    return __alone(name)(imports);
+    return undefined;
 }
 function __part(name) {
-    const preloaded = __preloadedBundles();
-    if (preloaded.length > 0) return (imports) => __fromBundles(preloaded, name, imports);
-    const group = __group;
-    if (group === undefined) return __alone(name);
-    group.missing.push(name);
-    group.bundles ??= Promise.resolve().then(() => (group.missing.length * 2 > group.parts
-        ? [__open(new URL(`./bundle_${group.name}.wasm`, import.meta.url))]
-        : []));
-    const alone = group.bundles.then((bundles) => (bundles.length > 0 ? undefined : __alone(name)));
+    let bundles;
+    if (__preloadedBundles().length > 0) {
+        bundles = Promise.resolve(__preloaded);
+    } else if (__group !== undefined) {
+        const group = __group;
+        group.missing.push(name);
+        group.bundles ??= Promise.resolve().then(() => (group.missing.length * 2 > group.parts
+            ? [__open(new URL(`./bundle_${group.name}.wasm`, import.meta.url))]
+            : []));
+        bundles = group.bundles;
+    } else {
+        return __alone(name);
+    }
+    // A part no bundle holds starts loading as soon as that is known, beside its dependencies.
+    const found = bundles.then((list) => __find(list, name));
+    const alone = found.then((bytes) => (bytes ? undefined : __alone(name)));
     return async (imports) => {
         const load = await alone;
-        return load ? load(imports) : __fromBundles(await group.bundles, name, imports);
+        return load ? load(imports) : WebAssembly.instantiate(await found, imports);
     };
 }
 "#;
