@@ -1,8 +1,8 @@
 //! Loading data: in-process during server rendering, over the REST API in the browser.
 
 use crate::api::{
-    ApiError, ChangeSummary, ChangeView, ProblemList, RepoStatus, ResourceDetail, ResourceList,
-    ResourceQuery, SessionInfo,
+    ApiError, ChangeSummary, ChangeView, ProblemList, ResourceDetail, ResourceList, ResourceQuery,
+    SessionInfo,
 };
 
 #[cfg(feature = "ssr")]
@@ -82,19 +82,8 @@ pub async fn validation_context() -> Result<crate::validate::Environment, ApiErr
     }
 }
 
-pub async fn repo_status() -> Result<RepoStatus, ApiError> {
-    #[cfg(feature = "ssr")]
-    {
-        Ok(backend()?.0.status())
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        get_json("/api/v1/repo").await
-    }
-}
-
 /// What the header shows of the repo: how many problems it has, and its Git host. The fields
-/// of [`RepoStatus`] the header reads, so the main module reads no more of it.
+/// of [`RepoStatus`](crate::api::RepoStatus) the header reads, so the main module reads no more of it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct RepoProblems {
     pub problems: usize,
@@ -102,13 +91,14 @@ pub struct RepoProblems {
     pub host: Option<crate::api::HostHealth>,
 }
 
-/// [`repo_status`], as the header reads it.
+/// `GET /api/v1/repo`, as the header reads it.
 pub async fn repo_problems() -> Result<RepoProblems, ApiError> {
     #[cfg(feature = "ssr")]
     {
-        repo_status().await.map(|r| RepoProblems {
-            problems: r.problems,
-            host: r.host,
+        let status = backend()?.0.status();
+        Ok(RepoProblems {
+            problems: status.problems,
+            host: status.host,
         })
     }
     #[cfg(not(feature = "ssr"))]

@@ -72,16 +72,15 @@ async fn run(flavour: Flavour, kind: HostKind) {
         .next()
         .unwrap()
         .to_owned();
+    // A read of the API as alice (the change views are public, the session is hers).
+    let get = |path: String| {
+        let request = client
+            .get(format!("{base}{path}"))
+            .header("cookie", &cookie);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
     // Session writes carry the session's CSRF token.
-    let session: Value = client
-        .get(format!("{base}/api/v1/session"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session = get("/api/v1/session".into()).await;
     let csrf = session["csrf_token"].as_str().unwrap().to_owned();
 
     let mut latencies = Vec::new();
@@ -131,14 +130,7 @@ async fn run(flavour: Flavour, kind: HostKind) {
     let mut webhook = Vec::new();
     let api = host.api_url(flavour);
     for id in ids.iter().take(15) {
-        let view: Value = client
-            .get(format!("{base}/api/v1/changes/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let view = get(format!("/api/v1/changes/{id}")).await;
         let number = view["host"]["number"]
             .as_u64()
             .unwrap_or_else(|| panic!("change {id} has no host request: {view}"));
@@ -161,14 +153,7 @@ async fn run(flavour: Flavour, kind: HostKind) {
         let started = Instant::now();
         assert!(req.send().await.unwrap().status().is_success());
         loop {
-            let view: Value = client
-                .get(format!("{base}/api/v1/changes/{id}"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let view = get(format!("/api/v1/changes/{id}")).await;
             if view["host"]["approvals"]
                 .as_array()
                 .is_some_and(|a| a.iter().any(|l| l == "bob"))

@@ -7,11 +7,9 @@ use kube::api::{GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use tollgate::config::{AgentConfig, AgentKind};
 use tollgate::db::Db;
 use tollgate::db_run;
 use tollgate::insights::{self, Range, store};
-use tollgate_emulator::{Emulator, Store};
 
 /// Inserts a merged change proposed at `proposed`, approved at `approved`, merged at `merged`,
 /// touching `payments/<resource>`; returns its id.
@@ -371,22 +369,10 @@ async fn wait_change(
 
 #[tokio::test]
 async fn lead_times_on_an_emulated_cluster_from_propose_to_live() {
-    let store = Arc::new(Store::new());
-    store.register_builtin_crds();
-    let emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
-        .await
-        .expect("serves");
-    let (app, _kubeconfig) = crate::status::app_watching_requiring(
-        &emulator,
-        "prod",
-        AgentConfig {
-            kind: AgentKind::Flux,
-            namespace: "flux-system".into(),
-            name: "tyk-apis".into(),
-        },
-        1,
-    )
-    .await;
+    let (store, emulator) = crate::status::emulated_cluster().await;
+    let (app, _kubeconfig) =
+        crate::status::app_watching_requiring(&emulator, "prod", crate::status::flux_agent(), 1)
+            .await;
     let agent = tokio::spawn(tollgate_emulator::agent::run(
         Arc::clone(&store),
         tollgate_emulator::agent::AgentSettings {

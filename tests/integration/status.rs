@@ -101,6 +101,25 @@ pub(crate) async fn apply_from_git(
     doc
 }
 
+/// A cluster: the emulator, serving a store with the built-in CRDs, on a free port.
+pub(crate) async fn emulated_cluster() -> (Arc<Store>, Emulator) {
+    let store = Arc::new(Store::new());
+    store.register_builtin_crds();
+    let emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
+        .await
+        .expect("serves");
+    (store, emulator)
+}
+
+/// Flux's Kustomization `flux-system/tyk-apis`, as the emulated agent reports it.
+pub(crate) fn flux_agent() -> AgentConfig {
+    AgentConfig {
+        kind: AgentKind::Flux,
+        namespace: "flux-system".into(),
+        name: "tyk-apis".into(),
+    }
+}
+
 /// Starts Tollgate (seeded, no approvals needed) watching one emulated cluster, `name`, that
 /// follows the repo's `main` branch; the kubeconfig file lives as long as the returned handle.
 pub(crate) async fn app_watching(
@@ -543,11 +562,7 @@ async fn live_status_follows_the_clusters() {
 
 #[tokio::test]
 async fn oas_configmaps_and_the_clusters_own_crds() {
-    let store = Arc::new(Store::new());
-    store.register_builtin_crds();
-    let emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
-        .await
-        .expect("serves");
+    let (store, emulator) = emulated_cluster().await;
     // The cluster has the Tyk CRDs installed: objects the watch can see.
     let crd_type = store
         .type_for("apiextensions.k8s.io", "v1", "customresourcedefinitions")
@@ -684,21 +699,8 @@ async fn oas_configmaps_and_the_clusters_own_crds() {
 /// The simulated Flux applies the repo; a merged change is pending until it applies the new head.
 #[tokio::test]
 async fn flux_applies_the_head_and_the_status_follows() {
-    let store = Arc::new(Store::new());
-    store.register_builtin_crds();
-    let emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
-        .await
-        .expect("serves");
-    let (app, _kubeconfig) = app_watching(
-        &emulator,
-        "prod",
-        AgentConfig {
-            kind: AgentKind::Flux,
-            namespace: "flux-system".into(),
-            name: "tyk-apis".into(),
-        },
-    )
-    .await;
+    let (store, emulator) = emulated_cluster().await;
+    let (app, _kubeconfig) = app_watching(&emulator, "prod", flux_agent()).await;
     let agent = tokio::spawn(tollgate_emulator::agent::run(
         Arc::clone(&store),
         tollgate_emulator::agent::AgentSettings {
@@ -948,11 +950,7 @@ async fn a_cluster_without_the_oas_crd_holds_still() {
 #[tokio::test]
 async fn an_unreachable_cluster_is_quiet() {
     let (warnings, _guard) = capture_warnings();
-    let store = Arc::new(Store::new());
-    store.register_builtin_crds();
-    let mut emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
-        .await
-        .expect("serves");
+    let (_, mut emulator) = emulated_cluster().await;
     let (app, _kubeconfig) = app_watching(&emulator, "staging", AgentConfig::default()).await;
     let resource = "ApiDefinition/payments/payments-api";
     wait_state(
@@ -1099,11 +1097,7 @@ async fn a_missing_kubeconfig_is_one_unknown_cluster_and_stopping_leaves_no_task
 
 #[tokio::test]
 async fn a_page_past_the_end_is_the_last_page() {
-    let store = Arc::new(Store::new());
-    store.register_builtin_crds();
-    let emulator = Emulator::serve("127.0.0.1:0".parse().expect("addr"), Arc::clone(&store))
-        .await
-        .expect("serves");
+    let (_, emulator) = emulated_cluster().await;
     let (app, _kubeconfig) = app_watching(&emulator, "staging", AgentConfig::default()).await;
     let (client, url) = (app.client.clone(), app.url("/api/v1/status"));
     crate::support::wait_for("status rows", Duration::from_secs(10), || {
